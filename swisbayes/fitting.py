@@ -1,0 +1,281 @@
+"""Fitting: compile once, sample, and pass every fit through the diagnostics gate.
+
+Compiled models are cached in the process by model structure (likelihood, hierarchy,
+covariates, numbers of schools and LAs). A second fit with another prior or another dataset of
+the same shape swaps data into the compiled model instead of recompiling.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from .atomic import write_atomic
+from .data import SchoolData, load_example, read_school_data
+from .decision import DecisionSummary, decide
+from .defaults import RETRY_TARGET_ACCEPT, validate_ci_prob
+from .diagnostics import Diagnostics, compute_diagnostics
+from .errors import ConvergenceError
+from .model import ModelBuild, build_model
+from .provenance import library_versions
+from .spec import AnalysisSpec, Sampler
+
+_COMPILED: dict[tuple, object] = {}
+
+SUMMARY_VARS = ("irr", "irr_new_la", "log_irr", "sigma_la", "sigma_la_effect",
+                "inv_sqrt_dispersion", "intercept", "coef", "rate_control_per_1000",
+                "rate_swis_per_1000")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One sampling run of a fit (a fit that fails the gate is retried once)."""
+
+    target_accept: float
+    seed: int
+    seconds: float
+    diagnostics: Diagnostics
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A fitted analysis: posterior, diagnostics, decision quantities and provenance.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        Posterior, sample stats, constant and observed data.
+    spec : AnalysisSpec
+        The spec that was fitted (with any command-line overrides applied).
+    decision : DecisionSummary
+        Posterior probabilities and events averted.
+    diagnostics : Diagnostics
+        Diagnostics of the reported (last) attempt.
+    attempts : tuple of Attempt
+        Every sampling run, in order.
+    provenance : dict
+        Versions, spec, data source and hash, seed, sampler settings.
+    """
+
+    idata: xr.DataTree
+    spec: AnalysisSpec
+    decision: DecisionSummary
+    diagnostics: Diagnostics
+    attempts: tuple[Attempt, ...]
+    provenance: dict
+
+    @property
+    def ok(self) -> bool:
+        """True when the reported fit passed the diagnostics gate."""
+        return self.diagnostics.ok
+
+    def summary(self, ci_prob: float | None = None) -> pd.DataFrame:
+        """Posterior summary of the main parameters (mean, sd, interval, ESS, R-hat).
+
+        Parameters
+        ----------
+        ci_prob : float, optional
+            Interval probability; defaults to 0.95 (equal-tailed).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per parameter element.
+        """
+        import arviz as az
+
+        posterior = self.idata["posterior"].to_dataset()
+        names = [v for v in SUMMARY_VARS if v in posterior]
+        return az.summary(posterior[names], ci_prob=validate_ci_prob(ci_prob), ci_kind="eti")
+
+    def to_dict(self) -> dict:
+        """JSON-ready result: the decision keys, the diagnostics, and the provenance essentials."""
+        return {
+            **self.decision.to_dict(),
+            "diagnostics": {
+                "rhat_max": self.diagnostics.rhat_max,
+                "ess_bulk_min": self.diagnostics.ess_bulk_min,
+                "divergences": self.diagnostics.divergences,
+                "ok": self.diagnostics.ok,
+                "reasons": list(self.diagnostics.reasons),
+                "attempts": len(self.attempts),
+            },
+            "analysis": self.spec.name,
+            "data_sha256": self.provenance["data_sha256"],
+            "seed": self.spec.sampler.seed,
+            "sampler": self.spec.sampler.backend,
+            "swisbayes_version": self.provenance["versions"]["swisbayes"],
+        }
+
+    @property
+    def text(self) -> str:
+        """Plain-English summary, with a loud warning when the fit failed the gate."""
+        if self.ok:
+            return self.decision.text
+        return ("WARNING: this fit FAILED its convergence checks and its numbers are unreliable ("
+                + "; ".join(self.diagnostics.reasons) + "). " + self.decision.text)
+
+    def to_netcdf(self, path: str | Path) -> Path:
+        """Save the posterior with provenance attributes to netCDF, atomically.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        tree = self.idata.copy()
+        tree.attrs.update({
+            "swisbayes_spec": self.spec.to_json(),
+            "swisbayes_provenance": json.dumps(self.provenance, sort_keys=True),
+            "swisbayes_diagnostics": json.dumps(self.diagnostics.to_dict()),
+            "swisbayes_attempts": json.dumps([
+                {"target_accept": a.target_accept, "seed": a.seed, "seconds": a.seconds,
+                 "ok": a.diagnostics.ok} for a in self.attempts]),
+        })
+        return write_atomic(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
+
+    @classmethod
+    def from_netcdf(cls, path: str | Path) -> FitResult:
+        """Load a result written by :meth:`to_netcdf`; decision quantities are recomputed."""
+        tree = xr.load_datatree(path, engine="h5netcdf")
+        spec = AnalysisSpec.model_validate_json(tree.attrs["swisbayes_spec"])
+        diag = json.loads(tree.attrs["swisbayes_diagnostics"])
+        diagnostics = Diagnostics(**{**diag, "reasons": tuple(diag["reasons"])})
+        attempts = tuple(
+            Attempt(a["target_accept"], a["seed"], a["seconds"],
+                    diagnostics if i == 0 else diagnostics)
+            for i, a in enumerate(json.loads(tree.attrs["swisbayes_attempts"])))
+        return cls(idata=tree, spec=spec, decision=_decide(tree, spec), diagnostics=diagnostics,
+                   attempts=attempts, provenance=json.loads(tree.attrs["swisbayes_provenance"]))
+
+
+def _decide(idata: xr.DataTree, spec: AnalysisSpec) -> DecisionSummary:
+    return decide(idata["posterior"].to_dataset(), outcome=spec.outcome,
+                  prior=spec.priors.effect.name, mcid=spec.decision.mcid,
+                  followup_years=spec.followup_years)
+
+
+def _compiled_nutpie(build: ModelBuild):
+    import nutpie
+
+    compiled = _COMPILED.get(build.structure_key)
+    if compiled is None:
+        compiled = nutpie.compile_pymc_model(build.model)
+        _COMPILED[build.structure_key] = compiled
+    return compiled.with_data(**build.data_values)
+
+
+def _relabel(idata: xr.DataTree, coords: dict[str, list[str]]) -> xr.DataTree:
+    """Put this dataset's labels on dims of a compiled model first built for another dataset."""
+    for group in ("posterior", "sample_stats"):
+        ds = idata[group].to_dataset()
+        present = {d: v for d, v in coords.items() if d in ds.dims}
+        if present:
+            idata[group] = xr.DataTree(ds.assign_coords(present))
+    return idata
+
+
+def _sample(build: ModelBuild, sampler: Sampler, target_accept: float,
+            progress: bool) -> tuple[xr.DataTree, float]:
+    import pymc as pm
+
+    start = time.perf_counter()
+    if sampler.backend == "nutpie":
+        import nutpie
+        from pymc.backends.arviz import patch_nutpie_idata
+
+        idata = nutpie.sample(_compiled_nutpie(build), draws=sampler.draws, tune=sampler.tune,
+                              chains=sampler.chains, cores=sampler.cores, seed=sampler.seed,
+                              target_accept=target_accept, save_warmup=False,
+                              progress_bar=progress)
+        seconds = time.perf_counter() - start
+        patch_nutpie_idata(idata, build.model, sampling_time=seconds)
+        idata = _relabel(idata, build.coords)
+    else:
+        with build.model:
+            idata = pm.sample(draws=sampler.draws, tune=sampler.tune, chains=sampler.chains,
+                              cores=sampler.cores, random_seed=sampler.seed,
+                              nuts_sampler="pymc", target_accept=target_accept,
+                              progressbar=progress, compute_convergence_checks=False,
+                              quiet=not progress)
+        seconds = time.perf_counter() - start
+    return idata, seconds
+
+
+def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData | None = None, *,
+        progress: bool = False, raise_on_failure: bool = False) -> FitResult:
+    """Fit an analysis spec to school-level data, with the diagnostics gate.
+
+    Parameters
+    ----------
+    spec : AnalysisSpec
+        What to fit (outcome, model, prior, sampler settings and seed).
+    data : path, DataFrame or SchoolData, optional
+        School-level data; the bundled synthetic SWIS dataset when None.
+    progress : bool, default False
+        Show the sampler's progress bar.
+    raise_on_failure : bool, default False
+        Raise :class:`ConvergenceError` instead of returning a flagged result.
+
+    Returns
+    -------
+    FitResult
+        ``result.ok`` is False, and ``result.diagnostics.reasons`` says why, when the fit failed
+        the gate (R-hat > 1.01, bulk ESS < 400 or any divergence) even after one retry with
+        target acceptance 0.95.
+
+    Raises
+    ------
+    DataError
+        If the data fail validation (every problem is listed).
+    ConvergenceError
+        If ``raise_on_failure`` and the fit failed the gate.
+
+    Examples
+    --------
+    >>> spec = load_spec("models/s47_primary.toml")  # doctest: +SKIP
+    >>> result = fit(spec)  # doctest: +SKIP
+    >>> result.decision.effect.prob_meaningful_reduction  # doctest: +SKIP
+    """
+    school_data = read_school_data(load_example() if data is None else data,
+                                   outcomes=[spec.outcome], covariates=spec.covariates)
+    build = build_model(spec, school_data)
+    attempts: list[Attempt] = []
+    target_accepts = [spec.sampler.target_accept]
+    if spec.sampler.target_accept < RETRY_TARGET_ACCEPT:
+        target_accepts.append(RETRY_TARGET_ACCEPT)
+    for target_accept in target_accepts:
+        idata, seconds = _sample(build, spec.sampler, target_accept, progress)
+        diagnostics = compute_diagnostics(idata)
+        attempts.append(Attempt(target_accept, spec.sampler.seed, seconds, diagnostics))
+        if diagnostics.ok:
+            break
+    provenance = {
+        "versions": library_versions(),
+        "spec_name": spec.name,
+        "data_source": school_data.source,
+        "data_sha256": school_data.sha256,
+        "n_schools": int(len(school_data.frame)),
+        "n_las": len(build.coords["la"]),
+        "seed": spec.sampler.seed,
+        "sampler": spec.sampler.model_dump(),
+        "target_accept_used": attempts[-1].target_accept,
+        "data_warnings": [i.describe(school_data.source) for i in school_data.report.warnings],
+    }
+    result = FitResult(idata=idata, spec=spec, decision=_decide(idata, spec),
+                       diagnostics=diagnostics, attempts=tuple(attempts), provenance=provenance)
+    if raise_on_failure and not result.ok:
+        raise ConvergenceError(f"{spec.name}: fit failed its diagnostics after "
+                               f"{len(attempts)} attempt(s): " + "; ".join(diagnostics.reasons))
+    return result
+
+
+__all__ = ["Attempt", "FitResult", "fit"]

@@ -1,0 +1,242 @@
+"""Analysis specifications: one TOML file per pre-specified analysis.
+
+A spec is plain data, validated on construction. Unknown keys are errors that name the key and
+list the allowed ones, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .data.schema import OUTCOMES
+from .errors import SpecError
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Hierarchy(_Strict):
+    """Random-effect structure over local authorities."""
+
+    la_intercepts: bool = True
+    la_varying_effect: bool = True
+
+
+class Adjustment(_Strict):
+    """Baseline and covariate adjustment (all covariates are standardised before fitting)."""
+
+    baseline: bool = True
+    school_size: bool = True
+    covariates: tuple[str, ...] = ("fsm_pct",)
+
+
+class EffectPrior(_Strict):
+    """A named normal prior on the log incidence rate ratio (SWIS vs control)."""
+
+    name: str = "vague"
+    description: str = "Normal(0, 1) on log IRR: 95% prior mass between IRR 0.14 and 7.1."
+    source: str = "assumption"
+    mean: float = 0.0
+    sd: PositiveFloat = 1.0
+
+
+class HalfNormalPrior(_Strict):
+    """Half-normal prior with the given scale."""
+
+    family: Literal["half_normal"] = "half_normal"
+    scale: PositiveFloat
+
+
+class Hyperpriors(_Strict):
+    """Priors of the nuisance parameters (they enter the model as data, so they can be swapped)."""
+
+    intercept_mean: float = -4.0
+    intercept_sd: PositiveFloat = 2.0
+    coefficient_sd: PositiveFloat = 1.0
+    sigma_la: HalfNormalPrior = HalfNormalPrior(scale=0.5)
+    sigma_la_effect: HalfNormalPrior = HalfNormalPrior(scale=0.2)
+    inv_sqrt_dispersion: HalfNormalPrior = HalfNormalPrior(scale=1.0)
+
+
+class Priors(_Strict):
+    """The prior on the effect and the hyperpriors."""
+
+    effect: EffectPrior = EffectPrior()
+    hyper: Hyperpriors = Hyperpriors()
+
+
+class Decision(_Strict):
+    """What counts as a meaningful effect, and who said so."""
+
+    mcid: Annotated[float, Field(gt=0, lt=1)] = 0.10
+    mcid_source: str = "assumption"
+    mcid_rationale: str = (
+        "A decision-maker's threshold: a reduction of at least 10% in the event rate would be "
+        "worth acting on. The trial's planned effect was not available.")
+
+
+class Sampler(_Strict):
+    """MCMC settings; ``seed`` makes a fit reproducible."""
+
+    backend: Literal["nutpie", "pymc"] = "nutpie"
+    draws: Annotated[int, Field(ge=10)] = 1000
+    tune: Annotated[int, Field(ge=10)] = 1000
+    chains: Annotated[int, Field(ge=1)] = 4
+    cores: Annotated[int, Field(ge=1)] = 2
+    target_accept: Annotated[float, Field(gt=0, lt=1)] = 0.8
+    seed: Annotated[int, Field(ge=0)] = 20231
+
+
+class AnalysisSpec(_Strict):
+    """A pre-specified analysis of one outcome.
+
+    Parameters
+    ----------
+    name : str
+        Identifier of the analysis (file stem by convention).
+    title : str
+        Plain-English title for reports.
+    outcome : str
+        One of the outcomes in :data:`swisbayes.data.OUTCOMES`.
+    family : {"negative_binomial", "poisson"}
+        Count likelihood.
+    followup_years : float
+        Length of the follow-up window, to turn counts into rates per year.
+    hierarchy, adjustment, priors, decision, sampler
+        See the nested classes.
+    """
+
+    name: str
+    title: str = ""
+    outcome: str
+    family: Literal["negative_binomial", "poisson"] = "negative_binomial"
+    followup_years: PositiveFloat = 23 / 12
+    hierarchy: Hierarchy = Hierarchy()
+    adjustment: Adjustment = Adjustment()
+    priors: Priors = Priors()
+    decision: Decision = Decision()
+    sampler: Sampler = Sampler()
+
+    @field_validator("outcome")
+    @classmethod
+    def _known_outcome(cls, value: str) -> str:
+        count_outcomes = [n for n, o in OUTCOMES.items() if o.kind == "count"]
+        if value not in count_outcomes:
+            raise ValueError(f"unknown count outcome {value!r}; expected one of "
+                             f"{', '.join(count_outcomes)}")
+        return value
+
+    @property
+    def covariates(self) -> tuple[str, ...]:
+        """School covariate columns the model adjusts for."""
+        return self.adjustment.covariates
+
+    def with_effect_prior(self, mean: float, sd: float, *, name: str = "custom",
+                          description: str = "", source: str = "user") -> AnalysisSpec:
+        """Return a copy with another normal prior on the log IRR.
+
+        Parameters
+        ----------
+        mean, sd : float
+            Prior mean and SD of the log IRR.
+        name, description, source : str
+            Label and provenance of the new prior.
+
+        Returns
+        -------
+        AnalysisSpec
+        """
+        effect = EffectPrior(name=name, description=description or
+                             f"Normal({mean:g}, {sd:g}) on log IRR", source=source,
+                             mean=mean, sd=sd)
+        return self.model_copy(update={"priors": self.priors.model_copy(update={"effect": effect})})
+
+    def with_sampler(self, **changes: object) -> AnalysisSpec:
+        """Return a copy with sampler settings changed (validated like the TOML)."""
+        merged = {**self.sampler.model_dump(), **changes}
+        return self.model_copy(update={"sampler": _validated(Sampler, merged, "<sampler>")})
+
+    def to_json(self) -> str:
+        """The spec as canonical JSON (recorded in every result's provenance)."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> AnalysisSpec:
+        """Read and validate a spec file; see :func:`load_spec`."""
+        return load_spec(path)
+
+
+def load_spec(path: str | Path) -> AnalysisSpec:
+    """Read and validate an analysis spec from a TOML file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The TOML file (it is only read).
+
+    Returns
+    -------
+    AnalysisSpec
+
+    Raises
+    ------
+    SpecError
+        If the file is missing or not TOML, a key is unknown (the message lists the allowed
+        keys), or a value is out of range.
+
+    Examples
+    --------
+    >>> spec = load_spec("models/s47_primary.toml")  # doctest: +SKIP
+    >>> spec.outcome
+    's47'
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such spec file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML ({exc})") from None
+    return _validated(AnalysisSpec, raw, str(path))
+
+
+def _validated[M: BaseModel](model: type[M], raw: dict, source: str) -> M:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_describe(model, err) for err in exc.errors()]
+        raise SpecError(f"{source}: {len(lines)} problem(s) in the spec\n" + "\n".join(
+            f"  - {line}" for line in lines)) from None
+
+
+def _describe(model: type[BaseModel], err: dict) -> str:
+    loc = [str(p) for p in err["loc"]]
+    where = ".".join(loc) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        owner = _model_at(model, loc[:-1])
+        allowed = ", ".join(owner.model_fields) if owner else "?"
+        section = ".".join(loc[:-1]) or "the top level"
+        return f"unknown key '{loc[-1]}' in {section}; allowed keys: {allowed}"
+    if err["type"] == "missing":
+        return f"missing required key '{where}'"
+    found = err.get("input")
+    return f"{where}: {err['msg']} (found {found!r})"
+
+
+def _model_at(model: type[BaseModel], loc: list[str]) -> type[BaseModel] | None:
+    current: type[BaseModel] | None = model
+    for key in loc:
+        if current is None or key not in current.model_fields:
+            return None
+        annotation = current.model_fields[key].annotation
+        current = annotation if isinstance(annotation, type) and issubclass(
+            annotation, BaseModel) else None
+    return current
