@@ -152,7 +152,7 @@ class DecisionSummary:
         change = "fewer" if e.median < 1 else "more"
         return (
             f"Under the '{self.prior}' prior, SWIS schools are estimated to have "
-            f"{abs(1 - e.median):.0%} {change} events (IRR {e.median:.2f}, "
+            f"{abs(1 - e.median):.1%} {change} events (IRR {e.median:.2f}, "
             f"{e.ci_prob:.0%} interval {lo:.2f} to {hi:.2f}). "
             f"The probability of a reduction of at least {self.mcid:.0%} is "
             f"{e.prob_meaningful_reduction:.0%}; of any reduction {e.prob_any_reduction:.0%}; "

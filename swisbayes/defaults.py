@@ -20,8 +20,8 @@ RETRY_TARGET_ACCEPT = 0.95
 SMALL_COUNT_SUPPRESS = 5
 """School-level counts from 1 to this value are never printed (DfE children-in-need practice)."""
 
-PLAUSIBLE_EVENTS_PER_PUPIL = 0.5
-"""A follow-up count above this many events per pupil is flagged as implausible (warning)."""
+PLAUSIBLE_EVENTS_PER_PUPIL = 1.0
+"""A follow-up count above this many events per pupil (more events than pupils) is flagged."""
 
 
 def validate_ci_prob(ci_prob: float | None) -> float:

@@ -205,7 +205,9 @@ def _sample(build: ModelBuild, sampler: Sampler, target_accept: float,
                               cores=sampler.cores, random_seed=sampler.seed,
                               nuts_sampler="pymc", target_accept=target_accept,
                               progressbar=progress, compute_convergence_checks=False,
-                              quiet=not progress)
+                              quiet=not progress,
+                              # fork() after nutpie's threads have run can deadlock
+                              mp_ctx="forkserver")
         seconds = time.perf_counter() - start
     return idata, seconds
 

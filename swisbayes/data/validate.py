@@ -139,7 +139,12 @@ def _rows(mask: pd.Series) -> tuple[int, ...]:
 
 
 def _py(values: Iterable[object]) -> tuple:
-    return tuple(v.item() if isinstance(v, np.generic) else v for v in values)
+    """Plain Python values for messages (whole floats shown as integers)."""
+    out = []
+    for v in values:
+        v = v.item() if isinstance(v, np.generic) else v
+        out.append(int(v) if isinstance(v, float) and v.is_integer() else v)
+    return tuple(out)
 
 
 def _numeric(frame: pd.DataFrame, column: str, report: ValidationReport) -> pd.Series:

@@ -1,0 +1,60 @@
+# swisbayes: set-up, main job and tests. `make run` and `make test` are all a fresh machine needs.
+#
+# The virtual environment lives in .venv and is (re)installed only when pyproject.toml changes,
+# so re-running a target is fast. Python >= 3.12 is required (PyMC 6); the first interpreter found
+# among python3.12, python3.13, python3.14, python3 and pyenv's installed versions is used.
+
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+SPEC   ?= models/s47_primary.toml
+OUT    ?= out
+
+.PHONY: setup run test test-fast lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@set -e; \
+	if [ -x "$(PY)" ] && ! "$(PY)" -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then \
+	  echo "error: $(VENV) uses Python $$($(PY) -c 'import platform; print(platform.python_version())'); swisbayes needs Python >= 3.12. Remove $(VENV) and re-run." >&2; exit 1; \
+	fi; \
+	if [ ! -x "$(PY)" ]; then \
+	  found=""; \
+	  for c in python3.12 python3.13 python3.14 python3 \
+	           $$(ls -d "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python3 2>/dev/null); do \
+	    if "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then found="$$c"; break; fi; \
+	  done; \
+	  if [ -z "$$found" ]; then \
+	    echo "error: swisbayes needs Python >= 3.12 (PyMC 6 requires it), and none was found." >&2; \
+	    echo "       Tried python3.12, python3.13, python3.14, python3 and pyenv's versions." >&2; \
+	    echo "       Install one (e.g. 'pyenv install 3.12') and run make again." >&2; exit 1; \
+	  fi; \
+	  echo "Creating $(VENV) with $$found ($$("$$found" -c 'import platform; print(platform.python_version())'))"; \
+	  "$$found" -m venv "$(VENV)"; \
+	fi; \
+	"$(PY)" -m pip install --quiet --upgrade pip; \
+	"$(PY)" -m pip install --quiet -e ".[dev]"; \
+	touch "$(STAMP)"
+
+# The main job: the primary analysis on the bundled (synthetic) SWIS data.
+run: $(STAMP)
+	$(VENV)/bin/swisbayes fit $(SPEC) --out $(OUT)
+
+# The whole suite, slow statistical checks included, on both cores.
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+# Inner loop: everything but the MCMC-heavy statistical checks.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check swisbayes tests benchmarks notebooks
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) benchmarks/bench_fit.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache

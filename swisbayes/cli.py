@@ -1,0 +1,167 @@
+"""The ``swisbayes`` command line.
+
+Exit codes: 0 success, 1 bad input (data or spec), 2 usage error, 3 a fit failed its
+diagnostics (its numbers are printed, flagged as unreliable).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import SwisbayesError
+
+EXIT_BAD_INPUT = 1
+EXIT_UNRELIABLE = 3
+
+
+class _Group(click.Group):
+    """Turns any swisbayes input error into a clear message and exit code 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SwisbayesError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="swisbayes")
+def cli() -> None:
+    """Bayesian re-analysis of school-clustered randomised trials (SWIS)."""
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--outcome", "outcomes", multiple=True, help="Outcome whose columns are required.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def validate(file: Path, outcomes: tuple[str, ...], as_json: bool) -> None:
+    """Check a school-level CSV/Parquet FILE and report every problem (exit 1 on errors)."""
+    from .data import OUTCOMES, validate as validate_data
+
+    unknown = [o for o in outcomes if o not in OUTCOMES]
+    if unknown:
+        raise click.BadParameter(f"unknown outcome(s) {unknown}; known: {', '.join(OUTCOMES)}",
+                                 param_hint="--outcome")
+    report = validate_data(file, outcomes=list(outcomes) or None)
+    if as_json:
+        click.echo(json.dumps({"source": report.source, "ok": report.ok, "issues": [
+            {"severity": i.severity, "check": i.check, "column": i.column, "rows": list(i.rows),
+             "found": [str(v) for v in i.found], "expected": i.expected, "detail": i.detail,
+             "message": i.describe(report.source)} for i in report.issues]}, indent=2))
+    else:
+        click.echo(str(report))
+    if not report.ok:
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@cli.command()
+@click.option("--seed", type=int, required=True, help="Random seed (same seed, same table).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output .csv or .parquet; truth and assumptions go to OUT.json.")
+@click.option("--irr-s47", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="True S47 incidence rate ratio.")
+@click.option("--irr-referrals", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True)
+@click.option("--irr-s17", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True)
+@click.option("--irr-care-entry", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True)
+@click.option("--la-effect-sd", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="SD of LA deviations of the true log effect.")
+def simulate(seed: int, out: Path, irr_s47: float, irr_referrals: float, irr_s17: float,
+             irr_care_entry: float, la_effect_sd: float) -> None:
+    """Simulate a SWIS-shaped trial with known effects and write it to OUT."""
+    from .simulate import simulate_trial
+
+    if out.suffix.lower() not in {".csv", ".parquet", ".pq"}:
+        raise click.BadParameter("must end in .csv, .parquet or .pq", param_hint="--out")
+    trial = simulate_trial(seed, irr={"s47": irr_s47, "referrals": irr_referrals,
+                                      "s17": irr_s17, "care_entry": irr_care_entry},
+                           la_effect_sd=la_effect_sd)
+    trial.to_file(out)
+    click.echo(f"wrote {out} ({len(trial.frame)} schools, "
+               f"{int(trial.frame['pupils'].sum()):,} pupils) and {out}.json")
+
+
+@cli.command()
+@click.argument("spec_file", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="School-level CSV/Parquet (default: the bundled synthetic SWIS data).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory for SPEC-NAME.nc (posterior) and SPEC-NAME.json.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Override the spec's seed.")
+@click.option("--sampler", type=click.Choice(["nutpie", "pymc"]), default=None,
+              help="Override the spec's sampler.")
+@click.option("--draws", type=click.IntRange(min=10), default=None)
+@click.option("--tune", type=click.IntRange(min=10), default=None)
+@click.option("--chains", type=click.IntRange(min=1), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--progress/--no-progress", default=False, help="Show the sampler's progress bar.")
+def fit(spec_file: Path, data: Path | None, out: Path | None, seed: int | None,
+        sampler: str | None, draws: int | None, tune: int | None, chains: int | None,
+        as_json: bool, progress: bool) -> None:
+    """Fit the analysis in SPEC and print its decision quantities and diagnostics."""
+    from .atomic import write_text_atomic
+    from .fitting import fit as run_fit
+    from .spec import load_spec
+
+    spec = load_spec(spec_file)
+    overrides = {k: v for k, v in {"seed": seed, "backend": sampler, "draws": draws,
+                                   "tune": tune, "chains": chains}.items() if v is not None}
+    if overrides:
+        spec = spec.with_sampler(**overrides)
+    result = run_fit(spec, data, progress=progress)
+    payload = result.to_dict()
+    if out is not None:
+        result.to_netcdf(out / f"{spec.name}.nc")
+        write_text_atomic(out / f"{spec.name}.json", json.dumps(payload, indent=2) + "\n")
+    click.echo(json.dumps(payload, indent=2) if as_json else format_fit(result))
+    if not result.ok:
+        click.echo("error: the fit FAILED its convergence checks; its numbers are unreliable: "
+                   + "; ".join(result.diagnostics.reasons), err=True)
+        sys.exit(EXIT_UNRELIABLE)
+
+
+def format_fit(result) -> str:
+    """Readable multi-line summary of a :class:`~swisbayes.fitting.FitResult`."""
+    from .data import outcome_schema
+
+    d, spec, diag = result.decision, result.spec, result.diagnostics
+    pct = spec.decision.mcid
+    header = (f"{'':22}{'median':>8}  {'95% interval':>15}  {'P(any cut)':>10}  "
+              f"{f'P(cut>={pct:.0%})':>13}  {'P(harm)':>8}")
+    rows = []
+    for label, s in (("IRR, trial LAs", d.effect), ("IRR, a new LA", d.new_la)):
+        rows.append(f"{label:22}{s.median:8.3f}  {s.ci[0]:7.3f}-{s.ci[1]:<7.3f}  "
+                    f"{s.prob_any_reduction:10.1%}  {s.prob_meaningful_reduction:13.1%}  "
+                    f"{s.prob_harm:8.1%}")
+    status = "OK" if diag.ok else "FAILED - numbers unreliable: " + "; ".join(diag.reasons)
+    return "\n".join([
+        spec.title or f"{spec.name}: {outcome_schema(spec.outcome).label}",
+        f"prior on the effect: {spec.priors.effect.name} - {spec.priors.effect.description}",
+        f"data: {result.provenance['data_source']} ({result.provenance['n_schools']} schools, "
+        f"{result.provenance['n_las']} LAs; sha256 {result.provenance['data_sha256'][:12]})",
+        "",
+        header,
+        *rows,
+        "",
+        f"control-arm rate: {d.control_rate_per_1000:.2f} per 1000 pupils per year; "
+        f"events averted: {d.averted_per_1000:.2f} per 1000 pupils per year "
+        f"(95% interval {d.averted_per_1000_ci[0]:.2f} to {d.averted_per_1000_ci[1]:.2f})",
+        f"MCID {pct:.0%} ({spec.decision.mcid_source})",
+        f"diagnostics: {status} (max R-hat {diag.rhat_max:.3f}, min bulk ESS "
+        f"{diag.ess_bulk_min:.0f}, {diag.divergences} divergences, "
+        f"{len(result.attempts)} attempt(s); {spec.sampler.backend}, seed {spec.sampler.seed})",
+        "",
+        result.text,
+    ])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``swisbayes`` console script."""
+    cli.main(args=argv, prog_name="swisbayes")

@@ -1,0 +1,68 @@
+"""Decision quantities against closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+from scipy import stats
+
+from swisbayes.decision import decide, equal_tailed_interval, prob_below, summarise_ratio
+
+N = 400_000
+MC_TOL = 4 * np.sqrt(0.25 / N)  # four Monte Carlo SEs of a probability
+
+
+@pytest.fixture(scope="module")
+def normal_log_irr():
+    mu, sigma = np.log(0.93), 0.06
+    return mu, sigma, np.random.default_rng(42).normal(mu, sigma, N)
+
+
+def test_probabilities_match_the_normal_closed_form(normal_log_irr):
+    mu, sigma, draws = normal_log_irr
+    s = summarise_ratio(np.exp(draws), mcid=0.10)
+    assert s.prob_any_reduction == pytest.approx(stats.norm.cdf(-mu / sigma), abs=MC_TOL)
+    assert s.prob_meaningful_reduction == pytest.approx(
+        stats.norm.cdf((np.log(0.9) - mu) / sigma), abs=MC_TOL)
+    assert s.prob_harm == pytest.approx(stats.norm.sf(-mu / sigma), abs=MC_TOL)
+    assert s.median == pytest.approx(np.exp(mu), rel=2e-3)
+    lo, hi = s.ci
+    assert lo == pytest.approx(np.exp(mu - 1.959964 * sigma), rel=3e-3)
+    assert hi == pytest.approx(np.exp(mu + 1.959964 * sigma), rel=3e-3)
+
+
+def test_probabilities_are_shares_of_draws_exactly():
+    draws = np.array([0.5, 0.85, 0.95, 1.0, 1.2])
+    s = summarise_ratio(draws, mcid=0.1)
+    assert (s.prob_any_reduction, s.prob_meaningful_reduction, s.prob_harm) == (0.6, 0.4, 0.2)
+    assert prob_below(draws, 0.9) == 0.4
+
+
+def test_interval_probability_is_validated():
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        equal_tailed_interval(np.ones(3), 1.5)
+    assert equal_tailed_interval(np.arange(101.0), 0.5) == (25.0, 75.0)
+
+
+def test_decide_turns_rates_into_events_averted_per_year():
+    rng = np.random.default_rng(0)
+    shape = (2, 5000)
+    control = rng.normal(24.0, 0.5, shape)        # per 1000 pupils over 2 years
+    irr = np.exp(rng.normal(np.log(0.9), 0.05, shape))
+    posterior = xr.Dataset({
+        "irr": (("chain", "draw"), irr),
+        "irr_new_la": (("chain", "draw"), irr * np.exp(rng.normal(0, 0.1, shape))),
+        "rate_control_per_1000": (("chain", "draw"), control),
+        "rate_swis_per_1000": (("chain", "draw"), control * irr),
+    })
+    d = decide(posterior, outcome="s47", prior="test", mcid=0.1, followup_years=2.0)
+    expected = np.median((control - control * irr) / 2.0)
+    assert d.averted_per_1000 == pytest.approx(expected)
+    assert d.control_rate_per_1000 == pytest.approx(12.0, rel=0.01)
+    assert d.new_la.ci[1] - d.new_la.ci[0] > d.effect.ci[1] - d.effect.ci[0]
+    keys = d.to_dict()
+    assert {"irr_median", "irr_ci95", "prob_any_reduction", "prob_meaningful_reduction",
+            "prob_harm", "new_la", "averted_per_1000"} <= set(keys)
+    assert set(keys["new_la"]) == {"irr_median", "irr_ci95", "prob_any_reduction",
+                                   "prob_meaningful_reduction", "prob_harm"}

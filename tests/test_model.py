@@ -1,0 +1,57 @@
+"""Model structure: dims, coords, finite log density, prior parameters as swappable data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from swisbayes.data import read_school_data
+from swisbayes.model import build_model, prior_values
+
+
+@pytest.fixture(scope="module")
+def school_data():
+    import swisbayes
+
+    return read_school_data(swisbayes.load_example(), outcomes=["s47"], covariates=["fsm_pct"])
+
+
+def test_model_has_named_dims_and_finite_logp(primary_spec, school_data):
+    build = build_model(primary_spec, school_data)
+    model = build.model
+    assert len(model.coords["la"]) == 21
+    assert len(model.coords["school"]) == 268
+    assert list(model.coords["covariate"]) == ["baseline_log_rate", "log_pupils", "fsm_pct"]
+    assert model.named_vars_to_dims["z_la"] == ("la",)
+    assert model.named_vars_to_dims["la_log_irr"] == ("la",)
+    logp = model.compile_logp()(model.initial_point())
+    assert np.isfinite(logp)
+    assert {"irr", "irr_new_la", "rate_control_per_1000", "rate_swis_per_1000"} <= set(
+        model.named_vars)
+
+
+def test_every_prior_parameter_is_model_data(primary_spec, school_data):
+    build = build_model(primary_spec, school_data)
+    for name, value in prior_values(primary_spec).items():
+        assert name in build.model.named_vars
+        np.testing.assert_array_equal(build.model[name].get_value(), value)
+
+
+def test_structure_key_ignores_priors_but_not_hierarchy(primary_spec, school_data):
+    a = build_model(primary_spec, school_data).structure_key
+    b = build_model(primary_spec.with_effect_prior(-0.2, 0.1), school_data).structure_key
+    assert a == b
+    flat = primary_spec.model_copy(update={"hierarchy": primary_spec.hierarchy.model_copy(
+        update={"la_varying_effect": False})})
+    built = build_model(flat, school_data)
+    assert built.structure_key != a
+    assert "irr_new_la" in built.model.named_vars  # equals the average effect without LA variation
+    assert "w_la" not in built.model.named_vars
+
+
+def test_baseline_enters_as_standardised_log_rate(primary_spec, school_data):
+    build = build_model(primary_spec, school_data)
+    x = build.data_values["X"][:, 0]
+    frame = school_data.frame
+    raw = np.log((frame["s47_baseline"].to_numpy() + 0.5) / frame["pupils"].to_numpy())
+    np.testing.assert_allclose(x, (raw - raw.mean()) / raw.std())
