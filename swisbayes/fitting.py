@@ -168,7 +168,7 @@ def _compiled_nutpie(build: ModelBuild):
 
     compiled = _COMPILED.get(build.structure_key)
     if compiled is None:
-        compiled = nutpie.compile_pymc_model(build.model)
+        compiled = nutpie.compile_pymc_model(build.model, initial_points=build.initial_values())
         _COMPILED[build.structure_key] = compiled
     return compiled.with_data(**build.data_values)
 
@@ -203,6 +203,7 @@ def _sample(build: ModelBuild, sampler: Sampler, target_accept: float,
         with build.model:
             idata = pm.sample(draws=sampler.draws, tune=sampler.tune, chains=sampler.chains,
                               cores=sampler.cores, random_seed=sampler.seed,
+                              initvals=build.initial_values(),
                               nuts_sampler="pymc", target_accept=target_accept,
                               progressbar=progress, compute_convergence_checks=False,
                               quiet=not progress,

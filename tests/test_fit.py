@@ -114,3 +114,15 @@ def test_pymc_sampler_agrees_with_nutpie(primary_spec):
     # Same posterior: medians of the log IRR agree within a few Monte Carlo SEs (sd ~0.05,
     # ESS > 400 each, so the MCSE of each median is below 0.004).
     assert abs(np.log(a.decision.effect.median) - np.log(b.decision.effect.median)) < 0.02
+
+
+def test_result_does_not_depend_on_what_was_compiled_before(primary_spec):
+    # Regression: the compiled model's initial points once came from the first prior it was
+    # compiled with, so the same spec and seed gave other draws after an unrelated fit.
+    sceptical = primary_spec.with_effect_prior(0.0, 0.1, name="sceptical")
+    _COMPILED.clear()
+    fresh = fit(sceptical)
+    _COMPILED.clear()
+    fit(primary_spec)
+    reused = fit(sceptical)
+    assert json.dumps(reused.to_dict()) == json.dumps(fresh.to_dict())
