@@ -41,7 +41,8 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def validate(file: Path, outcomes: tuple[str, ...], as_json: bool) -> None:
     """Check a school-level CSV/Parquet FILE and report every problem (exit 1 on errors)."""
-    from .data import OUTCOMES, validate as validate_data
+    from .data import OUTCOMES
+    from .data import validate as validate_data
 
     unknown = [o for o in outcomes if o not in OUTCOMES]
     if unknown:

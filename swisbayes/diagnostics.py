@@ -47,6 +47,11 @@ class Diagnostics:
         d["reasons"] = list(self.reasons)
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict) -> Diagnostics:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{**d, "reasons": tuple(d["reasons"])})
+
 
 def _extreme(stat: xr.Dataset, pick: str) -> tuple[float, str]:
     """Largest (pick='max') or smallest value over all variables and their elements."""

@@ -26,6 +26,7 @@ from .provenance import library_versions
 from .spec import AnalysisSpec, Sampler
 
 _COMPILED: dict[tuple, object] = {}
+_COMPILE_INFO: dict[tuple, dict] = {}
 
 SUMMARY_VARS = ("irr", "irr_new_la", "log_irr", "sigma_la", "sigma_la_effect",
                 "inv_sqrt_dispersion", "intercept", "coef", "rate_control_per_1000",
@@ -138,7 +139,7 @@ class FitResult:
             "swisbayes_diagnostics": json.dumps(self.diagnostics.to_dict()),
             "swisbayes_attempts": json.dumps([
                 {"target_accept": a.target_accept, "seed": a.seed, "seconds": a.seconds,
-                 "ok": a.diagnostics.ok} for a in self.attempts]),
+                 "diagnostics": a.diagnostics.to_dict()} for a in self.attempts]),
         })
         return write_atomic(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
 
@@ -147,12 +148,11 @@ class FitResult:
         """Load a result written by :meth:`to_netcdf`; decision quantities are recomputed."""
         tree = xr.load_datatree(path, engine="h5netcdf")
         spec = AnalysisSpec.model_validate_json(tree.attrs["swisbayes_spec"])
-        diag = json.loads(tree.attrs["swisbayes_diagnostics"])
-        diagnostics = Diagnostics(**{**diag, "reasons": tuple(diag["reasons"])})
+        diagnostics = Diagnostics.from_dict(json.loads(tree.attrs["swisbayes_diagnostics"]))
         attempts = tuple(
             Attempt(a["target_accept"], a["seed"], a["seconds"],
-                    diagnostics if i == 0 else diagnostics)
-            for i, a in enumerate(json.loads(tree.attrs["swisbayes_attempts"])))
+                    Diagnostics.from_dict(a["diagnostics"]))
+            for a in json.loads(tree.attrs["swisbayes_attempts"]))
         return cls(idata=tree, spec=spec, decision=_decide(tree, spec), diagnostics=diagnostics,
                    attempts=attempts, provenance=json.loads(tree.attrs["swisbayes_provenance"]))
 
@@ -164,12 +164,15 @@ def _decide(idata: xr.DataTree, spec: AnalysisSpec) -> DecisionSummary:
 
 
 def _compiled_nutpie(build: ModelBuild):
-    import nutpie
+    from .compile_cache import LAST_COMPILE, compile_model
 
     compiled = _COMPILED.get(build.structure_key)
     if compiled is None:
-        compiled = nutpie.compile_pymc_model(build.model, initial_points=build.initial_values())
+        start = time.perf_counter()
+        compiled = compile_model(build.model, initial_points=build.initial_values())
         _COMPILED[build.structure_key] = compiled
+        _COMPILE_INFO[build.structure_key] = {**LAST_COMPILE,
+                                              "seconds": time.perf_counter() - start}
     return compiled.with_data(**build.data_values)
 
 
@@ -244,9 +247,12 @@ def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData | None 
 
     Examples
     --------
-    >>> spec = load_spec("models/s47_primary.toml")  # doctest: +SKIP
-    >>> result = fit(spec)  # doctest: +SKIP
-    >>> result.decision.effect.prob_meaningful_reduction  # doctest: +SKIP
+    A fit samples for a second or two once the model is compiled::
+
+        spec = swisbayes.load_spec("models/s47_primary.toml")
+        result = swisbayes.fit(spec)              # the bundled synthetic SWIS data
+        result.diagnostics.ok                     # check this before reading anything else
+        result.decision.effect.prob_meaningful_reduction
     """
     school_data = read_school_data(load_example() if data is None else data,
                                    outcomes=[spec.outcome], covariates=spec.covariates)
@@ -266,11 +272,12 @@ def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData | None 
         "spec_name": spec.name,
         "data_source": school_data.source,
         "data_sha256": school_data.sha256,
-        "n_schools": int(len(school_data.frame)),
+        "n_schools": len(school_data.frame),
         "n_las": len(build.coords["la"]),
         "seed": spec.sampler.seed,
         "sampler": spec.sampler.model_dump(),
         "target_accept_used": attempts[-1].target_accept,
+        "compile": _COMPILE_INFO.get(build.structure_key, {"path": spec.sampler.backend}),
         "data_warnings": [i.describe(school_data.source) for i in school_data.report.warnings],
     }
     result = FitResult(idata=idata, spec=spec, decision=_decide(idata, spec),

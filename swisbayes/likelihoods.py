@@ -45,22 +45,23 @@ def poisson_log_mean_logp(value, log_mu, log_y_factorial):
     return pt.cast(value, "float64") * log_mu - pt.exp(log_mu) - log_y_factorial
 
 
-def _nb_random(log_mu, dispersion, log_y_factorial, rng=None, size=None):
-    lam = rng.gamma(dispersion, np.exp(log_mu) / dispersion, size=size)
-    return rng.poisson(lam)
+def _nb_dist(log_mu, dispersion, log_y_factorial, size):
+    # Symbolic generator (compiles to numba like the rest of the graph); the density above
+    # replaces the one PyMC would derive from it.
+    return pm.NegativeBinomial.dist(mu=pt.exp(log_mu), alpha=dispersion, size=size)
 
 
-def _poisson_random(log_mu, log_y_factorial, rng=None, size=None):
-    return rng.poisson(np.exp(log_mu), size=size)
+def _poisson_dist(log_mu, log_y_factorial, size):
+    return pm.Poisson.dist(mu=pt.exp(log_mu), size=size)
 
 
 def negative_binomial(name: str, log_mu, dispersion, log_y_factorial, *, observed, dims):
     """Observed negative-binomial counts on the log-mean scale (a ``pm.CustomDist``)."""
     return pm.CustomDist(name, log_mu, dispersion, log_y_factorial, logp=nb_log_mean_logp,
-                         random=_nb_random, observed=observed, dims=dims, dtype="int64")
+                         dist=_nb_dist, observed=observed, dims=dims)
 
 
 def poisson(name: str, log_mu, log_y_factorial, *, observed, dims):
     """Observed Poisson counts on the log-mean scale (a ``pm.CustomDist``)."""
     return pm.CustomDist(name, log_mu, log_y_factorial, logp=poisson_log_mean_logp,
-                         random=_poisson_random, observed=observed, dims=dims, dtype="int64")
+                         dist=_poisson_dist, observed=observed, dims=dims)

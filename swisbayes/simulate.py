@@ -242,13 +242,14 @@ def simulate_trial(seed: int, *, irr: dict[str, float] | None = None,
 
     n_swis = _split(design.n_swis, design.n_la, design.min_per_arm, design.max_per_arm, rng)
     n_ctrl = _split(design.n_control, design.n_la, design.min_per_arm, design.max_per_arm, rng)
-    la_idx = np.concatenate([np.repeat(l, n_ctrl[l] + n_swis[l]) for l in range(design.n_la)])
-    arm = np.concatenate([np.r_[np.zeros(n_ctrl[l], int), np.ones(n_swis[l], int)]
-                          for l in range(design.n_la)])
+    la_idx = np.concatenate([np.repeat(k, n_ctrl[k] + n_swis[k]) for k in range(design.n_la)])
+    arm = np.concatenate([np.r_[np.zeros(n_ctrl[k], int), np.ones(n_swis[k], int)]
+                          for k in range(design.n_la)])
     J = la_idx.size
     pupils = _school_sizes(J, design.total_pupils, a["school_size_log_sd"].value, rng)
     fsm = np.round(rng.beta(2.0, 6.0, J) * 100, 1)
-    delta = rng.normal(0.0, la_effect_sd, design.n_la) if la_effect_sd > 0 else np.zeros(design.n_la)
+    delta = (rng.normal(0.0, la_effect_sd, design.n_la) if la_effect_sd > 0
+             else np.zeros(design.n_la))
 
     columns: dict[str, np.ndarray] = {}
     years = {"baseline": 1.0, "followup": design.followup_years}
@@ -266,7 +267,7 @@ def simulate_trial(seed: int, *, irr: dict[str, float] | None = None,
         columns[outcome] = _gamma_poisson(np.exp(log_base + effect) * years["followup"], size, rng)
 
     mean_days = a["mean_days_per_care_entry"].value
-    window = int(round(365 * design.followup_years))
+    window = round(365 * design.followup_years)
     for column, entries, ratio in (("days_in_care_baseline", columns["care_entry_baseline"], 1.0),
                                    ("days_in_care", columns["care_entry"], None)):
         r = np.where(arm == 1, days_duration_ratio, 1.0) if ratio is None else np.ones(J)
@@ -284,7 +285,7 @@ def simulate_trial(seed: int, *, irr: dict[str, float] | None = None,
 
     frame = pd.DataFrame({
         "school_id": [f"S{j + 1:03d}" for j in range(J)],
-        "la_id": [f"LA{l + 1:02d}" for l in la_idx],
+        "la_id": [f"LA{k + 1:02d}" for k in la_idx],
         "arm": arm,
         "pupils": pupils,
         "fsm_pct": fsm,
@@ -296,7 +297,8 @@ def simulate_trial(seed: int, *, irr: dict[str, float] | None = None,
     truth = {
         "irr": {o: float(irr[o]) for o in COUNT_OUTCOMES},
         "la_effect_sd": float(la_effect_sd),
-        "la_log_effect_deviation": {f"LA{l + 1:02d}": float(delta[l]) for l in range(design.n_la)},
+        "la_log_effect_deviation": {f"LA{k + 1:02d}": float(delta[k])
+                                    for k in range(design.n_la)},
         "days_in_care_ratio": float(irr["care_entry"] * days_duration_ratio),
         "absence_odds_ratio": float(absence_odds_ratio),
         "absence_pp_difference_at_mean": float(100 * (p1 - p0)[arm == 1].mean()),

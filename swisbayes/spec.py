@@ -194,9 +194,9 @@ def load_spec(path: str | Path) -> AnalysisSpec:
 
     Examples
     --------
-    >>> spec = load_spec("models/s47_primary.toml")  # doctest: +SKIP
-    >>> spec.outcome
-    's47'
+    >>> spec = load_spec("models/s47_primary.toml")
+    >>> spec.outcome, spec.decision.mcid
+    ('s47', 0.1)
     """
     path = Path(path)
     try:

@@ -109,7 +109,7 @@ def test_nan_in_required_column(example, write_csv):
 def test_empty_file_and_header_only(tmp_path, example):
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    with pytest.raises(DataError, match="empty.csv: the file is empty"):
+    with pytest.raises(DataError, match=r"empty\.csv: the file is empty"):
         validate(empty)
     header_only = tmp_path / "header.csv"
     example.iloc[:0].to_csv(header_only, index=False)

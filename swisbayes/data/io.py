@@ -31,12 +31,15 @@ class SchoolData:
         Hash of the typed content (independent of file format), recorded in every result.
     report : ValidationReport
         Warnings found while validating (no errors, or this object would not exist).
+    checked : frozenset of str
+        Outcomes and covariates whose columns were required and checked.
     """
 
     frame: pd.DataFrame
     source: str
     sha256: str
     report: ValidationReport
+    checked: frozenset[str] = frozenset()
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -134,7 +137,10 @@ def read_school_data(data: str | Path | pd.DataFrame | SchoolData, *,
     DataError
         If any check fails; ``err.report`` holds the full :class:`ValidationReport`.
     """
+    wanted = frozenset(outcomes or ()) | frozenset(covariates)
     if isinstance(data, SchoolData):
+        if wanted <= data.checked:
+            return data
         frame, source = data.frame, data.source
     else:
         frame, source = _as_frame(data)
@@ -142,7 +148,8 @@ def read_school_data(data: str | Path | pd.DataFrame | SchoolData, *,
     if not report.ok:
         raise DataError(str(report), report=report)
     typed = normalise_frame(frame, covariates=covariates)
-    return SchoolData(frame=typed, source=source, sha256=frame_sha256(typed), report=report)
+    return SchoolData(frame=typed, source=source, sha256=frame_sha256(typed), report=report,
+                      checked=wanted)
 
 
 def load_example() -> pd.DataFrame:

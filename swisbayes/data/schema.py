@@ -62,10 +62,12 @@ class OutcomeSchema:
 OUTCOMES: dict[str, OutcomeSchema] = {
     o.name: o
     for o in (
-        OutcomeSchema("s47", "Section 47 child-protection enquiries", "count", "s47", "s47_baseline"),
+        OutcomeSchema("s47", "Section 47 child-protection enquiries", "count", "s47",
+                      "s47_baseline"),
         OutcomeSchema("referrals", "Referrals to children's social care", "count", "referrals",
                       "referrals_baseline"),
-        OutcomeSchema("s17", "Section 17 child-in-need assessments", "count", "s17", "s17_baseline"),
+        OutcomeSchema("s17", "Section 17 child-in-need assessments", "count", "s17",
+                      "s17_baseline"),
         OutcomeSchema("care_entry", "Children entering care", "count", "care_entry",
                       "care_entry_baseline"),
         OutcomeSchema("days_in_care", "Days in care", "days", "days_in_care",

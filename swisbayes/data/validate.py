@@ -172,8 +172,9 @@ def _check_ids(frame: pd.DataFrame, report: ValidationReport) -> None:
     school = frame["school_id"].astype(str).str.strip()
     la = frame["la_id"].astype(str).str.strip()
     present = frame["school_id"].notna() & frame["la_id"].notna()
-    las_per_school = la[present].groupby(school[present]).unique()
-    multi_la = {s: tuple(v) for s, v in las_per_school.items() if len(v) > 1}
+    pairs = pd.DataFrame({"school": school[present], "la": la[present]}).drop_duplicates()
+    multi = pairs[pairs["school"].duplicated(keep=False)]
+    multi_la = {sid: tuple(g["la"]) for sid, g in multi.groupby("school", sort=False)}
     for sid, las in multi_la.items():
         mask = present & (school == sid)
         report.add(Issue("error", "school_in_two_las", "la_id", _rows(mask), _py(las),
@@ -205,7 +206,8 @@ def _check_arms(frame: pd.DataFrame, arm: pd.Series, report: ValidationReport) -
     if len(arms) == 1:
         only = "SWIS (1)" if arms == {1} else "control (0)"
         report.add(Issue("error", "single_arm", ARM_COLUMN,
-                         detail=f"every school is in the {only} arm, so there is nothing to compare",
+                         detail=f"every school is in the {only} arm, so there is nothing to "
+                                "compare",
                          expected="schools in both arms"))
         return
     la = frame["la_id"].astype(str).str.strip()
