@@ -159,9 +159,25 @@ class AnalysisSpec(_Strict):
                              mean=mean, sd=sd)
         return self.model_copy(update={"priors": self.priors.model_copy(update={"effect": effect})})
 
-    def with_sampler(self, **changes: object) -> AnalysisSpec:
-        """Return a copy with sampler settings changed (validated like the TOML)."""
-        merged = {**self.sampler.model_dump(), **changes}
+    def with_sampler(self, *, backend: str | None = None, draws: int | None = None,
+                     tune: int | None = None, chains: int | None = None,
+                     cores: int | None = None, target_accept: float | None = None,
+                     seed: int | None = None) -> AnalysisSpec:
+        """Return a copy with the given sampler settings changed (validated like the TOML).
+
+        Parameters
+        ----------
+        backend, draws, tune, chains, cores, target_accept, seed : optional
+            New values; None keeps the spec's value. See :class:`Sampler`.
+
+        Returns
+        -------
+        AnalysisSpec
+        """
+        changes = {"backend": backend, "draws": draws, "tune": tune, "chains": chains,
+                   "cores": cores, "target_accept": target_accept, "seed": seed}
+        merged = {**self.sampler.model_dump(),
+                  **{k: v for k, v in changes.items() if v is not None}}
         return self.model_copy(update={"sampler": _validated(Sampler, merged, "<sampler>")})
 
     def to_json(self) -> str:

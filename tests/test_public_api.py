@@ -1,0 +1,42 @@
+"""Invariants of the public surface: typed keyword arguments, no **kwargs, one CI default."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+import swisbayes
+from swisbayes import decision, defaults, diagnostics, fitting, model, simulate, spec
+from swisbayes.data import io, validate
+
+PUBLIC = [getattr(m, name) for m in (swisbayes, decision, diagnostics, fitting, model,
+                                     simulate, spec, io, validate)
+          for name in getattr(m, "__all__", dir(m)) if not name.startswith("_")]
+CALLABLES = sorted({f for f in PUBLIC if inspect.isfunction(f) and f.__module__.startswith(
+    "swisbayes")} | {meth for cls in PUBLIC if inspect.isclass(cls) and cls.__module__.startswith(
+        "swisbayes") for _, meth in inspect.getmembers(cls, inspect.isfunction)
+                      if not meth.__name__.startswith("_") and meth.__module__.startswith(
+                          "swisbayes")}, key=lambda f: f.__qualname__)
+
+
+@pytest.mark.parametrize("func", CALLABLES, ids=lambda f: f.__qualname__)
+def test_no_var_keyword_and_documented(func):
+    params = inspect.signature(func).parameters.values()
+    assert not any(p.kind is p.VAR_KEYWORD for p in params), func.__qualname__
+    assert inspect.getdoc(func), f"{func.__qualname__} has no docstring"
+
+
+@pytest.mark.parametrize("func", [f for f in CALLABLES
+                                  if "ci_prob" in inspect.signature(f).parameters],
+                         ids=lambda f: f.__qualname__)
+def test_ci_prob_defaults_to_none_and_resolves_to_the_package_default(func):
+    assert inspect.signature(func).parameters["ci_prob"].default is None
+    assert defaults.validate_ci_prob(None) == defaults.CI_PROB == 0.95
+
+
+def test_top_level_exports_resolve():
+    for name in swisbayes.__all__:
+        assert getattr(swisbayes, name) is not None
+    assert callable(swisbayes.fit)
+    assert swisbayes.fit.__module__ == "swisbayes.fitting"
