@@ -144,7 +144,7 @@ def format_fit(result) -> str:
     status = "OK" if diag.ok else "FAILED - numbers unreliable: " + "; ".join(diag.reasons)
     return "\n".join([
         spec.title or f"{spec.name}: {outcome_schema(spec.outcome).label}",
-        f"prior on the effect: {spec.priors.effect.name} - {spec.priors.effect.description}",
+        f"prior on the effect: {spec.effect_prior.name} - {spec.effect_prior.description}",
         f"data: {result.provenance['data_source']} ({result.provenance['n_schools']} schools, "
         f"{result.provenance['n_las']} LAs; sha256 {result.provenance['data_sha256'][:12]})",
         "",

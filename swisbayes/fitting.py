@@ -159,7 +159,7 @@ class FitResult:
 
 def _decide(idata: xr.DataTree, spec: AnalysisSpec) -> DecisionSummary:
     return decide(idata["posterior"].to_dataset(), outcome=spec.outcome,
-                  prior=spec.priors.effect.name, mcid=spec.decision.mcid,
+                  prior=spec.effect_prior.name, mcid=spec.decision.mcid,
                   followup_years=spec.followup_years)
 
 
@@ -270,6 +270,7 @@ def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData | None 
     provenance = {
         "versions": library_versions(),
         "spec_name": spec.name,
+        "prior": spec.effect_prior.to_dict(),
         "data_source": school_data.source,
         "data_sha256": school_data.sha256,
         "n_schools": len(school_data.frame),

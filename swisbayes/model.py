@@ -15,6 +15,7 @@ import pytensor.tensor as pt
 
 from . import likelihoods
 from .data import SchoolData, outcome_schema
+from .priors import MAX_COMPONENTS
 from .spec import AnalysisSpec
 
 # Prior parameters are validated (sd > 0 etc.) before they reach the model, so the bounds checks
@@ -97,9 +98,11 @@ def design_columns(spec: AnalysisSpec, data: SchoolData) -> dict[str, np.ndarray
 def prior_values(spec: AnalysisSpec) -> dict[str, np.ndarray]:
     """The prior parameters of a spec as the ``pm.Data`` values they are stored in."""
     hyper = spec.priors.hyper
+    weights, means, sds = spec.effect_prior.padded(MAX_COMPONENTS)
     values = {
-        "effect_prior_mean": spec.priors.effect.mean,
-        "effect_prior_sd": spec.priors.effect.sd,
+        "effect_prior_weights": weights,
+        "effect_prior_means": means,
+        "effect_prior_sds": sds,
         "intercept_prior_mean": hyper.intercept_mean,
         "intercept_prior_sd": hyper.intercept_sd,
         "coefficient_prior_sd": hyper.coefficient_sd,
@@ -146,7 +149,7 @@ def build_model(spec: AnalysisSpec, data: SchoolData) -> ModelBuild:
     la_labels, la_idx = np.unique(frame["la_id"].to_numpy(str), return_inverse=True)
     columns = design_columns(spec, data)
     coords = {"la": list(la_labels), "school": list(frame["school_id"]),
-              "covariate": list(columns)}
+              "covariate": list(columns), "prior_component": list(range(MAX_COMPONENTS))}
     pupils = frame["pupils"].to_numpy(float)
     values = {
         "y": frame[schema.followup].to_numpy(np.int64),
@@ -163,7 +166,8 @@ def build_model(spec: AnalysisSpec, data: SchoolData) -> ModelBuild:
     with pm.Model(coords=coords, check_bounds=CHECK_BOUNDS) as model:
         d = {name: pm.Data(name, value, dims=_dims(name)) for name, value in values.items()}
         intercept = pm.Normal("intercept", d["intercept_prior_mean"], d["intercept_prior_sd"])
-        log_irr = pm.Normal("log_irr", d["effect_prior_mean"], d["effect_prior_sd"])
+        log_irr = pm.NormalMixture("log_irr", w=d["effect_prior_weights"],
+                                   mu=d["effect_prior_means"], sigma=d["effect_prior_sds"])
         eta0 = d["log_exposure"] + intercept
         if columns:
             coef = pm.Normal("coef", 0.0, d["coefficient_prior_sd"], dims="covariate")
@@ -202,6 +206,8 @@ def build_model(spec: AnalysisSpec, data: SchoolData) -> ModelBuild:
 def _dims(name: str) -> str | tuple[str, str] | None:
     if name in {"y", "log_y_factorial", "log_exposure", "exposure", "arm", "la_idx"}:
         return "school"
+    if name.startswith("effect_prior_"):
+        return "prior_component"
     if name == "X":
         return ("school", "covariate")
     return None

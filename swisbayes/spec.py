@@ -11,10 +11,18 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .data.schema import OUTCOMES
 from .errors import SpecError
+from .priors import PLANNED_IRR, MixturePrior, get_prior
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 
@@ -39,13 +47,52 @@ class Adjustment(_Strict):
 
 
 class EffectPrior(_Strict):
-    """A named normal prior on the log incidence rate ratio (SWIS vs control)."""
+    """The prior on the log incidence rate ratio (SWIS vs control).
+
+    Either a library name alone (``name = "sceptical"``, see :func:`swisbayes.priors.get_prior`),
+    or a custom normal (``mean``, ``sd``), or a custom normal mixture (``weights``, ``means``,
+    ``sds``), each with a ``name``, ``description`` and ``source``.
+    """
 
     name: str = "vague"
-    description: str = "Normal(0, 1) on log IRR: 95% prior mass between IRR 0.14 and 7.1."
-    source: str = "assumption"
-    mean: float = 0.0
-    sd: PositiveFloat = 1.0
+    description: str | None = None
+    source: str | None = None
+    mean: float | None = None
+    sd: PositiveFloat | None = None
+    weights: tuple[float, ...] | None = None
+    means: tuple[float, ...] | None = None
+    sds: tuple[float, ...] | None = None
+    planned_irr: Annotated[float, Field(gt=0, lt=1)] = PLANNED_IRR
+
+    @model_validator(mode="after")
+    def _one_form(self) -> EffectPrior:
+        normal = (self.mean is not None, self.sd is not None)
+        mixture = (self.weights is not None, self.means is not None, self.sds is not None)
+        if any(normal) and not all(normal):
+            raise ValueError("a normal prior needs both 'mean' and 'sd'")
+        if any(mixture) and not all(mixture):
+            raise ValueError("a mixture prior needs 'weights', 'means' and 'sds'")
+        if all(normal) and all(mixture):
+            raise ValueError("give either 'mean'/'sd' or 'weights'/'means'/'sds', not both")
+        self.resolve()  # unknown names and invalid mixtures fail here, at load time
+        return self
+
+    def resolve(self) -> MixturePrior:
+        """The prior as a :class:`~swisbayes.priors.MixturePrior`."""
+        if self.weights is not None:
+            return MixturePrior(self.name, self.description or "user-defined normal mixture",
+                                self.source or "user", self.weights, self.means, self.sds)
+        if self.mean is not None:
+            return MixturePrior.normal(self.name, self.mean, self.sd,
+                                       description=self.description or "",
+                                       provenance=self.source or "user")
+        return get_prior(self.name, planned_irr=self.planned_irr)
+
+    @classmethod
+    def from_prior(cls, prior: MixturePrior) -> EffectPrior:
+        """Spec entry holding exactly ``prior``."""
+        return cls(name=prior.name, description=prior.description, source=prior.provenance,
+                   weights=prior.weights, means=prior.means, sds=prior.sds)
 
 
 class HalfNormalPrior(_Strict):
@@ -139,9 +186,30 @@ class AnalysisSpec(_Strict):
         """School covariate columns the model adjusts for."""
         return self.adjustment.covariates
 
+    @property
+    def effect_prior(self) -> MixturePrior:
+        """The resolved prior on the log IRR."""
+        return self.priors.effect.resolve()
+
+    def with_prior(self, prior: MixturePrior | str) -> AnalysisSpec:
+        """Return a copy with another prior on the log IRR.
+
+        Parameters
+        ----------
+        prior : MixturePrior or str
+            A prior object, or a library name (see :func:`swisbayes.priors.get_prior`).
+
+        Returns
+        -------
+        AnalysisSpec
+        """
+        effect = (EffectPrior(name=prior, planned_irr=self.priors.effect.planned_irr)
+                  if isinstance(prior, str) else EffectPrior.from_prior(prior))
+        return self.model_copy(update={"priors": self.priors.model_copy(update={"effect": effect})})
+
     def with_effect_prior(self, mean: float, sd: float, *, name: str = "custom",
                           description: str = "", source: str = "user") -> AnalysisSpec:
-        """Return a copy with another normal prior on the log IRR.
+        """Return a copy with a normal prior N(mean, sd) on the log IRR.
 
         Parameters
         ----------
@@ -154,10 +222,8 @@ class AnalysisSpec(_Strict):
         -------
         AnalysisSpec
         """
-        effect = EffectPrior(name=name, description=description or
-                             f"Normal({mean:g}, {sd:g}) on log IRR", source=source,
-                             mean=mean, sd=sd)
-        return self.model_copy(update={"priors": self.priors.model_copy(update={"effect": effect})})
+        return self.with_prior(MixturePrior.normal(name, mean, sd, description=description,
+                                                   provenance=source))
 
     def with_sampler(self, *, backend: str | None = None, draws: int | None = None,
                      tune: int | None = None, chains: int | None = None,

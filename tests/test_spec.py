@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from swisbayes import SpecError, load_spec
@@ -42,7 +43,7 @@ def test_unknown_keys_are_named_with_the_allowed_ones(tmp_path):
 
 
 def test_nested_unknown_key_in_prior_lists_prior_fields(tmp_path):
-    text = PRIMARY_SPEC.read_text().replace("mean = 0.0\nsd = 1.0", "mean = 0.0\nsigma = 1.0")
+    text = PRIMARY_SPEC.read_text().replace('name = "vague"', 'name = "x"\nmean = 0.0\nsigma = 1.0')
     with pytest.raises(SpecError, match=r"unknown key 'sigma' in priors\.effect; allowed keys: "
                                         r"name, description, source, mean, sd"):
         load_spec(_write(tmp_path, text))
@@ -66,12 +67,43 @@ def test_missing_file_and_bad_toml(tmp_path):
 
 
 def test_prior_swap_changes_only_the_effect_prior(primary_spec):
-    swapped = primary_spec.with_effect_prior(-0.1, 0.05, name="enthusiastic")
+    swapped = primary_spec.with_effect_prior(-0.1, 0.05, name="keen")
     a, b = prior_values(primary_spec), prior_values(swapped)
-    assert (float(b["effect_prior_mean"]), float(b["effect_prior_sd"])) == (-0.1, 0.05)
-    assert {k for k in a if a[k] != b[k]} == {"effect_prior_mean", "effect_prior_sd"}
-    assert swapped.priors.effect.name == "enthusiastic"
-    assert primary_spec.priors.effect.name == "vague"  # the original is unchanged
+    np.testing.assert_allclose(b["effect_prior_means"], [-0.1] * 4)
+    np.testing.assert_allclose(b["effect_prior_sds"], [0.05] * 4)
+    np.testing.assert_allclose(b["effect_prior_weights"], [0.25] * 4)
+    assert {k for k in a if not np.array_equal(a[k], b[k])} == {
+        "effect_prior_means", "effect_prior_sds"}
+    assert swapped.effect_prior.name == "keen"
+    assert primary_spec.effect_prior.name == "vague"  # the original is unchanged
+
+
+def test_library_priors_by_name_and_custom_forms(tmp_path, primary_spec):
+    assert str(primary_spec.effect_prior) == (
+        "vague: NormalMixture(w=[1], mu=[0], sigma=[10]) on log IRR")
+    sceptical = primary_spec.with_prior("sceptical").effect_prior
+    assert sceptical.prob_irr_below(0.85) == pytest.approx(0.05, abs=1e-12)
+    text = PRIMARY_SPEC.read_text().replace(
+        'name = "vague"', 'name = "pilot-ish"\nweights = [0.8, 0.2]\nmeans = [-0.2, 0.0]\n'
+                          'sds = [0.1, 10.0]\nsource = "assumption: test"')
+    mixture = load_spec(_write(tmp_path, text)).effect_prior
+    assert (mixture.weights, mixture.means, mixture.sds) == ((0.8, 0.2), (-0.2, 0.0),
+                                                             (0.1, 10.0))
+    assert mixture.provenance == "assumption: test"
+
+
+def test_bad_prior_entries_are_rejected_precisely(tmp_path):
+    unknown = PRIMARY_SPEC.read_text().replace('name = "vague"', 'name = "hopeful"')
+    with pytest.raises(SpecError, match=r"unknown prior 'hopeful'; valid names: vague, "
+                                        r"sceptical, enthusiastic, pessimistic, neutral-strong"):
+        load_spec(_write(tmp_path, unknown))
+    half = PRIMARY_SPEC.read_text().replace('name = "vague"', 'name = "x"\nmean = 0.1')
+    with pytest.raises(SpecError, match="a normal prior needs both 'mean' and 'sd'"):
+        load_spec(_write(tmp_path, half))
+    bad_weights = PRIMARY_SPEC.read_text().replace(
+        'name = "vague"', 'name = "x"\nweights = [0.5, 0.4]\nmeans = [0, 0]\nsds = [1, 1]')
+    with pytest.raises(SpecError, match=r"weights must sum to 1; they sum to 0\.9"):
+        load_spec(_write(tmp_path, bad_weights))
 
 
 def test_sampler_override_is_validated(primary_spec):
