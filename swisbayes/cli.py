@@ -128,6 +128,47 @@ def fit(spec_file: Path, data: Path | None, out: Path | None, seed: int | None,
         sys.exit(EXIT_UNRELIABLE)
 
 
+@cli.command()
+@click.option("--outcome", default="s47", show_default=True,
+              help="Outcome whose published estimate is re-analysed.")
+@click.option("--prior", "prior_names", multiple=True, metavar="NAME|all",
+              help="Named prior (repeatable); 'all' runs every library prior. Default: vague.")
+@click.option("--prior-normal", nargs=2, type=float, default=None, metavar="MEAN SD",
+              help="A normal prior on the log IRR, named 'normal(MEAN, SD)'.")
+@click.option("--mcid", type=float, default=0.10, show_default=True,
+              help="Minimal important reduction as a fraction (0.10 = 10% fewer events).")
+@click.option("--estimate", type=float, default=None, metavar="IRR",
+              help="Re-analyse this rate ratio instead of the published one (needs --ci).")
+@click.option("--ci", nargs=2, type=float, default=None, metavar="LOW HIGH",
+              help="95% confidence interval of --estimate.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: one object for one prior, a list for several.")
+def reanalyse(outcome: str, prior_names: tuple[str, ...],
+              prior_normal: tuple[float, float] | None, mcid: float, estimate: float | None,
+              ci: tuple[float, float] | None, as_json: bool) -> None:
+    """Re-analyse a published effect estimate under one or more priors (exact, no sampling)."""
+    from .priors import MixturePrior, library_names
+    from .reanalysis import format_table
+    from .reanalysis import reanalyse as run_reanalysis
+
+    if (estimate is None) != (ci is None):
+        raise click.UsageError("--estimate and --ci must be given together")
+    names = [n for name in prior_names for n in (library_names() if name == "all" else [name])]
+    priors: list[MixturePrior | str] = list(dict.fromkeys(names))
+    if prior_normal is not None:
+        mean, sd = prior_normal
+        priors.append(MixturePrior.normal(f"normal({mean:g}, {sd:g})", mean, sd))
+    results = [run_reanalysis(estimate=estimate, ci=ci, prior=p, outcome=outcome, mcid=mcid)
+               for p in priors or ["vague"]]
+    if as_json:
+        payload = [r.to_dict() for r in results]
+        click.echo(json.dumps(payload if len(payload) > 1 else payload[0], indent=2))
+    else:
+        click.echo(format_table(results))
+        if len(results) == 1:
+            click.echo("\n" + results[0].text)
+
+
 def format_fit(result) -> str:
     """Readable multi-line summary of a :class:`~swisbayes.fitting.FitResult`."""
     from .data import outcome_schema

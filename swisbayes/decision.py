@@ -137,8 +137,8 @@ class DecisionSummary:
             "outcome": self.outcome,
             "prior": self.prior,
             "mcid": self.mcid,
-            **_ratio_keys(self.effect),
-            "new_la": _ratio_keys(self.new_la),
+            **ratio_keys(self.effect),
+            "new_la": ratio_keys(self.new_la),
             "averted_per_1000": self.averted_per_1000,
             "averted_per_1000_ci95": list(self.averted_per_1000_ci),
             "control_rate_per_1000": self.control_rate_per_1000,
@@ -159,7 +159,8 @@ class DecisionSummary:
             f"of harm (more events) {e.prob_harm:.0%}.")
 
 
-def _ratio_keys(s: RatioSummary) -> dict:
+def ratio_keys(s: RatioSummary) -> dict:
+    """The JSON keys shared by every ratio result (fit, new LA, re-analysis)."""
     return {"irr_median": s.median, "irr_ci95": list(s.ci),
             "prob_any_reduction": s.prob_any_reduction,
             "prob_meaningful_reduction": s.prob_meaningful_reduction,
@@ -207,5 +208,12 @@ def decide(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: float,
     )
 
 
-__all__ = ["DecisionSummary", "RatioSummary", "decide", "equal_tailed_interval",
-           "prob_below", "summarise_ratio"]
+__all__ = [
+    "DecisionSummary",
+    "RatioSummary",
+    "decide",
+    "equal_tailed_interval",
+    "prob_below",
+    "ratio_keys",
+    "summarise_ratio",
+]

@@ -7,11 +7,22 @@ import inspect
 import pytest
 
 import swisbayes
-from swisbayes import decision, defaults, diagnostics, fitting, model, simulate, spec
+from swisbayes import (
+    decision,
+    defaults,
+    diagnostics,
+    fitting,
+    model,
+    plots,
+    priors,
+    reanalysis,
+    simulate,
+    spec,
+)
 from swisbayes.data import io, validate
 
-PUBLIC = [getattr(m, name) for m in (swisbayes, decision, diagnostics, fitting, model,
-                                     simulate, spec, io, validate)
+PUBLIC = [getattr(m, name) for m in (swisbayes, decision, diagnostics, fitting, model, plots,
+                                     priors, reanalysis, simulate, spec, io, validate)
           for name in getattr(m, "__all__", dir(m)) if not name.startswith("_")]
 CALLABLES = sorted({f for f in PUBLIC if inspect.isfunction(f) and f.__module__.startswith(
     "swisbayes")} | {meth for cls in PUBLIC if inspect.isclass(cls) and cls.__module__.startswith(

@@ -1,0 +1,63 @@
+"""Figures for statisticians and decision-makers (matplotlib, Agg-safe)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import write_atomic
+from .priors import MixturePrior
+
+
+def plot_priors(priors: Sequence[MixturePrior], *, mcid: float = 0.10,
+                irr_range: tuple[float, float] = (0.5, 1.6), ax=None):
+    """Draw prior densities on the IRR scale, with the MCID and no-effect lines.
+
+    Parameters
+    ----------
+    priors : sequence of MixturePrior
+    mcid : float, default 0.10
+        The meaningful reduction; a dashed line is drawn at ``1 - mcid``.
+    irr_range : tuple of float, default (0.5, 1.6)
+        IRR axis limits.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    The density of the IRR :math:`r` is :math:`p(\\log r) / r`.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 4.0))
+    r = np.linspace(*irr_range, 600)
+    for prior in priors:
+        density = np.exp(prior.logpdf(np.log(r))) / r
+        ax.plot(r, density, lw=1.6, label=prior.name)
+    ax.axvline(1.0, color="k", lw=0.8)
+    ax.axvline(1 - mcid, color="C3", lw=0.8, ls="--", label=f"{mcid:.0%} reduction (MCID)")
+    ax.set_xlabel("incidence rate ratio, SWIS vs control (below 1 = fewer events)")
+    ax.set_ylabel("prior density")
+    ax.set_xlim(*irr_range)
+    ax.set_ylim(bottom=0)
+    ax.legend(frameon=False, fontsize=7, ncol=2)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def save_figure(figure, path: str | Path) -> Path:
+    """Save a matplotlib figure atomically (format from the suffix) and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fmt = path.suffix.lstrip(".") or "png"
+    write_atomic(path, lambda tmp: figure.savefig(tmp, format=fmt, dpi=120))
+    plt.close(figure)
+    return path
