@@ -203,7 +203,9 @@ def _sample(build: ModelBuild, sampler: Sampler, target_accept: float,
         patch_nutpie_idata(idata, build.model, sampling_time=seconds)
         idata = _relabel(idata, build.coords)
     else:
-        with build.model:
+        from .compile_cache import deterministic_numba
+
+        with build.model, deterministic_numba():
             idata = pm.sample(draws=sampler.draws, tune=sampler.tune, chains=sampler.chains,
                               cores=sampler.cores, random_seed=sampler.seed,
                               initvals=build.initial_values(),

@@ -281,13 +281,34 @@ def load_spec(path: str | Path) -> AnalysisSpec:
     ('s47', 0.1)
     """
     path = Path(path)
+    return _validated(AnalysisSpec, read_toml(path, "spec"), str(path))
+
+
+def read_toml(path: str | Path, kind: str) -> dict:
+    """Parse a TOML file, with errors that name the file and say what kind of file it is.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+    kind : str
+        What the file is for ("spec", "pilots", ...), used in messages.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    SpecError
+        If the file is missing or is not valid TOML.
+    """
+    path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SpecError(f"{path}: no such spec file") from None
+        raise SpecError(f"{path}: no such {kind} file") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: not valid TOML ({exc})") from None
-    return _validated(AnalysisSpec, raw, str(path))
 
 
 def _validated[M: BaseModel](model: type[M], raw: dict, source: str) -> M:

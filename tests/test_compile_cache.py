@@ -21,7 +21,7 @@ from .conftest import PRIMARY_SPEC
 pytestmark = pytest.mark.slow
 
 _CHILD = """
-import json, sys
+import ctypes, hashlib, json, sys
 import numpy as np
 import swisbayes
 from swisbayes.compile_cache import LAST_COMPILE, compile_model
@@ -32,8 +32,18 @@ data = read_school_data(swisbayes.load_example(), outcomes=["s47"], covariates=[
 out = {}
 for family in ("negative_binomial", "poisson"):
     build = build_model(spec.model_copy(update={"family": family}), data)
-    compile_model(build.model, initial_points=build.initial_values())
+    compiled = compile_model(build.model, initial_points=build.initial_values())
     out[family] = dict(LAST_COMPILE)
+    # Fingerprint of the compiled density: bit-level, at 50 random points.
+    digest, rng, dbl = hashlib.sha256(), np.random.default_rng(0), ctypes.POINTER(ctypes.c_double)
+    for _ in range(50):
+        x = rng.normal(0, 0.7, compiled.n_dim)
+        grad, logp = np.zeros_like(x), np.zeros(())
+        compiled.compiled_logp_func.ctypes(x.size, x.ctypes.data_as(dbl), grad.ctypes.data_as(dbl),
+                                           logp.ctypes.data_as(dbl),
+                                           ctypes.c_void_p(compiled.user_data.ctypes.data))
+        digest.update(logp.tobytes() + grad.tobytes())
+    out[family]["fingerprint"] = digest.hexdigest()
 print(json.dumps(out))
 """
 
@@ -57,7 +67,12 @@ def test_a_second_process_loads_the_wrappers_from_disk(tmp_path):
     for family in ("negative_binomial", "poisson"):
         assert first[family]["path"] == "cached-wrappers"
         assert first[family]["wrapper_cache_hits"] == 0
-        assert second[family] == {"path": "cached-wrappers", "wrapper_cache_hits": 2}
+        assert second[family]["path"] == "cached-wrappers"
+        assert second[family]["wrapper_cache_hits"] == 2
+        # Regression: with numba fast-math, freshly compiled code differed in the last bits from
+        # the cached code, so the same seed gave other draws in the first process.
+        assert first[family]["fingerprint"] == second[family]["fingerprint"]
+    assert first["poisson"]["fingerprint"] != first["negative_binomial"]["fingerprint"]
 
 
 def test_wrappers_match_pytensor_logp_and_gradient_after_a_data_swap(primary_spec):
