@@ -169,6 +169,86 @@ def reanalyse(outcome: str, prior_names: tuple[str, ...],
             click.echo("\n" + results[0].text)
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--mcid", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.10,
+              show_default=True, help="Meaningful reduction for P(reduction >= MCID).")
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also draw the priors (IRR scale) to this PNG/PDF/SVG file.")
+@click.option("--pilots", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Pilots TOML for the pilot-informed prior (default: models/pilots.toml).")
+@click.option("--from-posterior", "posterior_file", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Turn a fit's posterior (.nc from 'fit --out') into a named mixture prior.")
+@click.option("--name", default=None, help="Name of the prior made with --from-posterior.")
+def priors(as_json: bool, mcid: float, plot_file: Path | None, pilots: Path | None,
+           posterior_file: Path | None, name: str | None) -> None:
+    """List the prior library (or make a prior from a posterior) with what each one implies."""
+    from .map_prior import effective_sample_size
+    from .priors import PilotSettings, get_prior, library_names
+
+    if posterior_file is not None:
+        prior = _prior_from_posterior(posterior_file, name)
+        rows = [prior]
+    else:
+        settings = PilotSettings(pilots=pilots)
+        rows = [get_prior(n, pilots=settings) for n in library_names()]
+    table = [{**p.summary(mcid), "ess_schools_per_arm": effective_sample_size(p),
+              "weights": list(p.weights), "means": list(p.means), "sds": list(p.sds)}
+             for p in rows]
+    if plot_file is not None:
+        from .plots import plot_priors, save_figure
+
+        shown = rows if posterior_file is not None else [
+            p for p in rows if p.name in {"vague", "sceptical", "enthusiastic", "pessimistic",
+                                          "pilot-informed"}]
+        save_figure(plot_priors(shown, mcid=mcid), plot_file)
+    if as_json:
+        click.echo(json.dumps(table if posterior_file is None else table[0], indent=2))
+        return
+    click.echo(f"{'prior':22}{'median IRR':>11}  {'95% interval':>14}  "
+               f"{f'P(cut>={mcid:.0%})':>12}  {'P(harm)':>8}  {'ESS/arm':>8}")
+    for row in table:
+        lo, hi = row["irr_ci95"]
+        click.echo(f"{row['name']:22}{row['irr_median']:11.3f}  {lo:6.3g}-{hi:<7.3g}  "
+                   f"{row['prob_meaningful_reduction']:12.1%}  {row['prob_harm']:8.1%}  "
+                   f"{row['ess_schools_per_arm']:8.1f}")
+    if posterior_file is not None:
+        click.echo("\nTo use it in a spec:\n" + _prior_toml(rows[0]))
+    if plot_file is not None:
+        click.echo(f"\nwrote {plot_file}")
+
+
+def _prior_from_posterior(path: Path, name: str | None):
+    from .fitting import FitResult
+    from .map_prior import posterior_as_prior
+
+    result = FitResult.from_netcdf(path)
+    draws = result.idata["posterior"]["log_irr"].to_numpy().ravel()
+    if not result.ok:
+        click.echo(f"warning: {path} failed its convergence checks; the prior inherits that",
+                   err=True)
+    return posterior_as_prior(
+        draws, name or f"{result.spec.name}-posterior",
+        provenance=f"posterior of {path} ({result.spec.name}, data sha256 "
+                   f"{result.provenance['data_sha256'][:12]}, seed {result.spec.sampler.seed})")
+
+
+def _prior_toml(prior) -> str:
+    def fmt(values):
+        return "[" + ", ".join(f"{v:.6g}" for v in values) + "]"
+
+    return "\n".join([
+        "[priors.effect]",
+        f"name = {json.dumps(prior.name)}",
+        f"description = {json.dumps(prior.description)}",
+        f"source = {json.dumps(prior.provenance)}",
+        f"weights = {fmt(prior.weights)}",
+        f"means = {fmt(prior.means)}",
+        f"sds = {fmt(prior.sds)}",
+    ])
+
+
 def format_fit(result) -> str:
     """Readable multi-line summary of a :class:`~swisbayes.fitting.FitResult`."""
     from .data import outcome_schema

@@ -765,13 +765,18 @@ def discount(prior: MixturePrior, a0: float) -> MixturePrior:
         {**prior.details, "a0": float(a0)})
 
 
-def effective_sample_size(prior: MixturePrior, *, unit_sd: float | None = None) -> float:
-    """A prior's worth in schools per arm of a SWIS-like trial (moment method).
+def effective_sample_size(prior: MixturePrior, *, method: str = "elir",
+                          unit_sd: float | None = None) -> float:
+    """A prior's worth in schools per arm of a SWIS-like trial.
 
     Parameters
     ----------
     prior : MixturePrior
         Prior on the log IRR.
+    method : {"elir", "moment"}, default "elir"
+        ``elir``: expected local information ratio (Neuenschwander et al. 2020, RBesT's
+        default), the prior's expected curvature relative to one school's information.
+        ``moment``: match the mixture's variance (RBesT ``method = "moment"``).
     unit_sd : float, optional
         SD ``sigma`` of one school per arm's contribution to the log IRR; :data:`UNIT_SD`
         (0.417, from the published trial) when None.
@@ -779,13 +784,12 @@ def effective_sample_size(prior: MixturePrior, *, unit_sd: float | None = None) 
     Returns
     -------
     float
-        ``2 * sigma**2 / prior.sd**2``: the schools per arm of a trial whose log IRR estimate
-        has the prior's variance.
+        Schools per arm of a trial carrying the same information as the prior.
 
     Raises
     ------
     SpecError
-        If ``unit_sd`` is not a positive number.
+        If ``unit_sd`` is not a positive number or ``method`` is unknown.
 
     Notes
     -----
@@ -793,10 +797,12 @@ def effective_sample_size(prior: MixturePrior, *, unit_sd: float | None = None) 
     ``sigma**2 * 2 / n``. The published SWIS result (IRR 95% CI 0.955 to 1.166, 136 and 132
     schools) gives ``SE = (log 1.166 - log 0.955) / (2 * 1.96) = 0.0509`` and
     ``sigma**2 = SE**2 * n_h / 2`` with ``n_h = 133.97``, the harmonic mean of 136 and 132.
-    A normal prior with SD ``s`` is then worth ``2 * sigma**2 / s**2`` schools per arm. A
-    mixture is matched on its variance, as RBesT's ``ess(method = "moment")`` does; this
-    understates the worth of a robustified prior, whose vague component inflates the variance
-    even though little weight sits on it.
+    One school per arm thus carries information ``1 / (2 sigma**2)`` on the log IRR, and a
+    normal prior with SD ``s`` is worth ``2 * sigma**2 / s**2`` schools per arm under both
+    methods. For a mixture, ELIR averages the prior's local information
+    ``-d^2 log p(theta) / d theta^2`` over the prior itself (by Gauss-Hermite quadrature per
+    component); unlike the moment method it is not swamped by the variance of a robust vague
+    component that carries little weight.
 
     Examples
     --------
@@ -807,7 +813,30 @@ def effective_sample_size(prior: MixturePrior, *, unit_sd: float | None = None) 
     sigma = UNIT_SD if unit_sd is None else unit_sd
     if not (isinstance(sigma, int | float) and math.isfinite(sigma) and sigma > 0):
         raise SpecError(f"unit_sd must be a positive number; got {unit_sd!r}")
-    return 2.0 * sigma**2 / prior.sd**2
+    if method == "moment":
+        information = 1.0 / prior.sd**2
+    elif method == "elir":
+        information = _expected_local_information(prior)
+    else:
+        raise SpecError(f"unknown ESS method {method!r}; expected 'elir' or 'moment'")
+    return 2.0 * sigma**2 * information
+
+
+def _expected_local_information(prior: MixturePrior, nodes: int = 80) -> float:
+    """E over the prior of -d^2/dtheta^2 log p(theta), exact for normal components' quadrature."""
+    x, w = np.polynomial.hermite_e.hermegauss(nodes)
+    w = w / w.sum()
+    weights, means, sds = (np.asarray(v) for v in (prior.weights, prior.means, prior.sds))
+    total = 0.0
+    for wk, mk, sk in zip(weights, means, sds, strict=True):
+        theta = mk + sk * x
+        z = (theta[:, None] - means) / sds
+        dens = weights * np.exp(-0.5 * z**2) / sds
+        p = dens.sum(1)
+        d1 = (dens * (-z / sds)).sum(1)
+        d2 = (dens * (z**2 - 1) / sds**2).sum(1)
+        total += wk * np.dot(w, -(d2 / p - (d1 / p) ** 2))
+    return float(total)
 
 
 __all__ = ["DEFAULT_ROBUST_WEIGHT", "TAU_SCALE", "UNIT_SD", "MapPriorResult", "PilotEstimate",

@@ -42,7 +42,7 @@ def plot_priors(priors: Sequence[MixturePrior], *, mcid: float = 0.10,
         density = np.exp(prior.logpdf(np.log(r))) / r
         ax.plot(r, density, lw=1.6, label=prior.name)
     ax.axvline(1.0, color="k", lw=0.8)
-    ax.axvline(1 - mcid, color="C3", lw=0.8, ls="--", label=f"{mcid:.0%} reduction (MCID)")
+    ax.axvline(1 - mcid, color="0.35", lw=0.9, ls="--", label=f"{mcid:.0%} reduction (MCID)")
     ax.set_xlabel("incidence rate ratio, SWIS vs control (below 1 = fewer events)")
     ax.set_ylabel("prior density")
     ax.set_xlim(*irr_range)

@@ -10,7 +10,9 @@ Ratios below 1 mean fewer events with SWIS; "reduction" means IRR < 1.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy import optimize, stats
@@ -235,23 +237,100 @@ LIBRARY = {"vague": vague, "sceptical": sceptical, "enthusiastic": enthusiastic,
            "pessimistic": pessimistic}
 """Named priors available without parameters (the grid adds CENTRE-STRENGTH names)."""
 
+PILOT_PRIOR = "pilot-informed"
+"""Name of the robustified meta-analytic-predictive prior built from the pilots."""
 
-def library_names() -> list[str]:
-    """Every prior name :func:`get_prior` accepts."""
+DEFAULT_PILOTS = Path("models") / "pilots.toml"
+"""Pilots file used when none is named: relative to the working directory, else the project's."""
+
+
+@dataclass(frozen=True)
+class PilotSettings:
+    """How the pilot-informed prior is built (see :mod:`swisbayes.map_prior`).
+
+    Parameters
+    ----------
+    pilots : pathlib.Path or None
+        Pilots TOML file; :data:`DEFAULT_PILOTS` when None.
+    outcome : str
+        Outcome whose pilot estimates are pooled.
+    tau_scale : float
+        Scale of the half-normal prior on the between-LA SD.
+    robust_weight : float
+        Weight on the MAP part; the rest goes on the vague prior.
+    discount_a0 : float
+        Power-prior discount in (0, 1] (1 = none).
+    """
+
+    pilots: Path | None = None
+    outcome: str = "s47"
+    tau_scale: float = 0.5
+    robust_weight: float = 0.8
+    discount_a0: float = 1.0
+
+    def pilots_path(self) -> Path:
+        """The pilots file to read."""
+        if self.pilots is not None:
+            return Path(self.pilots)
+        if DEFAULT_PILOTS.is_file():
+            return DEFAULT_PILOTS
+        return Path(__file__).resolve().parents[1] / DEFAULT_PILOTS
+
+
+def library_names(*, include_pilots: bool = True) -> list[str]:
+    """Every prior name :func:`get_prior` accepts (the pilot prior needs a pilots file)."""
     grid = [f"{c}-{s}" for c in GRID_CENTRES for s in GRID_STRENGTHS]
-    return [*LIBRARY, *grid]
+    return [*LIBRARY, *([PILOT_PRIOR] if include_pilots else []), *grid]
 
 
-def get_prior(name: str, *, planned_irr: float = PLANNED_IRR) -> MixturePrior:
+def pilot_prior(settings: PilotSettings | None = None) -> MixturePrior:
+    """The pilot-informed prior: the pilots' MAP prior, discounted and robustified.
+
+    The meta-analysis is run by MCMC once per pilots file content and settings in a process.
+
+    Parameters
+    ----------
+    settings : PilotSettings, optional
+
+    Returns
+    -------
+    MixturePrior
+    """
+    settings = settings or PilotSettings()
+    path = settings.pilots_path()
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such pilots file (needed by the "
+                        f"'{PILOT_PRIOR}' prior)") from None
+    return _pilot_prior(str(path), content, settings.outcome, settings.tau_scale,
+                        settings.robust_weight, settings.discount_a0)
+
+
+@functools.lru_cache(maxsize=16)
+def _pilot_prior(path: str, content: bytes, outcome: str, tau_scale: float, weight: float,
+                 a0: float) -> MixturePrior:
+    from . import map_prior as mp
+
+    result = mp.map_prior(mp.load_pilots(path), outcome=outcome, tau_scale=tau_scale)
+    prior = mp.robustify(mp.discount(result.prior, a0) if a0 < 1 else result.prior, weight)
+    return MixturePrior(PILOT_PRIOR, prior.description, prior.provenance, prior.weights,
+                        prior.means, prior.sds, {**prior.details, "pilots": path})
+
+
+def get_prior(name: str, *, planned_irr: float = PLANNED_IRR,
+              pilots: PilotSettings | None = None) -> MixturePrior:
     """Look up a named prior.
 
     Parameters
     ----------
     name : str
         ``vague``, ``sceptical``, ``enthusiastic``, ``pessimistic`` or a grid name such as
-        ``optimistic-moderate``.
+        ``optimistic-moderate``, or ``pilot-informed``.
     planned_irr : float, default 0.85
         Planned effect calibrating the named priors.
+    pilots : PilotSettings, optional
+        How to build ``pilot-informed`` (defaults: the bundled pilots file, S47).
 
     Returns
     -------
@@ -270,11 +349,13 @@ def get_prior(name: str, *, planned_irr: float = PLANNED_IRR) -> MixturePrior:
     """
     if name in LIBRARY:
         return LIBRARY[name]() if name == "vague" else LIBRARY[name](planned_irr)
+    if name == PILOT_PRIOR:
+        return pilot_prior(pilots)
     if "-" in name:
         return grid_prior(name, planned_irr)
     raise SpecError(f"unknown prior {name!r}; valid names: {', '.join(library_names())}")
 
 
-__all__ = ["LIBRARY", "MAX_COMPONENTS", "PLANNED_IRR", "MixturePrior", "enthusiastic",
-           "get_prior", "grid_prior", "library_names", "pessimistic", "sceptical",
-           "vague"]
+__all__ = ["LIBRARY", "MAX_COMPONENTS", "PILOT_PRIOR", "PLANNED_IRR", "MixturePrior",
+           "PilotSettings", "enthusiastic", "get_prior", "grid_prior", "library_names",
+           "pessimistic", "pilot_prior", "sceptical", "vague"]

@@ -22,7 +22,7 @@ from pydantic import (
 
 from .data.schema import OUTCOMES
 from .errors import SpecError
-from .priors import PLANNED_IRR, MixturePrior, get_prior
+from .priors import PILOT_PRIOR, PLANNED_IRR, MixturePrior, PilotSettings, get_prior
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 
@@ -63,6 +63,10 @@ class EffectPrior(_Strict):
     means: tuple[float, ...] | None = None
     sds: tuple[float, ...] | None = None
     planned_irr: Annotated[float, Field(gt=0, lt=1)] = PLANNED_IRR
+    pilots: str | None = None
+    tau_scale: PositiveFloat = 0.5
+    robust_weight: Annotated[float, Field(ge=0, le=1)] = 0.8
+    discount_a0: Annotated[float, Field(gt=0, le=1)] = 1.0
 
     @model_validator(mode="after")
     def _one_form(self) -> EffectPrior:
@@ -74,11 +78,32 @@ class EffectPrior(_Strict):
             raise ValueError("a mixture prior needs 'weights', 'means' and 'sds'")
         if all(normal) and all(mixture):
             raise ValueError("give either 'mean'/'sd' or 'weights'/'means'/'sds', not both")
-        self.resolve()  # unknown names and invalid mixtures fail here, at load time
+        if self.name == PILOT_PRIOR and not any((*normal, *mixture)):
+            from .map_prior import load_pilots
+
+            load_pilots(self.pilot_settings().pilots_path())  # checked now, fitted when used
+        else:
+            self.resolve()  # unknown names and invalid mixtures fail here, at load time
         return self
 
-    def resolve(self) -> MixturePrior:
-        """The prior as a :class:`~swisbayes.priors.MixturePrior`."""
+    def pilot_settings(self, outcome: str = "s47") -> PilotSettings:
+        """How the ``pilot-informed`` prior is built from this entry."""
+        return PilotSettings(pilots=None if self.pilots is None else Path(self.pilots),
+                             outcome=outcome, tau_scale=self.tau_scale,
+                             robust_weight=self.robust_weight, discount_a0=self.discount_a0)
+
+    def resolve(self, outcome: str = "s47") -> MixturePrior:
+        """The prior as a :class:`~swisbayes.priors.MixturePrior`.
+
+        Parameters
+        ----------
+        outcome : str, default "s47"
+            Outcome of the analysis (selects the pilot estimates of ``pilot-informed``).
+
+        Returns
+        -------
+        MixturePrior
+        """
         if self.weights is not None:
             return MixturePrior(self.name, self.description or "user-defined normal mixture",
                                 self.source or "user", self.weights, self.means, self.sds)
@@ -86,7 +111,8 @@ class EffectPrior(_Strict):
             return MixturePrior.normal(self.name, self.mean, self.sd,
                                        description=self.description or "",
                                        provenance=self.source or "user")
-        return get_prior(self.name, planned_irr=self.planned_irr)
+        return get_prior(self.name, planned_irr=self.planned_irr,
+                         pilots=self.pilot_settings(outcome))
 
     @classmethod
     def from_prior(cls, prior: MixturePrior) -> EffectPrior:
@@ -189,7 +215,7 @@ class AnalysisSpec(_Strict):
     @property
     def effect_prior(self) -> MixturePrior:
         """The resolved prior on the log IRR."""
-        return self.priors.effect.resolve()
+        return self.priors.effect.resolve(self.outcome)
 
     def with_prior(self, prior: MixturePrior | str) -> AnalysisSpec:
         """Return a copy with another prior on the log IRR.
@@ -281,7 +307,11 @@ def load_spec(path: str | Path) -> AnalysisSpec:
     ('s47', 0.1)
     """
     path = Path(path)
-    return _validated(AnalysisSpec, read_toml(path, "spec"), str(path))
+    raw = read_toml(path, "spec")
+    effect = raw.get("priors", {}).get("effect", {})
+    if isinstance(effect, dict) and isinstance(effect.get("pilots"), str):
+        effect["pilots"] = str(path.parent / effect["pilots"])  # relative to the spec file
+    return _validated(AnalysisSpec, raw, str(path))
 
 
 def read_toml(path: str | Path, kind: str) -> dict:

@@ -420,11 +420,14 @@ def test_a_prior_with_the_trials_own_se_is_worth_134_schools_per_arm():
     assert ess == pytest.approx(134, abs=0.5)
 
 
-def test_ess_of_a_mixture_matches_its_variance():
+def test_moment_ess_of_a_mixture_matches_its_variance():
     prior = MixturePrior("m", "d", "p", (0.5, 0.5), (-0.2, 0.2), (0.1, 0.1))
     variance = 0.1**2 + 0.2**2   # within + between components
-    assert effective_sample_size(prior) == pytest.approx(2 * UNIT_SD**2 / variance, rel=1e-12)
-    assert effective_sample_size(robustify(prior, 0.8)) < effective_sample_size(prior)
+    assert effective_sample_size(prior, method="moment") == pytest.approx(
+        2 * UNIT_SD**2 / variance, rel=1e-12)
+    for method in ("moment", "elir"):
+        assert effective_sample_size(robustify(prior, 0.8), method=method) < \
+            effective_sample_size(prior, method=method)
 
 
 # --------------------------------------------------------------------- posterior as prior
@@ -465,3 +468,40 @@ def test_posterior_as_prior_recovers_a_two_component_mixture():
 def test_posterior_as_prior_rejects_bad_draws(draws, match):
     with pytest.raises(SpecError, match=match):
         posterior_as_prior(draws, "x", provenance="p")
+
+
+# --------------------------------------------------------------------------- ELIR ESS
+
+
+def test_elir_equals_the_closed_form_for_a_normal_prior():
+    from swisbayes.map_prior import UNIT_SD
+
+    prior = MixturePrior.normal("n", -0.1, 0.07)
+    expected = 2 * UNIT_SD**2 / 0.07**2
+    assert effective_sample_size(prior) == pytest.approx(expected, rel=1e-10)
+    assert effective_sample_size(prior, method="moment") == pytest.approx(expected, rel=1e-12)
+    split = MixturePrior("s", "d", "p", (0.3, 0.7), (-0.1, -0.1), (0.07, 0.07))
+    assert effective_sample_size(split) == pytest.approx(expected, rel=1e-10)
+
+
+def test_elir_of_robust_mixtures_is_bounded_and_monotone():
+    # -(log p)'' = sum_k pi_k(theta) / s_k^2 - Var_pi(score), and E_p[pi_k] = w_k, so ELIR is at
+    # most sum_k w_k / s_k^2 (times 2 sigma^2); the moment method collapses far below it.
+    from swisbayes.map_prior import UNIT_SD
+
+    informative = MixturePrior.normal("n", -0.1, 0.1)
+    previous = 0.0
+    for weight in (0.2, 0.5, 0.8, 1.0):
+        robust = robustify(informative, weight)
+        bound = 2 * UNIT_SD**2 * sum(w / s**2 for w, s in zip(robust.weights, robust.sds,
+                                                               strict=True))
+        elir = effective_sample_size(robust)
+        assert effective_sample_size(robust, method="moment") < elir <= bound * (1 + 1e-9)
+        assert elir > previous
+        previous = elir
+    assert previous == pytest.approx(effective_sample_size(informative), rel=1e-10)
+
+
+def test_unknown_ess_method_is_rejected():
+    with pytest.raises(SpecError, match="unknown ESS method 'exact'; expected 'elir' or"):
+        effective_sample_size(MixturePrior.normal("n", 0, 1), method="exact")

@@ -28,5 +28,6 @@ def test_notebook_executes(path, monkeypatch):
 
 
 def test_notebooks_are_present():
-    assert {p.name for p in NOTEBOOKS} >= {"01_primary_analysis.ipynb"}
+    assert {p.name for p in NOTEBOOKS} >= {"01_primary_analysis.ipynb",
+                                           "02_priors_and_published_results.ipynb"}
     assert os.access(NOTEBOOKS[0], os.R_OK)

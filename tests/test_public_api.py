@@ -12,6 +12,7 @@ from swisbayes import (
     defaults,
     diagnostics,
     fitting,
+    map_prior,
     model,
     plots,
     priors,
@@ -21,7 +22,8 @@ from swisbayes import (
 )
 from swisbayes.data import io, validate
 
-PUBLIC = [getattr(m, name) for m in (swisbayes, decision, diagnostics, fitting, model, plots,
+PUBLIC = [getattr(m, name) for m in (swisbayes, decision, diagnostics, fitting, map_prior,
+                                     model, plots,
                                      priors, reanalysis, simulate, spec, io, validate)
           for name in getattr(m, "__all__", dir(m)) if not name.startswith("_")]
 CALLABLES = sorted({f for f in PUBLIC if inspect.isfunction(f) and f.__module__.startswith(
