@@ -95,7 +95,8 @@ def test_library_priors_by_name_and_custom_forms(tmp_path, primary_spec):
 def test_bad_prior_entries_are_rejected_precisely(tmp_path):
     unknown = PRIMARY_SPEC.read_text().replace('name = "vague"', 'name = "hopeful"')
     with pytest.raises(SpecError, match=r"unknown prior 'hopeful'; valid names: vague, "
-                                        r"sceptical, enthusiastic, pessimistic, neutral-strong"):
+                                        r"sceptical, enthusiastic, pessimistic, pilot-informed, "
+                                        r"neutral-strong"):
         load_spec(_write(tmp_path, unknown))
     half = PRIMARY_SPEC.read_text().replace('name = "vague"', 'name = "x"\nmean = 0.1')
     with pytest.raises(SpecError, match="a normal prior needs both 'mean' and 'sd'"):
