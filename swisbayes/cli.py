@@ -119,8 +119,10 @@ def fit(spec_file: Path, data: Path | None, out: Path | None, seed: int | None,
     result = run_fit(spec, data, progress=progress)
     payload = result.to_dict()
     if out is not None:
+        summary = out / f"{spec.name}.json"
+        summary.unlink(missing_ok=True)  # never leave last run's summary beside a new posterior
         result.to_netcdf(out / f"{spec.name}.nc")
-        write_text_atomic(out / f"{spec.name}.json", json.dumps(payload, indent=2) + "\n")
+        write_text_atomic(summary, json.dumps(payload, indent=2) + "\n")
     click.echo(json.dumps(payload, indent=2) if as_json else format_fit(result))
     if not result.ok:
         click.echo("error: the fit FAILED its convergence checks; its numbers are unreliable: "

@@ -15,8 +15,8 @@ a wrong wrapper. The result is a regular nutpie ``CompiledPyMCModel``: ``with_da
 
 This relies on nutpie internals (``_make_functions``, ``make_user_data``, the ``user_data``
 layout), which is why ``pyproject.toml`` pins nutpie below 0.17. :func:`compile_model` falls back
-to :func:`nutpie.compile_pymc_model` when they are missing, and says so through
-:data:`LAST_COMPILE`.
+to :func:`nutpie.compile_pymc_model` when they are missing, with a warning, and says which path
+it took in the information it returns.
 """
 
 from __future__ import annotations
@@ -24,17 +24,22 @@ from __future__ import annotations
 import hashlib
 import pickle
 import threading
+import warnings
+from contextlib import AbstractContextManager
 from functools import wraps
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
 
+if TYPE_CHECKING:
+    import pymc as pm
+    from nutpie.compile_pymc import CompiledPyMCModel
+
 _WRAPPER_FORMAT = "2"  # bump when the generated source or its environment changes
 
-LAST_COMPILE: dict[str, object] = {}
-"""How the last model was compiled: ``{"path": "cached-wrappers" | "nutpie", ...}``."""
 
 
 @numba.extending.intrinsic
@@ -131,7 +136,7 @@ _EXPAND_SIG = types.int64(types.uint64, types.uint64, types.CPointer(types.doubl
                           types.CPointer(types.double), types.voidptr)
 
 
-def deterministic_numba():
+def deterministic_numba() -> AbstractContextManager:
     """Context in which PyTensor compiles numba code without fast-math flags.
 
     With fast-math, LLVM may optimise the same function differently when it compiles it fresh
@@ -181,14 +186,11 @@ def _compile_cached(model, initial_points: dict):
             shared_data[keys[var]] = value
     key_order = list(shared_data)
     user_data = make_user_data(keys, shared_data)
-    def wrappers():
-        return (_cached_cfunc(_LOGP_TEMPLATE, "logp_wrapper", _LOGP_SIG, logp_pt.vm.jit_fn,
-                              logp_pt.get_shared(), key_order, shared_data, keys, n_dim=n_dim),
-                _cached_cfunc(_EXPAND_TEMPLATE, "expand_wrapper", _EXPAND_SIG,
-                              expand_pt.vm.jit_fn, expand_pt.get_shared(), key_order,
-                              shared_data, keys, n_dim=n_dim, n_expanded=n_expanded))
-
-    logp_cfunc, expand_cfunc = wrappers()
+    logp_cfunc = _cached_cfunc(_LOGP_TEMPLATE, "logp_wrapper", _LOGP_SIG, logp_pt.vm.jit_fn,
+                               logp_pt.get_shared(), key_order, shared_data, keys, n_dim=n_dim)
+    expand_cfunc = _cached_cfunc(_EXPAND_TEMPLATE, "expand_wrapper", _EXPAND_SIG,
+                                 expand_pt.vm.jit_fn, expand_pt.get_shared(), key_order,
+                                 shared_data, keys, n_dim=n_dim, n_expanded=n_expanded)
     hits = logp_cfunc.cache_hits + expand_cfunc.cache_hits
     dims, coords = _prepare_dims_and_coords(model, shape_info, reparameterized)
     compiled = CompiledPyMCModel(
@@ -201,7 +203,8 @@ def _compile_cached(model, initial_points: dict):
     return compiled, hits
 
 
-def compile_model(model, *, initial_points: dict):
+def compile_model(model: pm.Model, *,
+                  initial_points: dict) -> tuple[CompiledPyMCModel, dict[str, object]]:
     """Compile ``model`` for ``nutpie.sample``, loading the C wrappers from disk when cached.
 
     Parameters
@@ -212,7 +215,10 @@ def compile_model(model, *, initial_points: dict):
 
     Returns
     -------
-    nutpie.compile_pymc.CompiledPyMCModel
+    compiled : nutpie.compile_pymc.CompiledPyMCModel
+    info : dict
+        ``{"path": "cached-wrappers", "wrapper_cache_hits": 0 | 2}``, or ``{"path": "nutpie",
+        "reason": ...}`` when nutpie's own compile was used.
     """
     try:
         with deterministic_numba():
@@ -222,13 +228,14 @@ def compile_model(model, *, initial_points: dict):
         # nutpie internals changed, or a cache entry is unreadable: compile the standard way.
         import nutpie
 
-        LAST_COMPILE.clear()
-        LAST_COMPILE.update(path="nutpie", reason=f"{type(exc).__name__}: {exc}")
+        reason = f"{type(exc).__name__}: {exc}"
+        warnings.warn(f"swisbayes could not cache the compiled model ({reason}); using "
+                      "nutpie's own compile, which is not reused across processes",
+                      RuntimeWarning, stacklevel=2)
         with deterministic_numba():
-            return nutpie.compile_pymc_model(model, initial_points=initial_points)
-    LAST_COMPILE.clear()
-    LAST_COMPILE.update(path="cached-wrappers", wrapper_cache_hits=hits)
-    return compiled
+            compiled = nutpie.compile_pymc_model(model, initial_points=initial_points)
+        return compiled, {"path": "nutpie", "reason": reason}
+    return compiled, {"path": "cached-wrappers", "wrapper_cache_hits": hits}
 
 
-__all__ = ["LAST_COMPILE", "compile_model", "deterministic_numba"]
+__all__ = ["compile_model", "deterministic_numba"]

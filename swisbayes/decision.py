@@ -161,7 +161,7 @@ class DecisionSummary:
 
 def ratio_keys(s: RatioSummary) -> dict:
     """The JSON keys shared by every ratio result (fit, new LA, re-analysis)."""
-    return {"irr_median": s.median, "irr_ci95": list(s.ci),
+    return {"irr_median": s.median, "irr_ci95": list(s.ci), "ci_prob": s.ci_prob,
             "prob_any_reduction": s.prob_any_reduction,
             "prob_meaningful_reduction": s.prob_meaningful_reduction,
             "prob_harm": s.prob_harm}

@@ -159,21 +159,23 @@ class FitResult:
 
 def _decide(idata: xr.DataTree, spec: AnalysisSpec) -> DecisionSummary:
     return decide(idata["posterior"].to_dataset(), outcome=spec.outcome,
-                  prior=spec.effect_prior.name, mcid=spec.decision.mcid,
+                  prior=spec.priors.effect.name, mcid=spec.decision.mcid,
                   followup_years=spec.followup_years)
 
 
 def _compiled_nutpie(build: ModelBuild):
-    from .compile_cache import LAST_COMPILE, compile_model
+    """This build's compiled model (compiled once per structure) and how it was obtained."""
+    from .compile_cache import compile_model
 
     compiled = _COMPILED.get(build.structure_key)
     if compiled is None:
         start = time.perf_counter()
-        compiled = compile_model(build.model, initial_points=build.initial_values())
+        compiled, info = compile_model(build.model, initial_points=build.initial_values())
         _COMPILED[build.structure_key] = compiled
-        _COMPILE_INFO[build.structure_key] = {**LAST_COMPILE,
-                                              "seconds": time.perf_counter() - start}
-    return compiled.with_data(**build.data_values)
+        _COMPILE_INFO[build.structure_key] = {**info, "seconds": time.perf_counter() - start}
+        return compiled.with_data(**build.data_values), _COMPILE_INFO[build.structure_key]
+    return compiled.with_data(**build.data_values), {**_COMPILE_INFO[build.structure_key],
+                                                     "reused_in_process": True}
 
 
 def _relabel(idata: xr.DataTree, coords: dict[str, list[str]]) -> xr.DataTree:
@@ -187,7 +189,7 @@ def _relabel(idata: xr.DataTree, coords: dict[str, list[str]]) -> xr.DataTree:
 
 
 def _sample(build: ModelBuild, sampler: Sampler, target_accept: float,
-            progress: bool) -> tuple[xr.DataTree, float]:
+            progress: bool) -> tuple[xr.DataTree, float, dict]:
     import pymc as pm
 
     start = time.perf_counter()
@@ -195,7 +197,8 @@ def _sample(build: ModelBuild, sampler: Sampler, target_accept: float,
         import nutpie
         from pymc.backends.arviz import patch_nutpie_idata
 
-        idata = nutpie.sample(_compiled_nutpie(build), draws=sampler.draws, tune=sampler.tune,
+        compiled, compile_info = _compiled_nutpie(build)
+        idata = nutpie.sample(compiled, draws=sampler.draws, tune=sampler.tune,
                               chains=sampler.chains, cores=sampler.cores, seed=sampler.seed,
                               target_accept=target_accept, save_warmup=False,
                               progress_bar=progress)
@@ -215,7 +218,8 @@ def _sample(build: ModelBuild, sampler: Sampler, target_accept: float,
                               # fork() after nutpie's threads have run can deadlock
                               mp_ctx="forkserver")
         seconds = time.perf_counter() - start
-    return idata, seconds
+        compile_info = {"path": "pymc"}
+    return idata, seconds, compile_info
 
 
 def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData | None = None, *,
@@ -256,6 +260,9 @@ def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData | None 
         result.diagnostics.ok                     # check this before reading anything else
         result.decision.effect.prob_meaningful_reduction
     """
+    # Resolve the prior once (the pilot-informed prior runs a meta-analysis) and keep it in the
+    # result's spec, so that a saved fit records exactly the prior used and reloads without it.
+    spec = spec.with_prior(spec.effect_prior)
     school_data = read_school_data(load_example() if data is None else data,
                                    outcomes=[spec.outcome], covariates=spec.covariates)
     build = build_model(spec, school_data)
@@ -264,7 +271,7 @@ def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData | None 
     if spec.sampler.target_accept < RETRY_TARGET_ACCEPT:
         target_accepts.append(RETRY_TARGET_ACCEPT)
     for target_accept in target_accepts:
-        idata, seconds = _sample(build, spec.sampler, target_accept, progress)
+        idata, seconds, compile_info = _sample(build, spec.sampler, target_accept, progress)
         diagnostics = compute_diagnostics(idata)
         attempts.append(Attempt(target_accept, spec.sampler.seed, seconds, diagnostics))
         if diagnostics.ok:
@@ -272,7 +279,7 @@ def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData | None 
     provenance = {
         "versions": library_versions(),
         "spec_name": spec.name,
-        "prior": spec.effect_prior.to_dict(),
+        "prior": spec.effect_prior.to_dict(),  # cheap: the spec now holds the mixture itself
         "data_source": school_data.source,
         "data_sha256": school_data.sha256,
         "n_schools": len(school_data.frame),
@@ -280,7 +287,7 @@ def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData | None 
         "seed": spec.sampler.seed,
         "sampler": spec.sampler.model_dump(),
         "target_accept_used": attempts[-1].target_accept,
-        "compile": _COMPILE_INFO.get(build.structure_key, {"path": spec.sampler.backend}),
+        "compile": compile_info,
         "data_warnings": [i.describe(school_data.source) for i in school_data.report.warnings],
     }
     result = FitResult(idata=idata, spec=spec, decision=_decide(idata, spec),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from pytensor.tensor import TensorLike, TensorVariable
 from scipy.special import gammaln
 
 
@@ -19,7 +20,8 @@ def log_factorial(y: np.ndarray) -> np.ndarray:
     return gammaln(np.asarray(y, dtype=float) + 1.0)
 
 
-def nb_log_mean_logp(value, log_mu, dispersion, log_y_factorial):
+def nb_log_mean_logp(value: TensorLike, log_mu: TensorLike, dispersion: TensorLike,
+                     log_y_factorial: TensorLike) -> TensorVariable:
     """Negative-binomial log pmf with mean ``exp(log_mu)`` and size ``dispersion``.
 
     .. math::
@@ -40,7 +42,8 @@ def nb_log_mean_logp(value, log_mu, dispersion, log_y_factorial):
                      poisson_log_mean_logp(value, log_mu, log_y_factorial), nb)
 
 
-def poisson_log_mean_logp(value, log_mu, log_y_factorial):
+def poisson_log_mean_logp(value: TensorLike, log_mu: TensorLike,
+                          log_y_factorial: TensorLike) -> TensorVariable:
     """Poisson log pmf with mean ``exp(log_mu)``."""
     return pt.cast(value, "float64") * log_mu - pt.exp(log_mu) - log_y_factorial
 
@@ -55,13 +58,16 @@ def _poisson_dist(log_mu, log_y_factorial, size):
     return pm.Poisson.dist(mu=pt.exp(log_mu), size=size)
 
 
-def negative_binomial(name: str, log_mu, dispersion, log_y_factorial, *, observed, dims):
+def negative_binomial(name: str, log_mu: TensorLike, dispersion: TensorLike,
+                      log_y_factorial: TensorLike, *, observed: TensorLike | None,
+                      dims: str | None) -> TensorVariable:
     """Observed negative-binomial counts on the log-mean scale (a ``pm.CustomDist``)."""
     return pm.CustomDist(name, log_mu, dispersion, log_y_factorial, logp=nb_log_mean_logp,
                          dist=_nb_dist, observed=observed, dims=dims)
 
 
-def poisson(name: str, log_mu, log_y_factorial, *, observed, dims):
+def poisson(name: str, log_mu: TensorLike, log_y_factorial: TensorLike, *,
+            observed: TensorLike | None, dims: str | None) -> TensorVariable:
     """Observed Poisson counts on the log-mean scale (a ``pm.CustomDist``)."""
     return pm.CustomDist(name, log_mu, log_y_factorial, logp=poisson_log_mean_logp,
                          dist=_poisson_dist, observed=observed, dims=dims)

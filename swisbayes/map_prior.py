@@ -29,6 +29,7 @@ Functions
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .compile_cache import deterministic_numba
 from .data.schema import OUTCOMES
 from .defaults import RHAT_MAX
 from .errors import ConvergenceError, SpecError
@@ -644,9 +646,11 @@ def _sample_meta(y: np.ndarray, se: np.ndarray, labels: list[str], *, tau_scale:
     per_chain = -(-draws // MAP_CHAINS)
     attempts = []
     for target_accept, factor in MAP_ATTEMPTS:
-        with model:
+        # Without numba fast-math, so a cold-cache process draws what later ones do.
+        with model, deterministic_numba():
             idata = pm.sample(draws=per_chain * factor, tune=MAP_TUNE, chains=MAP_CHAINS,
-                              cores=2, random_seed=seed, target_accept=target_accept,
+                              cores=min(MAP_CHAINS, os.cpu_count() or 1), random_seed=seed,
+                              target_accept=target_accept,
                               progressbar=False, quiet=True, compute_convergence_checks=False)
         diagnostics = compute_diagnostics(idata, rhat_max=RHAT_MAX)
         attempts.append({"target_accept": target_accept, "draws_per_chain": per_chain * factor,

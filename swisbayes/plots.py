@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .atomic import write_atomic
 from .priors import MixturePrior
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
 
 def plot_priors(priors: Sequence[MixturePrior], *, mcid: float = 0.10,
-                irr_range: tuple[float, float] = (0.5, 1.6), ax=None):
+                irr_range: tuple[float, float] = (0.5, 1.6), ax: Axes | None = None) -> Figure:
     """Draw prior densities on the IRR scale, with the MCID and no-effect lines.
 
     Parameters
@@ -52,7 +57,7 @@ def plot_priors(priors: Sequence[MixturePrior], *, mcid: float = 0.10,
     return ax.figure
 
 
-def save_figure(figure, path: str | Path) -> Path:
+def save_figure(figure: Figure, path: str | Path) -> Path:
     """Save a matplotlib figure atomically (format from the suffix) and close it."""
     import matplotlib.pyplot as plt
 

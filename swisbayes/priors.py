@@ -13,16 +13,16 @@ from __future__ import annotations
 import functools
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
-from scipy import optimize, stats
 
 from .errors import SpecError
 
 MAX_COMPONENTS = 4
 """Largest number of normal components in any prior (fixes the compiled model's shape)."""
 
-Z95 = float(stats.norm.ppf(0.95))
+Z95 = NormalDist().inv_cdf(0.95)
 
 PLANNED_IRR = 0.85
 """Planned effect used to calibrate the sceptical and enthusiastic priors (an assumption).
@@ -96,17 +96,23 @@ class MixturePrior:
 
     def cdf(self, log_irr: float | np.ndarray) -> float | np.ndarray:
         """P(log IRR <= x) under the prior."""
+        from scipy import stats  # imported on use: `import swisbayes` stays light
+
         x = np.asarray(log_irr, dtype=float)[..., None]
         return np.sum(np.asarray(self.weights) * stats.norm.cdf(x, self.means, self.sds), -1)
 
     def logpdf(self, log_irr: float | np.ndarray) -> float | np.ndarray:
         """Log density of the log IRR."""
+        from scipy import stats
+
         x = np.asarray(log_irr, dtype=float)[..., None]
         comps = np.log(self.weights) + stats.norm.logpdf(x, self.means, self.sds)
         return np.logaddexp.reduce(comps, axis=-1)
 
     def quantile(self, q: float) -> float:
         """The q-quantile of the log IRR (root-finding on the mixture CDF)."""
+        from scipy import optimize
+
         if not 0.0 < q < 1.0:
             raise ValueError(f"q must be in (0, 1); got {q}")
         lo = min(m - 12 * s for m, s in zip(self.means, self.sds, strict=True))

@@ -25,7 +25,7 @@ from .data.schema import OUTCOMES, outcome_schema
 from .decision import RatioSummary, ratio_keys
 from .defaults import validate_ci_prob
 from .errors import SpecError
-from .priors import MixturePrior, get_prior
+from .priors import MixturePrior, PilotSettings, get_prior
 from .spec import _Strict, _validated
 
 PUBLISHED_FILE = "published.toml"
@@ -483,7 +483,8 @@ def reanalyse(*, estimate: float | None = None, ci: tuple[float, float] | None =
             raise SpecError(f"ci must be a pair (low, high); got {ci!r}")
         irr, (low, high), level, source = estimate, ci, 0.95, USER_SOURCE
     likelihood = normal_likelihood_from_ci(irr, low, high, level=level)
-    prior_obj = get_prior(prior) if isinstance(prior, str) else prior
+    prior_obj = (get_prior(prior, pilots=PilotSettings(outcome=outcome))
+                 if isinstance(prior, str) else prior)
     post = posterior(prior_obj, *likelihood)
     return ReanalysisResult(
         outcome=outcome, prior=prior_obj, posterior=post, likelihood=likelihood,

@@ -143,13 +143,15 @@ class SimulatedTrial:
         """
         path = Path(path)
         suffix = path.suffix.lower()
+        if suffix not in {".csv", ".parquet", ".pq"}:
+            raise ValueError(f"{path}: unsupported suffix '{suffix}'; use .csv or .parquet")
+        sidecar = path.with_name(path.name + ".json")
+        sidecar.unlink(missing_ok=True)  # never leave an old truth beside a new table
         if suffix == ".csv":
             write_atomic(path, lambda tmp: self.frame.to_csv(tmp, index=False))
-        elif suffix in {".parquet", ".pq"}:
-            write_atomic(path, lambda tmp: self.frame.to_parquet(tmp, index=False))
         else:
-            raise ValueError(f"{path}: unsupported suffix '{suffix}'; use .csv or .parquet")
-        write_text_atomic(path.with_name(path.name + ".json"), json.dumps(self.sidecar(), indent=2))
+            write_atomic(path, lambda tmp: self.frame.to_parquet(tmp, index=False))
+        write_text_atomic(sidecar, json.dumps(self.sidecar(), indent=2))
         return path
 
     def sidecar(self) -> dict:

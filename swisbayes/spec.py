@@ -229,8 +229,13 @@ class AnalysisSpec(_Strict):
         -------
         AnalysisSpec
         """
-        effect = (EffectPrior(name=prior, planned_irr=self.priors.effect.planned_irr)
-                  if isinstance(prior, str) else EffectPrior.from_prior(prior))
+        if isinstance(prior, str):  # keep planned_irr and the pilot settings of this spec
+            clear = dict.fromkeys(("description", "source", "mean", "sd", "weights", "means",
+                                   "sds"))
+            effect = EffectPrior.model_validate({**self.priors.effect.model_dump(), **clear,
+                                                 "name": prior})
+        else:
+            effect = EffectPrior.from_prior(prior)
         return self.model_copy(update={"priors": self.priors.model_copy(update={"effect": effect})})
 
     def with_effect_prior(self, mean: float, sd: float, *, name: str = "custom",

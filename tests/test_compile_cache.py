@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 import swisbayes
-from swisbayes.compile_cache import LAST_COMPILE, compile_model
+from swisbayes.compile_cache import compile_model
 from swisbayes.data import read_school_data
 from swisbayes.model import build_model
 
@@ -25,7 +25,7 @@ _CHILD = """
 import ctypes, hashlib, json, sys
 import numpy as np
 import swisbayes
-from swisbayes.compile_cache import LAST_COMPILE, compile_model
+from swisbayes.compile_cache import compile_model
 from swisbayes.data import read_school_data
 from swisbayes.model import build_model
 spec = swisbayes.load_spec(sys.argv[1])
@@ -33,8 +33,8 @@ data = read_school_data(swisbayes.load_example(), outcomes=["s47"], covariates=[
 out = {}
 for family in ("negative_binomial", "poisson"):
     build = build_model(spec.model_copy(update={"family": family}), data)
-    compiled = compile_model(build.model, initial_points=build.initial_values())
-    out[family] = dict(LAST_COMPILE)
+    compiled, info = compile_model(build.model, initial_points=build.initial_values())
+    out[family] = dict(info)
     # Fingerprint of the compiled density: bit-level, at 50 random points.
     digest, rng, dbl = hashlib.sha256(), np.random.default_rng(0), ctypes.POINTER(ctypes.c_double)
     for _ in range(50):
@@ -79,8 +79,8 @@ def test_a_second_process_loads_the_wrappers_from_disk(tmp_path):
 def test_wrappers_match_pytensor_logp_and_gradient_after_a_data_swap(primary_spec):
     data = read_school_data(swisbayes.load_example(), outcomes=["s47"], covariates=["fsm_pct"])
     build = build_model(primary_spec, data)
-    compiled = compile_model(build.model, initial_points=build.initial_values())
-    assert LAST_COMPILE["path"] == "cached-wrappers"
+    compiled, info = compile_model(build.model, initial_points=build.initial_values())
+    assert info["path"] == "cached-wrappers"
     swapped = build_model(primary_spec.with_effect_prior(-0.3, 0.2), data)
     compiled = compiled.with_data(**swapped.data_values)
     rng = np.random.default_rng(0)
@@ -110,7 +110,7 @@ def test_posterior_agrees_with_nutpies_own_compile(primary_spec):
 
     data = read_school_data(swisbayes.load_example(), outcomes=["s47"], covariates=["fsm_pct"])
     build = build_model(primary_spec, data)
-    ours = compile_model(build.model, initial_points=build.initial_values())
+    ours, _ = compile_model(build.model, initial_points=build.initial_values())
     theirs = nutpie.compile_pymc_model(build.model, initial_points=build.initial_values())
     kw = dict(draws=1000, tune=1000, chains=4, cores=2, seed=5, progress_bar=False,
               save_warmup=False)

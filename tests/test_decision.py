@@ -64,5 +64,6 @@ def test_decide_turns_rates_into_events_averted_per_year():
     keys = d.to_dict()
     assert {"irr_median", "irr_ci95", "prob_any_reduction", "prob_meaningful_reduction",
             "prob_harm", "new_la", "averted_per_1000"} <= set(keys)
-    assert set(keys["new_la"]) == {"irr_median", "irr_ci95", "prob_any_reduction",
+    assert set(keys["new_la"]) == {"irr_median", "irr_ci95", "ci_prob", "prob_any_reduction",
                                    "prob_meaningful_reduction", "prob_harm"}
+    assert keys["ci_prob"] == 0.95

@@ -8,10 +8,13 @@ import pytest
 
 import swisbayes
 from swisbayes import (
+    atomic,
+    compile_cache,
     decision,
     defaults,
     diagnostics,
     fitting,
+    likelihoods,
     map_prior,
     model,
     plots,
@@ -22,8 +25,8 @@ from swisbayes import (
 )
 from swisbayes.data import io, validate
 
-PUBLIC = [getattr(m, name) for m in (swisbayes, decision, diagnostics, fitting, map_prior,
-                                     model, plots,
+PUBLIC = [getattr(m, name) for m in (swisbayes, atomic, compile_cache, decision, diagnostics,
+                                     fitting, likelihoods, map_prior, model, plots,
                                      priors, reanalysis, simulate, spec, io, validate)
           for name in getattr(m, "__all__", dir(m)) if not name.startswith("_")]
 CALLABLES = sorted({f for f in PUBLIC if inspect.isfunction(f) and f.__module__.startswith(
@@ -34,9 +37,14 @@ CALLABLES = sorted({f for f in PUBLIC if inspect.isfunction(f) and f.__module__.
 
 
 @pytest.mark.parametrize("func", CALLABLES, ids=lambda f: f.__qualname__)
-def test_no_var_keyword_and_documented(func):
-    params = inspect.signature(func).parameters.values()
+def test_no_var_keyword_typed_and_documented(func):
+    sig = inspect.signature(func)
+    params = [p for name, p in sig.parameters.items() if name not in {"self", "cls"}]
     assert not any(p.kind is p.VAR_KEYWORD for p in params), func.__qualname__
+    untyped = [p.name for p in params if p.annotation is inspect.Parameter.empty]
+    assert not untyped, f"{func.__qualname__}: no type hint for {untyped}"
+    if func.__name__ != "__init__":
+        assert sig.return_annotation is not inspect.Signature.empty, func.__qualname__
     assert inspect.getdoc(func), f"{func.__qualname__} has no docstring"
 
 
@@ -48,8 +56,8 @@ def test_ci_prob_defaults_to_none_and_resolves_to_the_package_default(func):
     assert defaults.validate_ci_prob(None) == defaults.CI_PROB == 0.95
 
 
-def test_top_level_exports_resolve():
+def test_top_level_exports_are_the_package_s_own_objects():
     for name in swisbayes.__all__:
-        assert getattr(swisbayes, name) is not None
-    assert callable(swisbayes.fit)
+        assert getattr(swisbayes, name).__module__.startswith("swisbayes."), name
     assert swisbayes.fit.__module__ == "swisbayes.fitting"
+    assert inspect.isfunction(swisbayes.fit)  # not shadowed by a submodule of that name

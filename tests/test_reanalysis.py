@@ -21,7 +21,7 @@ from swisbayes.reanalysis import (
     summarise_mixture,
 )
 
-FIT_KEYS = {"outcome", "prior", "mcid", "irr_median", "irr_ci95", "prob_any_reduction",
+FIT_KEYS = {"outcome", "prior", "mcid", "irr_median", "irr_ci95", "ci_prob", "prob_any_reduction",
             "prob_meaningful_reduction", "prob_harm"}
 REANALYSIS_KEYS = FIT_KEYS | {"source", "estimate", "ci", "posterior"}
 SOURCE = "https://sswr.confex.com/sswr/2025/webprogram/Paper57381.html"
@@ -197,6 +197,7 @@ def test_cli_json_has_the_fit_keys_and_matches_the_api():
     assert payload == json.loads(json.dumps(reanalyse().to_dict()))
 
 
+@pytest.mark.slow  # 'all' includes the pilot-informed prior, whose meta-analysis is MCMC
 def test_cli_all_priors_gives_one_object_per_library_prior():
     result = run("reanalyse", "--prior", "all", "--json")
     assert result.exit_code == 0, result.output

@@ -210,3 +210,27 @@ def test_load_example_is_synthetic_with_published_design():
     assert frame.groupby("arm").size().to_dict() == {0: 132, 1: 136}
     assert int(frame["pupils"].sum()) == 278_858
     assert meta["truth"]["irr"]["s47"] == pytest.approx(1.055)
+
+
+def test_infinite_numbers_are_errors_not_silent(example, write_csv):
+    frame = example.astype({"pupils": object, "s47": object})
+    frame.loc[2, "pupils"] = "inf"
+    frame.loc[5, "s47"] = "-inf"
+    checks = {i.check: i for i in validate(write_csv(frame), outcomes=["s47"]).errors}
+    assert checks["non_finite"].rows in {(3,), (6,)}
+    assert {(i.column, i.rows) for i in validate(write_csv(frame)).errors
+            if i.check == "non_finite"} == {("pupils", (3,)), ("s47", (6,))}
+
+
+def test_columns_of_outcomes_not_analysed_are_left_as_read(example):
+    frame = example.astype({"s17": object})
+    frame.loc[0, "s17"] = "n/a"
+    data = read_school_data(frame, outcomes=["s47"])
+    assert data.frame.loc[0, "s17"] == "n/a"
+    with pytest.raises(DataError, match="column 's17', row 1"):
+        read_school_data(data, outcomes=["s17"])
+
+
+def test_unknown_outcome_is_named():
+    with pytest.raises(DataError, match=r"unknown outcome\(s\) \['foo'\]; known outcomes: s47"):
+        validate(swisbayes.load_example(), outcomes=["foo"])

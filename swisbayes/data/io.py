@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataError
-from .validate import ValidationReport, normalise_frame, validate_frame
+from .validate import ValidationReport, normalise_frame, typed_columns, validate_frame
 
 _EXAMPLE = "swis_example"
 
@@ -28,7 +28,8 @@ class SchoolData:
     source : str
         File path, or a label for an in-memory table.
     sha256 : str
-        Hash of the typed content (independent of file format), recorded in every result.
+        Hash of the typed columns the analysis reads (independent of file format), recorded in
+        every result.
     report : ValidationReport
         Warnings found while validating (no errors, or this object would not exist).
     checked : frozenset of str
@@ -147,9 +148,11 @@ def read_school_data(data: str | Path | pd.DataFrame | SchoolData, *,
     report = validate_frame(frame, source=source, outcomes=outcomes, covariates=covariates)
     if not report.ok:
         raise DataError(str(report), report=report)
-    typed = normalise_frame(frame, covariates=covariates)
-    return SchoolData(frame=typed, source=source, sha256=frame_sha256(typed), report=report,
-                      checked=wanted)
+    typed = normalise_frame(frame, outcomes=outcomes, covariates=covariates)
+    previous = data.checked if isinstance(data, SchoolData) else frozenset()
+    digest = frame_sha256(typed[typed_columns(typed, outcomes, covariates)])
+    return SchoolData(frame=typed, source=source, sha256=digest, report=report,
+                      checked=previous | wanted)
 
 
 def load_example() -> pd.DataFrame:

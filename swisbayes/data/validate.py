@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..defaults import PLAUSIBLE_EVENTS_PER_PUPIL
+from ..errors import DataError
 from .schema import (
     ARM_CODES,
     ARM_COLUMN,
@@ -156,7 +157,11 @@ def _numeric(frame: pd.DataFrame, column: str, report: ValidationReport) -> pd.S
     bad = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
     if bad.any():
         report.add(Issue("error", "wrong_type", column, _rows(bad), _py(raw[bad]), "a number"))
-    return values
+    infinite = values.notna() & ~np.isfinite(values)
+    if infinite.any():
+        report.add(Issue("error", "non_finite", column, _rows(infinite), _py(raw[infinite]),
+                         "a finite number"))
+    return values.where(np.isfinite(values))
 
 
 def _check_missing_cells(frame: pd.DataFrame, columns: Iterable[str], report: ValidationReport):
@@ -284,6 +289,9 @@ def validate_frame(frame: pd.DataFrame, *, source: str = "<table>",
                          detail="this is a pupil-level file; only school-level files are "
                                 "supported here", expected="one row per school, no 'pupil_id'"))
         return report
+    unknown = [o for o in outcomes or () if o not in OUTCOMES]
+    if unknown:
+        raise DataError(f"unknown outcome(s) {unknown}; known outcomes: {', '.join(OUTCOMES)}")
     wanted = [OUTCOMES[o] for o in outcomes] if outcomes is not None else []
     required = [*REQUIRED_COLUMNS, *(c for o in wanted for c in o.columns), *covariates]
     missing = [c for c in required if c not in frame.columns]
@@ -299,7 +307,7 @@ def validate_frame(frame: pd.DataFrame, *, source: str = "<table>",
     arm = _normalise_arm(frame, report) if ARM_COLUMN in frame else None
     if arm is not None and "la_id" in frame:
         _check_arms(frame, arm, report)
-    checked = wanted or [o for o in OUTCOMES.values() if o.followup in frame.columns]
+    checked = checked_outcomes(frame, outcomes)
     numeric_columns = {c for o in checked for c in o.columns if c in frame.columns}
     numeric_columns |= {c for c in (*PERCENT_COVARIATES, *covariates) if c in frame.columns}
     numeric = {c: _numeric(frame, c, report) for c in sorted(numeric_columns)}
@@ -324,13 +332,25 @@ def validate_frame(frame: pd.DataFrame, *, source: str = "<table>",
     return report
 
 
-def normalise_frame(frame: pd.DataFrame, covariates: Sequence[str] = ()) -> pd.DataFrame:
+def checked_outcomes(frame: pd.DataFrame,
+                     outcomes: Sequence[str] | None) -> list[OutcomeSchema]:
+    """Outcomes whose columns validation checks: the named ones, else every one present."""
+    if outcomes is not None:
+        return [OUTCOMES[o] for o in outcomes]
+    return [o for o in OUTCOMES.values() if o.followup in frame.columns]
+
+
+def normalise_frame(frame: pd.DataFrame, outcomes: Sequence[str] | None = None,
+                    covariates: Sequence[str] = ()) -> pd.DataFrame:
     """Return a typed copy of a valid table: text ids, arm as 0/1, numbers as numbers.
 
     Parameters
     ----------
     frame : pandas.DataFrame
         A table for which :func:`validate_frame` found no error.
+    outcomes : sequence of str, optional
+        The outcomes validated (as passed to :func:`validate_frame`); only their columns are
+        converted, other columns are kept as read.
     covariates : sequence of str, default ()
         Covariate columns to convert to float (percent covariates always are).
 
@@ -346,7 +366,7 @@ def normalise_frame(frame: pd.DataFrame, covariates: Sequence[str] = ()) -> pd.D
                                                                                regex=True)
     out[ARM_COLUMN] = arm_text.map(ARM_CODES).astype("int64")
     out[EXPOSURE_COLUMN] = pd.to_numeric(out[EXPOSURE_COLUMN]).astype("float64")
-    for schema in OUTCOMES.values():
+    for schema in checked_outcomes(frame, outcomes):
         for column in schema.columns:
             if column in out:
                 values = pd.to_numeric(out[column])
@@ -356,3 +376,11 @@ def normalise_frame(frame: pd.DataFrame, covariates: Sequence[str] = ()) -> pd.D
         if column in out:
             out[column] = pd.to_numeric(out[column]).astype("float64")
     return out.reset_index(drop=True)
+
+
+def typed_columns(frame: pd.DataFrame, outcomes: Sequence[str] | None = None,
+                  covariates: Sequence[str] = ()) -> list[str]:
+    """The columns :func:`normalise_frame` types (what an analysis of ``outcomes`` reads)."""
+    columns = [*REQUIRED_COLUMNS, *(c for o in checked_outcomes(frame, outcomes)
+                                    for c in o.columns), *PERCENT_COVARIATES, *covariates]
+    return [c for c in dict.fromkeys(columns) if c in frame.columns]
