@@ -14,8 +14,9 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_executes(path, monkeypatch):
-    monkeypatch.setenv("SWISBAYES_NOTEBOOK_DRAWS", "500")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    # The spec's 1000 draws per chain: fewer would fail the ESS >= 400 gate that the notebook
+    # asserts (sampling takes about 1.5 s either way; compiling dominates).
+    monkeypatch.setenv("SWISBAYES_NOTEBOOK_DRAWS", "1000")
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
