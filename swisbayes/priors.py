@@ -319,7 +319,7 @@ def _pilot_prior(path: str, content: bytes, outcome: str, tau_scale: float, weig
     from . import map_prior as mp
 
     result = mp.map_prior(mp.load_pilots(path), outcome=outcome, tau_scale=tau_scale)
-    prior = mp.robustify(mp.discount(result.prior, a0) if a0 < 1 else result.prior, weight)
+    prior = mp.robustify(mp.discount(result.prior, a0), weight)
     return MixturePrior(PILOT_PRIOR, prior.description, prior.provenance, prior.weights,
                         prior.means, prior.sds, {**prior.details, "pilots": path})
 
