@@ -40,5 +40,15 @@ def write_atomic(path: str | Path, write: Callable[[Path], object]) -> Path:
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    """Write ``text`` (UTF-8) to ``path`` atomically.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+    text : str
+
+    Returns
+    -------
+    pathlib.Path
+    """
     return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

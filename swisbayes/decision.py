@@ -15,7 +15,19 @@ from .defaults import validate_ci_prob
 
 
 def prob_below(draws: np.ndarray, threshold: float) -> float:
-    """Posterior probability that a quantity is below ``threshold`` (share of draws)."""
+    """Posterior probability that a quantity is below ``threshold``.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        Posterior draws of one scalar quantity.
+    threshold : float
+
+    Returns
+    -------
+    float
+        The share of draws strictly below ``threshold``.
+    """
     return float(np.mean(np.asarray(draws) < threshold))
 
 
@@ -160,7 +172,18 @@ class DecisionSummary:
 
 
 def ratio_keys(s: RatioSummary) -> dict:
-    """The JSON keys shared by every ratio result (fit, new LA, re-analysis)."""
+    """The JSON keys shared by every ratio result (fit, new LA, re-analysis).
+
+    Parameters
+    ----------
+    s : RatioSummary
+
+    Returns
+    -------
+    dict
+        ``irr_median``, ``irr_ci95`` (at ``ci_prob``), ``ci_prob``, ``prob_any_reduction``,
+        ``prob_meaningful_reduction`` and ``prob_harm``.
+    """
     return {"irr_median": s.median, "irr_ci95": list(s.ci), "ci_prob": s.ci_prob,
             "prob_any_reduction": s.prob_any_reduction,
             "prob_meaningful_reduction": s.prob_meaningful_reduction,

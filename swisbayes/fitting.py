@@ -145,7 +145,18 @@ class FitResult:
 
     @classmethod
     def from_netcdf(cls, path: str | Path) -> FitResult:
-        """Load a result written by :meth:`to_netcdf`; decision quantities are recomputed."""
+        """Load a result written by :meth:`to_netcdf`.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+
+        Returns
+        -------
+        FitResult
+            Decision quantities are recomputed from the stored posterior; the spec (with the
+            exact prior used), diagnostics, attempts and provenance come from its attributes.
+        """
         tree = xr.load_datatree(path, engine="h5netcdf")
         spec = AnalysisSpec.model_validate_json(tree.attrs["swisbayes_spec"])
         diagnostics = Diagnostics.from_dict(json.loads(tree.attrs["swisbayes_diagnostics"]))

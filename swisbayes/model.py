@@ -96,7 +96,18 @@ def design_columns(spec: AnalysisSpec, data: SchoolData) -> dict[str, np.ndarray
 
 
 def prior_values(spec: AnalysisSpec) -> dict[str, np.ndarray]:
-    """The prior parameters of a spec as the ``pm.Data`` values they are stored in."""
+    """The prior parameters of a spec as the ``pm.Data`` values they are stored in.
+
+    Parameters
+    ----------
+    spec : AnalysisSpec
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The effect prior as padded mixture weights, means and SDs
+        (:data:`~swisbayes.priors.MAX_COMPONENTS` each), and the hyperprior parameters.
+    """
     hyper = spec.priors.hyper
     weights, means, sds = spec.effect_prior.padded(MAX_COMPONENTS)
     values = {

@@ -95,14 +95,32 @@ class MixturePrior:
         return float(np.sqrt(np.dot(w, s**2 + m**2) - self.mean**2))
 
     def cdf(self, log_irr: float | np.ndarray) -> float | np.ndarray:
-        """P(log IRR <= x) under the prior."""
+        """P(log IRR <= x) under the prior.
+
+        Parameters
+        ----------
+        log_irr : float or numpy.ndarray
+
+        Returns
+        -------
+        float or numpy.ndarray
+        """
         from scipy import stats  # imported on use: `import swisbayes` stays light
 
         x = np.asarray(log_irr, dtype=float)[..., None]
         return np.sum(np.asarray(self.weights) * stats.norm.cdf(x, self.means, self.sds), -1)
 
     def logpdf(self, log_irr: float | np.ndarray) -> float | np.ndarray:
-        """Log density of the log IRR."""
+        """Log density of the log IRR.
+
+        Parameters
+        ----------
+        log_irr : float or numpy.ndarray
+
+        Returns
+        -------
+        float or numpy.ndarray
+        """
         from scipy import stats
 
         x = np.asarray(log_irr, dtype=float)[..., None]
@@ -110,7 +128,23 @@ class MixturePrior:
         return np.logaddexp.reduce(comps, axis=-1)
 
     def quantile(self, q: float) -> float:
-        """The q-quantile of the log IRR (root-finding on the mixture CDF)."""
+        """The q-quantile of the log IRR (Brent's root-finding on the mixture CDF).
+
+        Parameters
+        ----------
+        q : float
+            Probability in (0, 1).
+
+        Returns
+        -------
+        float
+            ``x`` with ``cdf(x) = q`` to within 1e-12.
+
+        Raises
+        ------
+        ValueError
+            If ``q`` is not in (0, 1).
+        """
         from scipy import optimize
 
         if not 0.0 < q < 1.0:
@@ -127,6 +161,20 @@ class MixturePrior:
         """Weights, means and SDs of length ``k``, the same distribution.
 
         The last component is split into identical copies sharing its weight.
+
+        Parameters
+        ----------
+        k : int, default MAX_COMPONENTS
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            Weights, means and SDs, each of length ``k``.
+
+        Raises
+        ------
+        SpecError
+            If the prior has more than ``k`` components.
         """
         n = len(self.weights)
         if n > k:
@@ -138,7 +186,19 @@ class MixturePrior:
         return np.array(w), np.array(m), np.array(s)
 
     def summary(self, mcid: float = 0.10) -> dict:
-        """Mean, SD, 95% interval on the IRR scale and P(reduction >= MCID) under the prior."""
+        """What the prior says before any data.
+
+        Parameters
+        ----------
+        mcid : float, default 0.10
+            Meaningful reduction (fraction).
+
+        Returns
+        -------
+        dict
+            Mean and SD of the log IRR, median and 95% interval of the IRR, P(IRR < 1 - mcid),
+            P(IRR > 1), description and provenance.
+        """
         return {"name": self.name, "mean_log_irr": self.mean, "sd_log_irr": self.sd,
                 "irr_median": float(np.exp(self.quantile(0.5))),
                 "irr_ci95": [float(np.exp(self.quantile(0.025))),
