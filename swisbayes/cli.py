@@ -9,10 +9,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .errors import SwisbayesError
+
+if TYPE_CHECKING:
+    from .fitting import FitResult
 
 EXIT_BAD_INPUT = 1
 EXIT_UNRELIABLE = 3
@@ -90,7 +94,12 @@ def simulate(seed: int, out: Path, irr_s47: float, irr_referrals: float, irr_s17
 
 
 @cli.command()
-@click.argument("spec_file", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("spec_file", metavar="SPEC", required=False,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--all", "fit_all", is_flag=True,
+              help="Fit every analysis spec in --spec-dir and print one table (JSON: a list).")
+@click.option("--spec-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("models"), show_default=True, help="Where --all looks for specs.")
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="School-level CSV/Parquet (default: the bundled synthetic SWIS data).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -101,33 +110,76 @@ def simulate(seed: int, out: Path, irr_s47: float, irr_referrals: float, irr_s17
 @click.option("--draws", type=click.IntRange(min=10), default=None)
 @click.option("--tune", type=click.IntRange(min=10), default=None)
 @click.option("--chains", type=click.IntRange(min=1), default=None)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--progress/--no-progress", default=False, help="Show the sampler's progress bar.")
-def fit(spec_file: Path, data: Path | None, out: Path | None, seed: int | None,
-        sampler: str | None, draws: int | None, tune: int | None, chains: int | None,
-        as_json: bool, progress: bool) -> None:
-    """Fit the analysis in SPEC and print its decision quantities and diagnostics."""
-    from .atomic import write_text_atomic
-    from .fitting import fit as run_fit
+def fit(spec_file: Path | None, fit_all: bool, spec_dir: Path, data: Path | None,
+        out: Path | None, seed: int | None, sampler: str | None, draws: int | None,
+        tune: int | None, chains: int | None, as_json: bool, progress: bool) -> None:
+    """Fit the analysis in SPEC (or every spec, with --all) and print its decision quantities."""
     from .spec import load_spec
 
-    spec = load_spec(spec_file)
+    if fit_all == (spec_file is not None):
+        raise click.UsageError("give either SPEC or --all")
+    paths = _spec_files(spec_dir) if fit_all else [spec_file]
     overrides = {k: v for k, v in {"seed": seed, "backend": sampler, "draws": draws,
                                    "tune": tune, "chains": chains}.items() if v is not None}
-    if overrides:
-        spec = spec.with_sampler(**overrides)
+    specs = [load_spec(p) for p in paths]  # every spec is checked before anything is fitted
+    results = [_fit_one(spec.with_sampler(**overrides), data, out, progress) for spec in specs]
+    payloads = [r.to_dict() for r in results]
+    if as_json:
+        click.echo(json.dumps(payloads if fit_all else payloads[0], indent=2))
+    elif fit_all:
+        click.echo(format_table(results))
+    else:
+        click.echo(format_fit(results[0]))
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        click.echo(f"error: {r.spec.name}: the fit FAILED its convergence checks; its numbers are "
+                   "unreliable: " + "; ".join(r.diagnostics.reasons), err=True)
+    if failed:
+        sys.exit(EXIT_UNRELIABLE)
+
+
+def _spec_files(directory: Path) -> list[Path]:
+    """Analysis specs in ``directory``: TOML files with a top-level ``outcome`` key."""
+    from .spec import read_toml
+
+    if not directory.is_dir():
+        raise click.BadParameter(f"{directory} is not a directory", param_hint="--spec-dir")
+    specs = [p for p in sorted(directory.glob("*.toml")) if "outcome" in read_toml(p, "spec")]
+    if not specs:
+        raise click.BadParameter(f"no analysis specs (TOML with an 'outcome') in {directory}",
+                                 param_hint="--spec-dir")
+    return specs
+
+
+def _fit_one(spec, data: Path | None, out: Path | None, progress: bool):
+    from .atomic import write_text_atomic
+    from .fitting import fit as run_fit
+
     result = run_fit(spec, data, progress=progress)
-    payload = result.to_dict()
     if out is not None:
         summary = out / f"{spec.name}.json"
         summary.unlink(missing_ok=True)  # never leave last run's summary beside a new posterior
         result.to_netcdf(out / f"{spec.name}.nc")
-        write_text_atomic(summary, json.dumps(payload, indent=2) + "\n")
-    click.echo(json.dumps(payload, indent=2) if as_json else format_fit(result))
-    if not result.ok:
-        click.echo("error: the fit FAILED its convergence checks; its numbers are unreliable: "
-                   + "; ".join(result.diagnostics.reasons), err=True)
-        sys.exit(EXIT_UNRELIABLE)
+        write_text_atomic(summary, json.dumps(result.to_dict(), indent=2) + "\n")
+    return result
+
+
+def format_table(results: list[FitResult]) -> str:
+    """One row per fitted analysis: the decision quantities and whether the fit passed."""
+    mcid = {r.spec.decision.mcid for r in results}
+    cut = f"P(cut>={mcid.pop():.0%})" if len(mcid) == 1 else "P(cut>=MCID)"
+    lines = [f"{'analysis':16}{'prior':10}{'IRR':>7}  {'95% interval':>13}  {cut:>12}  "
+             f"{'new LA':>7}  {'P(harm)':>8}  {'averted/1000/y':>15}  fit"]
+    for r in results:
+        d = r.decision
+        lines.append(f"{r.spec.name:16}{d.prior:10}{d.effect.median:7.3f}  "
+                     f"{d.effect.ci[0]:6.3f}-{d.effect.ci[1]:<6.3f}  "
+                     f"{d.effect.prob_meaningful_reduction:12.1%}  "
+                     f"{d.new_la.prob_meaningful_reduction:7.1%}  {d.effect.prob_harm:8.1%}  "
+                     f"{d.averted_per_1000:15.2f}  {'ok' if r.ok else 'FAILED'}")
+    return "\n".join(lines)
 
 
 @cli.command()
@@ -251,7 +303,7 @@ def _prior_toml(prior) -> str:
     ])
 
 
-def format_fit(result) -> str:
+def format_fit(result: FitResult) -> str:
     """Readable multi-line summary of a :class:`~swisbayes.fitting.FitResult`."""
     from .data import outcome_schema
 
