@@ -25,8 +25,8 @@ from .model import ModelBuild, build_model
 from .provenance import library_versions
 from .spec import AnalysisSpec, Sampler
 
-_COMPILED: dict[tuple, object] = {}
-_COMPILE_INFO: dict[tuple, dict] = {}
+_COMPILED: dict[tuple, tuple[object, dict]] = {}
+"""Compiled model and how it was compiled, by model structure (one per process)."""
 
 SUMMARY_VARS = ("irr", "irr_new_la", "log_irr", "sigma_la", "sigma_la_effect",
                 "inv_sqrt_dispersion", "intercept", "coef", "rate_control_per_1000",
@@ -178,15 +178,14 @@ def _compiled_nutpie(build: ModelBuild):
     """This build's compiled model (compiled once per structure) and how it was obtained."""
     from .compile_cache import compile_model
 
-    compiled = _COMPILED.get(build.structure_key)
-    if compiled is None:
-        start = time.perf_counter()
-        compiled, info = compile_model(build.model, initial_points=build.initial_values())
-        _COMPILED[build.structure_key] = compiled
-        _COMPILE_INFO[build.structure_key] = {**info, "seconds": time.perf_counter() - start}
-        return compiled.with_data(**build.data_values), _COMPILE_INFO[build.structure_key]
-    return compiled.with_data(**build.data_values), {**_COMPILE_INFO[build.structure_key],
-                                                     "reused_in_process": True}
+    if build.structure_key in _COMPILED:
+        compiled, info = _COMPILED[build.structure_key]
+        return compiled.with_data(**build.data_values), {**info, "reused_in_process": True}
+    start = time.perf_counter()
+    compiled, info = compile_model(build.model, initial_points=build.initial_values())
+    info = {**info, "seconds": time.perf_counter() - start}
+    _COMPILED[build.structure_key] = (compiled, info)
+    return compiled.with_data(**build.data_values), info
 
 
 def _relabel(idata: xr.DataTree, coords: dict[str, list[str]]) -> xr.DataTree:

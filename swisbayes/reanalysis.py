@@ -11,6 +11,7 @@ The published figures live in ``swisbayes/data/files/published.toml``; only the 
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -139,12 +140,18 @@ def load_published() -> dict[str, PublishedOutcome]:
     >>> pub["care_entry"].estimate is None
     True
     """
+    return dict(_load_published_file().outcomes)  # a copy: callers may not alter the cache
+
+
+@functools.cache
+def _load_published_file() -> _PublishedFile:
+    # Read and validated once per process: the file ships with the package.
     text = (resources.files("swisbayes.data") / "files" / PUBLISHED_FILE).read_text("utf-8")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{PUBLISHED_FILE}: not valid TOML ({exc})") from None
-    return dict(_validated(_PublishedFile, raw, PUBLISHED_FILE).outcomes)
+    return _validated(_PublishedFile, raw, PUBLISHED_FILE)
 
 
 def published_estimate(outcome: str) -> PublishedOutcome:
