@@ -232,6 +232,41 @@ def _sample(build: ModelBuild, sampler: Sampler, target_accept: float,
     return idata, seconds, compile_info
 
 
+def sample_with_gate(build: ModelBuild, sampler: Sampler, *, progress: bool = False,
+                     ) -> tuple[xr.DataTree, tuple[Attempt, ...], dict]:
+    """Sample a built model and apply the diagnostics gate, retrying once if it fails.
+
+    Parameters
+    ----------
+    build : ModelBuild
+        The model (compiled once per structure and process with the nutpie backend).
+    sampler : Sampler
+        Settings; a fit that fails the gate is re-run at target acceptance 0.95.
+    progress : bool, default False
+        Show the sampler's progress bar.
+
+    Returns
+    -------
+    idata : xarray.DataTree
+        Draws of the last attempt.
+    attempts : tuple of Attempt
+        Every sampling run, in order; the last one's diagnostics are those reported.
+    compile_info : dict
+        How the compiled model was obtained (cache hit, seconds).
+    """
+    attempts: list[Attempt] = []
+    target_accepts = [sampler.target_accept]
+    if sampler.target_accept < RETRY_TARGET_ACCEPT:
+        target_accepts.append(RETRY_TARGET_ACCEPT)
+    for target_accept in target_accepts:
+        idata, seconds, compile_info = _sample(build, sampler, target_accept, progress)
+        diagnostics = compute_diagnostics(idata)
+        attempts.append(Attempt(target_accept, sampler.seed, seconds, diagnostics))
+        if diagnostics.ok:
+            break
+    return idata, tuple(attempts), compile_info
+
+
 def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData | None = None, *,
         progress: bool = False, raise_on_failure: bool = False) -> FitResult:
     """Fit an analysis spec to school-level data, with the diagnostics gate.
@@ -276,16 +311,8 @@ def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData | None 
     school_data = read_school_data(load_example() if data is None else data,
                                    outcomes=[spec.outcome], covariates=spec.covariates)
     build = build_model(spec, school_data)
-    attempts: list[Attempt] = []
-    target_accepts = [spec.sampler.target_accept]
-    if spec.sampler.target_accept < RETRY_TARGET_ACCEPT:
-        target_accepts.append(RETRY_TARGET_ACCEPT)
-    for target_accept in target_accepts:
-        idata, seconds, compile_info = _sample(build, spec.sampler, target_accept, progress)
-        diagnostics = compute_diagnostics(idata)
-        attempts.append(Attempt(target_accept, spec.sampler.seed, seconds, diagnostics))
-        if diagnostics.ok:
-            break
+    idata, attempts, compile_info = sample_with_gate(build, spec.sampler, progress=progress)
+    diagnostics = attempts[-1].diagnostics
     provenance = {
         "versions": library_versions(),
         "spec_name": spec.name,
@@ -301,11 +328,11 @@ def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData | None 
         "data_warnings": [i.describe(school_data.source) for i in school_data.report.warnings],
     }
     result = FitResult(idata=idata, spec=spec, decision=_decide(idata, spec),
-                       diagnostics=diagnostics, attempts=tuple(attempts), provenance=provenance)
+                       diagnostics=diagnostics, attempts=attempts, provenance=provenance)
     if raise_on_failure and not result.ok:
         raise ConvergenceError(f"{spec.name}: fit failed its diagnostics after "
                                f"{len(attempts)} attempt(s): " + "; ".join(diagnostics.reasons))
     return result
 
 
-__all__ = ["Attempt", "FitResult", "fit"]
+__all__ = ["Attempt", "FitResult", "fit", "sample_with_gate"]

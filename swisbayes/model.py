@@ -1,26 +1,36 @@
-"""The hierarchical count model of a school-clustered trial, built from a spec and data.
+"""The hierarchical model of a school-clustered trial outcome, built from a spec and data.
 
 Building never samples. Every number that a sensitivity analysis may change (the prior on the
 effect, the hyperprior scales, the data themselves) enters as ``pm.Data``, so one compiled model
 serves every prior and every dataset of the same shape.
+
+Count outcomes are built here; days in care (:mod:`swisbayes.hurdle`) and attendance
+(:mod:`swisbayes.attendance`) share :func:`la_linear_predictor`, the LA hierarchy and the effect
+prior, and :func:`build_model` picks the builder from the outcome's kind.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from pytensor.tensor import TensorVariable
 
 from . import likelihoods
 from .data import SchoolData, outcome_schema
 from .priors import MAX_COMPONENTS
-from .spec import AnalysisSpec
+from .spec import AnalysisSpec, Hierarchy
 
 # Prior parameters are validated (sd > 0 etc.) before they reach the model, so the bounds checks
 # PyMC adds to every log density only cost time in each gradient evaluation.
 CHECK_BOUNDS = False
+
+DEFAULT_STARTS = {"intercept": -4.0, "log_irr": 0.0, "coef": 0.0, "sigma_la": 0.3, "z_la": 0.0,
+                  "sigma_la_effect": 0.1, "w_la": 0.0, "w_new_la": 0.0,
+                  "inv_sqrt_dispersion": 0.5}
+"""Starting values of the free variables, by name without a part prefix (``zero_``...)."""
 
 
 @dataclass(frozen=True)
@@ -37,13 +47,16 @@ class ModelBuild:
         Everything that changes the compiled graph: two builds with the same key share a
         compiled model.
     coords : dict
-        Labels of the ``la``, ``school`` and ``covariate`` dims.
+        Labels of the model's dims (``la``, ``school``, ``covariate``...).
+    starts : dict, optional
+        Starting values overriding :data:`DEFAULT_STARTS`, by variable name.
     """
 
     model: pm.Model
     data_values: dict[str, np.ndarray]
     structure_key: tuple
     coords: dict[str, list[str]]
+    starts: dict[str, float] = field(default_factory=dict)
 
     def initial_values(self) -> dict[str, np.ndarray]:
         """Fixed starting values (before jitter) for every free variable.
@@ -52,12 +65,38 @@ class ModelBuild:
         prior or dataset must start where a fresh compile would, or the same seed would not give
         the same draws.
         """
-        starts = {"intercept": -4.0, "log_irr": 0.0, "coef": 0.0, "sigma_la": 0.3, "z_la": 0.0,
-                  "sigma_la_effect": 0.1, "w_la": 0.0, "w_new_la": 0.0,
-                  "inv_sqrt_dispersion": 0.5}
         dims = self.model.named_vars_to_dims
         return {rv.name: np.full([len(self.coords[d]) for d in dims.get(rv.name, ())],
-                                 starts[rv.name]) for rv in self.model.free_RVs}
+                                 self._start(rv.name)) for rv in self.model.free_RVs}
+
+    def _start(self, name: str) -> float:
+        if name in self.starts:
+            return self.starts[name]
+        if name in DEFAULT_STARTS:
+            return DEFAULT_STARTS[name]
+        return DEFAULT_STARTS[name.split("_", 1)[1]]  # a part's copy, e.g. zero_sigma_la
+
+
+@dataclass(frozen=True)
+class LinearPredictor:
+    """The pieces of a hierarchical linear predictor, one entry per observation unit.
+
+    Parameters
+    ----------
+    eta0 : TensorVariable
+        Linear predictor without the arm effect (offset, intercept, covariates, LA intercept).
+    effect : TensorVariable
+        Log effect of SWIS for each unit (its LA's effect when the effect varies by LA).
+    log_irr : TensorVariable
+        Average log effect across LAs.
+    log_irr_new : TensorVariable
+        Log effect in a new LA (a predictive draw; equals ``log_irr`` without LA variation).
+    """
+
+    eta0: TensorVariable
+    effect: TensorVariable
+    log_irr: TensorVariable
+    log_irr_new: TensorVariable
 
 
 def _standardise(x: np.ndarray) -> np.ndarray:
@@ -66,10 +105,12 @@ def _standardise(x: np.ndarray) -> np.ndarray:
 
 
 def design_columns(spec: AnalysisSpec, data: SchoolData) -> dict[str, np.ndarray]:
-    """Standardised school-level covariates the spec adjusts for, by name.
+    """Standardised covariates the spec adjusts for, by name, one entry per observation unit.
 
-    The baseline enters as the log of the baseline-year rate, ``log((baseline + 0.5) / pupils)``
-    (0.5 keeps schools with no baseline events finite); school size as ``log(pupils)``.
+    The units are schools, or the school x covariate cells of a pupil-level file. The baseline
+    enters as the log of the baseline rate per pupil, ``log((baseline + 0.5) / pupils)``, with the
+    school's total for a school file and the pupil's own value for a cell (0.5 keeps a zero
+    finite); school size as ``log(pupils of the school)``.
 
     Parameters
     ----------
@@ -81,17 +122,19 @@ def design_columns(spec: AnalysisSpec, data: SchoolData) -> dict[str, np.ndarray
     dict of str to numpy.ndarray
         Columns in a fixed order: baseline, school size, then the listed covariates.
     """
-    frame = data.frame
-    pupils = frame["pupils"].to_numpy(float)
+    units = data.frame if data.cells is None else data.cells
+    school_pupils = data.frame.set_index("school_id")["pupils"]
     columns: dict[str, np.ndarray] = {}
     schema = outcome_schema(spec.outcome)
     if spec.adjustment.baseline:
-        base = frame[schema.baseline].to_numpy(float)
-        columns["baseline_log_rate"] = _standardise(np.log((base + 0.5) / pupils))
+        base = units[schema.baseline].to_numpy(float) + 0.5
+        rate = base / units["pupils"].to_numpy(float) if data.cells is None else base
+        columns["baseline_log_rate"] = _standardise(np.log(rate))
     if spec.adjustment.school_size:
-        columns["log_pupils"] = _standardise(np.log(pupils))
+        columns["log_pupils"] = _standardise(np.log(
+            school_pupils.loc[units["school_id"]].to_numpy(float)))
     for name in spec.adjustment.covariates:
-        columns[name] = _standardise(frame[name].to_numpy(float))
+        columns[name] = _standardise(units[name].to_numpy(float))
     return columns
 
 
@@ -124,7 +167,89 @@ def prior_values(spec: AnalysisSpec) -> dict[str, np.ndarray]:
     return {k: np.asarray(v, dtype=float) for k, v in values.items()}
 
 
+def la_linear_predictor(d: dict[str, TensorVariable], hierarchy: Hierarchy, *,
+                        prefix: str = "", offset: TensorVariable | float = 0.0,
+                        covariates: str | None = "X",
+                        intercept_prior: tuple[str, str] = ("intercept_prior_mean",
+                                                            "intercept_prior_sd"),
+                        ) -> LinearPredictor:
+    """Create the intercept, covariate, LA and effect variables of one linear predictor.
+
+    Must be called inside the model's context. Variables are named ``{prefix}intercept``,
+    ``{prefix}log_irr``, ``{prefix}coef``, ``{prefix}sigma_la``, ``{prefix}z_la``,
+    ``{prefix}sigma_la_effect``, ``{prefix}w_la``, ``{prefix}w_new_la`` and the deterministic
+    ``{prefix}la_log_irr``; a model with two parts (a hurdle) calls this once per part.
+
+    Parameters
+    ----------
+    d : dict of str to TensorVariable
+        The model's ``pm.Data`` by name: ``la_idx`` (LA of each unit), the prior parameters of
+        :func:`prior_values`, and the covariate matrix named by ``covariates``.
+    hierarchy : Hierarchy
+        Whether LA intercepts and an LA-varying effect are included.
+    prefix : str, default ""
+        Prefix of the variable names.
+    offset : TensorVariable or float, default 0.0
+        Added to the predictor (a log exposure).
+    covariates : str or None, default "X"
+        Name of the covariate matrix in ``d`` (dims unit x ``covariate``), or None for none.
+    intercept_prior : tuple of str
+        Names in ``d`` of the intercept prior's mean and SD.
+
+    Returns
+    -------
+    LinearPredictor
+    """
+    mean, sd = intercept_prior
+    intercept = pm.Normal(f"{prefix}intercept", d[mean], d[sd])
+    log_irr = pm.NormalMixture(f"{prefix}log_irr", w=d["effect_prior_weights"],
+                               mu=d["effect_prior_means"], sigma=d["effect_prior_sds"])
+    eta0 = offset + intercept
+    if covariates is not None:
+        coef = pm.Normal(f"{prefix}coef", 0.0, d["coefficient_prior_sd"], dims="covariate")
+        eta0 = eta0 + pt.dot(d[covariates], coef)
+    if hierarchy.la_intercepts:
+        sigma_la = pm.HalfNormal(f"{prefix}sigma_la", d["sigma_la_prior_scale"])
+        z_la = pm.Normal(f"{prefix}z_la", 0.0, 1.0, dims="la")
+        eta0 = eta0 + (sigma_la * z_la)[d["la_idx"]]
+    effect, log_irr_new = log_irr, log_irr
+    if hierarchy.la_varying_effect:
+        sigma_eff = pm.HalfNormal(f"{prefix}sigma_la_effect", d["sigma_la_effect_prior_scale"])
+        w_la = pm.Normal(f"{prefix}w_la", 0.0, 1.0, dims="la")
+        w_new = pm.Normal(f"{prefix}w_new_la", 0.0, 1.0)
+        la_log_irr = pm.Deterministic(f"{prefix}la_log_irr", log_irr + sigma_eff * w_la,
+                                      dims="la")
+        effect = la_log_irr[d["la_idx"]]
+        log_irr_new = log_irr + sigma_eff * w_new
+    return LinearPredictor(eta0=eta0, effect=effect, log_irr=log_irr, log_irr_new=log_irr_new)
+
+
 def build_model(spec: AnalysisSpec, data: SchoolData) -> ModelBuild:
+    """Build the model of the spec's outcome: counts, days in care or attendance.
+
+    Parameters
+    ----------
+    spec : AnalysisSpec
+    data : SchoolData
+        Validated data containing the outcome's columns.
+
+    Returns
+    -------
+    ModelBuild
+    """
+    kind = outcome_schema(spec.outcome).kind
+    if kind == "days":
+        from .hurdle import build_hurdle_model
+
+        return build_hurdle_model(spec, data)
+    if kind == "sessions":
+        from .attendance import build_attendance_model
+
+        return build_attendance_model(spec, data)
+    return build_count_model(spec, data)
+
+
+def build_count_model(spec: AnalysisSpec, data: SchoolData) -> ModelBuild:
     """Build the hierarchical negative-binomial (or Poisson) model of one count outcome.
 
     Parameters
@@ -132,7 +257,8 @@ def build_model(spec: AnalysisSpec, data: SchoolData) -> ModelBuild:
     spec : AnalysisSpec
         Outcome, hierarchy, adjustment and priors.
     data : SchoolData
-        Validated school-level data containing the outcome's columns.
+        Validated data containing the outcome's columns: a school file (one unit per school) or
+        a reduced pupil file (one unit per school x covariate cell).
 
     Returns
     -------
@@ -154,71 +280,82 @@ def build_model(spec: AnalysisSpec, data: SchoolData) -> ModelBuild:
     :math:`\\phi = 1 / \\kappa^2` with a half-normal prior on :math:`\\kappa`. The deterministic
     ``rate_control_per_1000`` and ``rate_swis_per_1000`` are expected events per 1000 pupils over
     the follow-up if every trial school were in that arm.
+
+    For pupil-level data the same negative binomial is read as a Poisson rate per pupil times a
+    gamma frailty :math:`u_j \\sim \\Gamma(\\phi, \\phi)` shared by the school's pupils, with
+    pupil covariates in :math:`x`. The counts of a school's cells then follow a negative
+    multinomial (:func:`swisbayes.likelihoods.negative_multinomial`), for which the cell sums
+    are exactly sufficient; a school with a single cell is the school-level model.
     """
-    frame = data.frame
+    units = data.frame if data.cells is None else data.cells
+    unit_dim = "school" if data.cells is None else "cell"
     schema = outcome_schema(spec.outcome)
-    la_labels, la_idx = np.unique(frame["la_id"].to_numpy(str), return_inverse=True)
+    la_labels, la_idx = np.unique(units["la_id"].to_numpy(str), return_inverse=True)
     columns = design_columns(spec, data)
-    coords = {"la": list(la_labels), "school": list(frame["school_id"]),
+    coords = {"la": list(la_labels), "school": list(data.frame["school_id"]),
               "covariate": list(columns), "prior_component": list(range(MAX_COMPONENTS))}
-    pupils = frame["pupils"].to_numpy(float)
-    values = {
-        "y": frame[schema.followup].to_numpy(np.int64),
-        "log_y_factorial": likelihoods.log_factorial(frame[schema.followup].to_numpy()),
-        "log_exposure": np.log(pupils),
-        "exposure": pupils,
-        "arm": frame["arm"].to_numpy(float),
-        "la_idx": la_idx.astype(np.int64),
-        **prior_values(spec),
-    }
+    if data.cells is not None:
+        coords["cell"] = list(range(len(units)))
+    exposure = units["pupils"].to_numpy(float)
+    y = units[schema.followup].to_numpy(np.int64)
+    values = {"log_exposure": np.log(exposure), "exposure": exposure,
+              "arm": units["arm"].to_numpy(float), "la_idx": la_idx.astype(np.int64),
+              **prior_values(spec)}
+    if data.cells is None:
+        values |= {"y": y, "log_y_factorial": likelihoods.log_factorial(y)}
+    else:
+        values |= likelihoods.negative_multinomial_data(
+            y, units["school_id"].to_numpy(str), list(data.frame["school_id"]))
     if columns:
         values["X"] = np.column_stack(list(columns.values()))
-    hierarchy = spec.hierarchy
     with pm.Model(coords=coords, check_bounds=CHECK_BOUNDS) as model:
-        d = {name: pm.Data(name, value, dims=_dims(name)) for name, value in values.items()}
-        intercept = pm.Normal("intercept", d["intercept_prior_mean"], d["intercept_prior_sd"])
-        log_irr = pm.NormalMixture("log_irr", w=d["effect_prior_weights"],
-                                   mu=d["effect_prior_means"], sigma=d["effect_prior_sds"])
-        eta0 = d["log_exposure"] + intercept
-        if columns:
-            coef = pm.Normal("coef", 0.0, d["coefficient_prior_sd"], dims="covariate")
-            eta0 = eta0 + pt.dot(d["X"], coef)
-        if hierarchy.la_intercepts:
-            sigma_la = pm.HalfNormal("sigma_la", d["sigma_la_prior_scale"])
-            z_la = pm.Normal("z_la", 0.0, 1.0, dims="la")
-            eta0 = eta0 + (sigma_la * z_la)[d["la_idx"]]
-        effect_school = log_irr
-        log_irr_new = log_irr
-        if hierarchy.la_varying_effect:
-            sigma_eff = pm.HalfNormal("sigma_la_effect", d["sigma_la_effect_prior_scale"])
-            w_la = pm.Normal("w_la", 0.0, 1.0, dims="la")
-            w_new = pm.Normal("w_new_la", 0.0, 1.0)
-            la_log_irr = pm.Deterministic("la_log_irr", log_irr + sigma_eff * w_la, dims="la")
-            effect_school = la_log_irr[d["la_idx"]]
-            log_irr_new = log_irr + sigma_eff * w_new
-        pm.Deterministic("irr", pt.exp(log_irr))
-        pm.Deterministic("irr_new_la", pt.exp(log_irr_new))
-        eta = eta0 + effect_school * d["arm"]
-        if spec.family == "negative_binomial":
-            kappa = pm.HalfNormal("inv_sqrt_dispersion", d["inv_sqrt_dispersion_prior_scale"])
-            likelihoods.negative_binomial("y_obs", eta, 1.0 / kappa**2, d["log_y_factorial"],
-                                          observed=d["y"], dims="school")
-        else:
-            likelihoods.poisson("y_obs", eta, d["log_y_factorial"], observed=d["y"],
-                                dims="school")
+        d = {name: pm.Data(name, value, dims=_dims(name, unit_dim))
+             for name, value in values.items()}
+        lp = la_linear_predictor(d, spec.hierarchy, offset=d["log_exposure"],
+                                 covariates="X" if columns else None)
+        pm.Deterministic("irr", pt.exp(lp.log_irr))
+        pm.Deterministic("irr_new_la", pt.exp(lp.log_irr_new))
+        eta = lp.eta0 + lp.effect * d["arm"]
+        _count_likelihood(spec, d, eta)
         per_1000 = 1000.0 / pt.sum(d["exposure"])
-        pm.Deterministic("rate_control_per_1000", pt.sum(pt.exp(eta0)) * per_1000)
-        pm.Deterministic("rate_swis_per_1000", pt.sum(pt.exp(eta0 + effect_school)) * per_1000)
-    key = (spec.family, hierarchy.la_intercepts, hierarchy.la_varying_effect,
-           tuple(columns), len(frame), len(la_labels))
+        pm.Deterministic("rate_control_per_1000", pt.sum(pt.exp(lp.eta0)) * per_1000)
+        pm.Deterministic("rate_swis_per_1000", pt.sum(pt.exp(lp.eta0 + lp.effect)) * per_1000)
+    key = ("count", spec.family, spec.hierarchy.la_intercepts, spec.hierarchy.la_varying_effect,
+           tuple(columns), len(data.frame), len(units) if data.cells is not None else None,
+           len(la_labels))
     return ModelBuild(model=model, data_values=values, structure_key=key, coords=coords)
 
 
-def _dims(name: str) -> str | tuple[str, str] | None:
-    if name in {"y", "log_y_factorial", "log_exposure", "exposure", "arm", "la_idx"}:
+def _count_likelihood(spec: AnalysisSpec, d: dict, eta: TensorVariable) -> None:
+    if "cell_y" in d:  # reduced pupil-level data: negative multinomial over each school's cells
+        dispersion = _dispersion(spec, d)
+        likelihoods.negative_multinomial("y_obs", eta, dispersion, d, dims="school")
+    elif spec.family == "negative_binomial":
+        likelihoods.negative_binomial("y_obs", eta, _dispersion(spec, d), d["log_y_factorial"],
+                                      observed=d["y"], dims="school")
+    else:
+        likelihoods.poisson("y_obs", eta, d["log_y_factorial"], observed=d["y"], dims="school")
+
+
+def _dispersion(spec: AnalysisSpec, d: dict) -> TensorVariable | float:
+    if spec.family == "poisson":
+        return 1e12  # beyond the Poisson switch of the likelihoods
+    kappa = pm.HalfNormal("inv_sqrt_dispersion", d["inv_sqrt_dispersion_prior_scale"])
+    return 1.0 / kappa**2
+
+
+_UNIT_DATA = {"y", "log_y_factorial", "log_exposure", "exposure", "arm", "la_idx", "cell_y",
+              "cell_school_idx"}
+_SCHOOL_DATA = {"school_y", "school_log_y_factorial"}
+
+
+def _dims(name: str, unit_dim: str = "school") -> str | tuple[str, str] | None:
+    if name in _UNIT_DATA:
+        return unit_dim
+    if name in _SCHOOL_DATA:
         return "school"
     if name.startswith("effect_prior_"):
         return "prior_component"
     if name == "X":
-        return ("school", "covariate")
+        return (unit_dim, "covariate")
     return None
