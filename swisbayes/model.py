@@ -99,9 +99,10 @@ class LinearPredictor:
     log_irr_new: TensorVariable
 
 
-def _standardise(x: np.ndarray) -> np.ndarray:
-    sd = x.std()
-    return (x - x.mean()) / (sd if sd > 0 else 1.0)
+def _standardise(x: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    mean = np.average(x, weights=weights)
+    sd = np.sqrt(np.average((x - mean) ** 2, weights=weights))
+    return (x - mean) / (sd if sd > 0 else 1.0)
 
 
 def design_columns(spec: AnalysisSpec, data: SchoolData) -> dict[str, np.ndarray]:
@@ -110,7 +111,8 @@ def design_columns(spec: AnalysisSpec, data: SchoolData) -> dict[str, np.ndarray
     The units are schools, or the school x covariate cells of a pupil-level file. The baseline
     enters as the log of the baseline rate per pupil, ``log((baseline + 0.5) / pupils)``, with the
     school's total for a school file and the pupil's own value for a cell (0.5 keeps a zero
-    finite); school size as ``log(pupils of the school)``.
+    finite); school size as ``log(pupils of the school)``. Cells are standardised with their
+    pupils as weights, so the columns are those of the unreduced pupil rows, cell by cell.
 
     Parameters
     ----------
@@ -124,18 +126,18 @@ def design_columns(spec: AnalysisSpec, data: SchoolData) -> dict[str, np.ndarray
     """
     units = data.frame if data.cells is None else data.cells
     school_pupils = data.frame.set_index("school_id")["pupils"]
-    columns: dict[str, np.ndarray] = {}
+    weights = None if data.cells is None else units["pupils"].to_numpy(float)
+    raw: dict[str, np.ndarray] = {}
     schema = outcome_schema(spec.outcome)
     if spec.adjustment.baseline:
         base = units[schema.baseline].to_numpy(float) + 0.5
-        rate = base / units["pupils"].to_numpy(float) if data.cells is None else base
-        columns["baseline_log_rate"] = _standardise(np.log(rate))
+        raw["baseline_log_rate"] = np.log(base / units["pupils"].to_numpy(float)
+                                          if data.cells is None else base)
     if spec.adjustment.school_size:
-        columns["log_pupils"] = _standardise(np.log(
-            school_pupils.loc[units["school_id"]].to_numpy(float)))
+        raw["log_pupils"] = np.log(school_pupils.loc[units["school_id"]].to_numpy(float))
     for name in spec.adjustment.covariates:
-        columns[name] = _standardise(units[name].to_numpy(float))
-    return columns
+        raw[name] = units[name].to_numpy(float)
+    return {name: _standardise(x, weights) for name, x in raw.items()}
 
 
 def prior_values(spec: AnalysisSpec) -> dict[str, np.ndarray]:

@@ -2,7 +2,9 @@
 
 The design (21 LAs, 136 SWIS and 132 control schools, 5-8 schools per arm per LA, 278,858
 pupils) is the published one. Event rates and variance components were not published; their
-defaults are named assumptions (:data:`DEFAULT_ASSUMPTIONS`), stored with every dataset.
+defaults are named assumptions (:data:`DEFAULT_ASSUMPTIONS`, and :data:`PUPIL_ASSUMPTIONS` for
+pupil-level data), stored with every dataset. :func:`simulate_trial` writes one row per school,
+:func:`simulate_pupils` one row per pupil.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import write_atomic, write_text_atomic
+from .data.schema import MAX_BASELINE_DAYS, MAX_FOLLOWUP_DAYS
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,44 @@ DEFAULT_ASSUMPTIONS: dict[str, Assumption] = {
 }
 """Named assumptions behind the simulator's defaults."""
 
+PUPIL_ASSUMPTIONS: dict[str, Assumption] = {
+    "school_frailty_shape": Assumption(
+        10.0, "assumption",
+        "Shape phi of the gamma school frailty Gamma(phi, 1/phi) shared by a school's pupils; "
+        "phi = 10 gives schools' rates an SD of about 30%, like sigma_school in school files."),
+    "sen_share": Assumption(
+        0.15, "assumption",
+        "About 15% of secondary pupils in England have special educational needs (SEN support "
+        "or an EHC plan)."),
+    "baseline_cin_share": Assumption(
+        0.03, "assumption",
+        "About 3% of children are children in need at any one time (DfE children-in-need "
+        "statistics, ~400,000 of 12 million)."),
+    "pupil_fsm_log_rate": Assumption(
+        0.7, "assumption",
+        "Pupils eligible for free school meals have about twice the social-care rate of others."),
+    "pupil_sen_log_rate": Assumption(
+        0.4, "assumption", "Pupils with special educational needs have about 1.5 times the rate."),
+    "pupil_baseline_log_rate": Assumption(
+        0.8, "assumption",
+        "A pupil's own baseline events predict follow-up events: the rate scales with "
+        "(baseline + 0.5)^0.8, so one baseline event multiplies it by about 2.4."),
+    "pupil_cin_baseline_log_rate": Assumption(
+        1.6, "assumption",
+        "Children in need at baseline had about 5 times the baseline-year event rate; their "
+        "follow-up rate depends on it only through their own baseline count."),
+}
+"""Named assumptions of the pupil-level simulator, on top of :data:`DEFAULT_ASSUMPTIONS`."""
+
+_PUPIL_MODE_USES = (
+    *(f"{o}_per_1000_per_year" for o in ("s47", "referrals", "s17", "care_entry")),
+    "mean_days_per_care_entry", "absence_rate", "sessions_per_pupil_year", "sigma_la",
+    "school_size_log_sd", *PUPIL_ASSUMPTIONS)
+
 COUNT_OUTCOMES = ("s47", "referrals", "s17", "care_entry")
+
+FSM_SHARE_MEAN = 0.25
+"""Mean school share of FSM pupils (the Beta(2, 6) the simulator draws it from)."""
 
 
 @dataclass(frozen=True)
@@ -82,10 +122,20 @@ class TrialDesign:
     n_swis : int, default 136
     n_control : int, default 132
     min_per_arm, max_per_arm : int, default 5 and 8
-        Schools per arm in each LA.
+        Schools per arm in each LA (at least 1, so every LA has both arms).
     total_pupils : int, default 278858
+        At least one per school; pupil-level data of 20,000 pupils keep the SWIS schools and
+        LAs, only smaller.
     followup_years : float, default 23/12
         Length of the social-care follow-up window (years).
+
+    Examples
+    --------
+    A small design for quick pupil-level tests:
+
+    >>> TrialDesign(n_la=4, n_swis=8, n_control=8, min_per_arm=1, max_per_arm=3,
+    ...             total_pupils=5_000).n_schools
+    16
     """
 
     n_la: int = 21
@@ -97,21 +147,33 @@ class TrialDesign:
     followup_years: float = 23 / 12
 
     def __post_init__(self) -> None:
+        if not 1 <= self.min_per_arm <= self.max_per_arm:
+            raise ValueError(f"need 1 <= min_per_arm <= max_per_arm; got {self.min_per_arm} and "
+                             f"{self.max_per_arm}")
+        if self.total_pupils < self.n_schools:
+            raise ValueError(f"total_pupils={self.total_pupils} is fewer than the "
+                             f"{self.n_schools} schools")
         for arm, n in (("n_swis", self.n_swis), ("n_control", self.n_control)):
             if not self.n_la * self.min_per_arm <= n <= self.n_la * self.max_per_arm:
                 raise ValueError(
                     f"{arm}={n} cannot be split over {self.n_la} LAs with "
                     f"{self.min_per_arm}-{self.max_per_arm} schools per arm per LA")
 
+    @property
+    def n_schools(self) -> int:
+        """Schools in both arms."""
+        return self.n_swis + self.n_control
+
 
 @dataclass(frozen=True)
 class SimulatedTrial:
-    """A simulated school-level dataset with the truth that generated it.
+    """A simulated dataset with the truth that generated it.
 
     Parameters
     ----------
     frame : pandas.DataFrame
-        One row per school, in the schema of :mod:`swisbayes.data`.
+        One row per school (:func:`simulate_trial`) or per pupil (:func:`simulate_pupils`), in
+        the schema of :mod:`swisbayes.data`.
     truth : dict
         True effects: ``irr`` per count outcome, ``la_effect_sd`` and per-LA log effects,
         the days-in-care ratio and the absence odds ratio.
@@ -119,6 +181,8 @@ class SimulatedTrial:
         The :class:`Assumption` objects used, as plain dicts.
     design : TrialDesign
     seed : int
+    metadata : dict
+        Extra sidecar entries (``{"level": "pupil"}`` for pupil-level data).
     """
 
     frame: pd.DataFrame
@@ -176,6 +240,52 @@ def _school_sizes(n: int, total: int, log_sd: float, rng: np.random.Generator) -
     remainder = total - sizes.sum()
     sizes[np.argsort(scaled - sizes)[::-1][:remainder]] += 1
     return sizes
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Schools of a simulated trial: LA, arm, size, FSM share, and LA deviations of the effect."""
+
+    la_idx: np.ndarray
+    arm: np.ndarray
+    pupils: np.ndarray
+    fsm: np.ndarray
+    delta: np.ndarray
+
+    @property
+    def school_ids(self) -> np.ndarray:
+        return np.array([f"S{j + 1:03d}" for j in range(self.la_idx.size)], dtype=object)
+
+
+def _layout(design: TrialDesign, a: dict[str, Assumption], la_effect_sd: float,
+            rng: np.random.Generator) -> _Layout:
+    """Allocate schools to LAs and arms and draw their sizes (the draws of the bundled data)."""
+    n_swis = _split(design.n_swis, design.n_la, design.min_per_arm, design.max_per_arm, rng)
+    n_ctrl = _split(design.n_control, design.n_la, design.min_per_arm, design.max_per_arm, rng)
+    la_idx = np.concatenate([np.repeat(k, n_ctrl[k] + n_swis[k]) for k in range(design.n_la)])
+    arm = np.concatenate([np.r_[np.zeros(n_ctrl[k], int), np.ones(n_swis[k], int)]
+                          for k in range(design.n_la)])
+    J = la_idx.size
+    pupils = _school_sizes(J, design.total_pupils, a["school_size_log_sd"].value, rng)
+    fsm = np.round(rng.beta(2.0, 6.0, J) * 100, 1)
+    delta = (rng.normal(0.0, la_effect_sd, design.n_la) if la_effect_sd > 0
+             else np.zeros(design.n_la))
+    return _Layout(la_idx, arm, pupils, fsm, delta)
+
+
+def _school_absence_logit(a: dict[str, Assumption], n_la: int, la_idx: np.ndarray,
+                          rng: np.random.Generator) -> np.ndarray:
+    """Control-arm log-odds of missing a session, per school (LA and school variation)."""
+    base_logit = np.log(a["absence_rate"].value / (1 - a["absence_rate"].value))
+    return base_logit + rng.normal(0, 0.25, n_la)[la_idx] + rng.normal(0, 0.2, la_idx.size)
+
+
+def _check_irr(irr: dict[str, float] | None) -> dict[str, float]:
+    out = {o: 1.0 for o in COUNT_OUTCOMES} | dict(irr or {})
+    unknown = set(out) - set(COUNT_OUTCOMES)
+    if unknown:
+        raise ValueError(f"irr: unknown outcome(s) {sorted(unknown)}; known: {COUNT_OUTCOMES}")
+    return out
 
 
 def _gamma_poisson(mu: np.ndarray, size: float, rng: np.random.Generator) -> np.ndarray:
@@ -236,22 +346,12 @@ def simulate_trial(seed: int, *, irr: dict[str, float] | None = None,
     """
     design = design or TrialDesign()
     a = {**DEFAULT_ASSUMPTIONS, **(assumptions or {})}
-    irr = {o: 1.0 for o in COUNT_OUTCOMES} | dict(irr or {})
-    unknown = set(irr) - set(COUNT_OUTCOMES)
-    if unknown:
-        raise ValueError(f"irr: unknown outcome(s) {sorted(unknown)}; known: {COUNT_OUTCOMES}")
+    irr = _check_irr(irr)
     rng = np.random.default_rng(seed)
-
-    n_swis = _split(design.n_swis, design.n_la, design.min_per_arm, design.max_per_arm, rng)
-    n_ctrl = _split(design.n_control, design.n_la, design.min_per_arm, design.max_per_arm, rng)
-    la_idx = np.concatenate([np.repeat(k, n_ctrl[k] + n_swis[k]) for k in range(design.n_la)])
-    arm = np.concatenate([np.r_[np.zeros(n_ctrl[k], int), np.ones(n_swis[k], int)]
-                          for k in range(design.n_la)])
+    layout = _layout(design, a, la_effect_sd, rng)
+    la_idx, arm, pupils, fsm, delta = (layout.la_idx, layout.arm, layout.pupils, layout.fsm,
+                                       layout.delta)
     J = la_idx.size
-    pupils = _school_sizes(J, design.total_pupils, a["school_size_log_sd"].value, rng)
-    fsm = np.round(rng.beta(2.0, 6.0, J) * 100, 1)
-    delta = (rng.normal(0.0, la_effect_sd, design.n_la) if la_effect_sd > 0
-             else np.zeros(design.n_la))
 
     columns: dict[str, np.ndarray] = {}
     years = {"baseline": 1.0, "followup": design.followup_years}
@@ -278,15 +378,14 @@ def simulate_trial(seed: int, *, irr: dict[str, float] | None = None,
         columns[column] = days
 
     sessions = np.round(pupils * a["sessions_per_pupil_year"].value * rng.uniform(0.95, 1.0, J))
-    base_logit = np.log(a["absence_rate"].value / (1 - a["absence_rate"].value))
-    school_abs = base_logit + rng.normal(0, 0.25, design.n_la)[la_idx] + rng.normal(0, 0.2, J)
+    school_abs = _school_absence_logit(a, design.n_la, la_idx, rng)
     p0 = 1 / (1 + np.exp(-school_abs))
     p1 = 1 / (1 + np.exp(-(school_abs + np.log(absence_odds_ratio) * arm)))
     columns["sessions_possible"] = sessions.astype(int)
     columns["sessions_missed"] = rng.binomial(sessions.astype(int), p1)
 
     frame = pd.DataFrame({
-        "school_id": [f"S{j + 1:03d}" for j in range(J)],
+        "school_id": list(layout.school_ids),
         "la_id": [f"LA{k + 1:02d}" for k in la_idx],
         "arm": arm,
         "pupils": pupils,
@@ -308,3 +407,192 @@ def simulate_trial(seed: int, *, irr: dict[str, float] | None = None,
     return SimulatedTrial(frame=frame, truth=truth,
                           assumptions={k: asdict(v) for k, v in a.items()},
                           design=design, seed=seed)
+
+
+def simulate_pupils(seed: int, *, irr: dict[str, float] | None = None,
+                    la_effect_sd: float = 0.0, design: TrialDesign | None = None,
+                    assumptions: dict[str, Assumption] | None = None,
+                    days_duration_ratio: float = 1.0, absence_odds_ratio: float = 1.0,
+                    ) -> SimulatedTrial:
+    """Simulate a pupil-level cluster-randomised trial (one row per pupil) with known effects.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the random generator; the same seed gives the same table.
+    irr : dict, optional
+        True incidence rate ratio (SWIS vs control) per count outcome; missing ones get 1.0.
+    la_effect_sd : float, default 0.0
+        SD of LA-specific deviations of the log effect.
+    design : TrialDesign, optional
+        Defaults to the SWIS design (278,858 pupils in 268 schools in 21 LAs);
+        ``TrialDesign(total_pupils=20_000)`` keeps the schools and LAs with fewer pupils.
+    assumptions : dict, optional
+        Overrides of :data:`DEFAULT_ASSUMPTIONS` and :data:`PUPIL_ASSUMPTIONS`, by name.
+    days_duration_ratio : float, default 1.0
+        Ratio (SWIS/control) of mean days in care per care entry.
+    absence_odds_ratio : float, default 1.0
+        Odds ratio (SWIS/control) of a session being missed.
+
+    Returns
+    -------
+    SimulatedTrial
+        ``frame`` has ``pupil_id``, ``school_id``, ``la_id``, ``arm``, ``fsm``, ``sen``,
+        ``baseline_cin`` and each outcome's per-pupil baseline and follow-up columns.
+
+    Notes
+    -----
+    Pupil :math:`i` of school :math:`s` in LA :math:`l` has, for each count outcome, a baseline
+    count :math:`b_i \\sim \\mathrm{Poisson}(r_i v_s e^{c\\,\\mathrm{CIN}_i})` over one year and
+    a follow-up count
+
+    .. math::
+
+        y_i \\sim \\mathrm{Poisson}\\big(T r_i u_s\\, e^{(\\log \\mathrm{IRR} + \\delta_l) A_s
+        + \\gamma_b (\\log(b_i + 0.5) - \\log 0.5)}\\big),
+        \\quad \\log r_i = \\log r + z_l + \\gamma_f (\\mathrm{FSM}_i - 0.25)
+        + \\gamma_e (\\mathrm{SEN}_i - 0.15),
+
+    with LA effects :math:`z_l \\sim N(0, \\sigma_{LA})` shared by both years, and independent
+    school frailties :math:`u_s, v_s \\sim \\mathrm{Gamma}(\\phi, 1/\\phi)` shared by the
+    school's pupils. Given FSM, SEN and the pupil's own baseline, the follow-up is exactly a
+    Poisson pupil model with a gamma school frailty (a negative multinomial over the school's
+    cells). Days in care are positive only for pupils entering care (geometric days per entry,
+    capped by the window); sessions missed are binomial with a school-level logit, as in
+    :func:`simulate_trial`.
+
+    Examples
+    --------
+    >>> trial = simulate_pupils(1, design=TrialDesign(total_pupils=20_000))
+    >>> len(trial.frame), trial.frame["school_id"].nunique(), trial.frame["la_id"].nunique()
+    (20000, 268, 21)
+    """
+    design = design or TrialDesign()
+    a = _pupil_assumptions(assumptions)
+    irr = _check_irr(irr)
+    rng = np.random.default_rng(seed)
+    layout = _layout(design, a, la_effect_sd, rng)
+    if (layout.pupils == 0).any():
+        raise ValueError(f"total_pupils={design.total_pupils} leaves a school with no pupils; "
+                         f"use more pupils per school ({design.n_schools} schools)")
+    school = np.repeat(np.arange(layout.la_idx.size), layout.pupils)
+    covariates = _pupil_covariates(layout, school, a, rng)
+    outcomes: dict[str, np.ndarray] = {}
+    for outcome in COUNT_OUTCOMES:
+        outcomes |= _pupil_counts(outcome, layout, school, covariates, irr[outcome], a,
+                                  design, rng)
+    outcomes |= _pupil_days(outcomes, layout.arm[school], days_duration_ratio, a, design, rng)
+    sessions, p0, p1 = _pupil_sessions(layout, school, absence_odds_ratio, a, design, rng)
+    frame = pd.DataFrame({
+        "pupil_id": _pupil_ids(school.size),
+        "school_id": layout.school_ids[school],
+        "la_id": np.array([f"LA{k + 1:02d}" for k in range(design.n_la)],
+                          dtype=object)[layout.la_idx[school]],
+        "arm": layout.arm[school].astype("int64"),
+        **covariates, **outcomes, **sessions})
+    truth = {
+        "irr": {o: float(irr[o]) for o in COUNT_OUTCOMES},
+        "la_effect_sd": float(la_effect_sd),
+        "la_log_effect_deviation": {f"LA{k + 1:02d}": float(layout.delta[k])
+                                    for k in range(design.n_la)},
+        "pupil_log_rate_coefficients": {
+            "fsm": a["pupil_fsm_log_rate"].value, "sen": a["pupil_sen_log_rate"].value,
+            "log_baseline_plus_half": a["pupil_baseline_log_rate"].value},
+        "covariate_centres": {"fsm": FSM_SHARE_MEAN, "sen": a["sen_share"].value,
+                              "log_baseline_plus_half": float(np.log(0.5))},
+        "school_frailty_shape": a["school_frailty_shape"].value,
+        "days_in_care_ratio": float(irr["care_entry"] * days_duration_ratio),
+        "absence_odds_ratio": float(absence_odds_ratio),
+        "absence_pp_difference_at_mean": float(100 * (p1 - p0)[layout.arm == 1].mean()),
+    }
+    return SimulatedTrial(frame=frame, truth=truth,
+                          assumptions={k: asdict(a[k]) for k in _PUPIL_MODE_USES},
+                          design=design, seed=seed, metadata={"level": "pupil"})
+
+
+def _pupil_assumptions(overrides: dict[str, Assumption] | None) -> dict[str, Assumption]:
+    known = {**DEFAULT_ASSUMPTIONS, **PUPIL_ASSUMPTIONS}
+    unknown = set(overrides or {}) - set(known)
+    if unknown:
+        raise ValueError(f"assumptions: unknown name(s) {sorted(unknown)}; known: "
+                         f"{', '.join(known)}")
+    return {**known, **(overrides or {})}
+
+
+def _pupil_ids(n: int) -> np.ndarray:
+    digits = max(6, len(str(n)))
+    return np.char.add("P", np.char.zfill(np.arange(1, n + 1).astype(str), digits)).astype(object)
+
+
+def _pupil_covariates(layout: _Layout, school: np.ndarray, a: dict[str, Assumption],
+                      rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """0/1 pupil covariates: FSM at the school's share, SEN and child in need at baseline."""
+    n = school.size
+    return {"fsm": (rng.random(n) < layout.fsm[school] / 100).astype("int64"),
+            "sen": (rng.random(n) < a["sen_share"].value).astype("int64"),
+            "baseline_cin": (rng.random(n) < a["baseline_cin_share"].value).astype("int64")}
+
+
+def _pupil_counts(outcome: str, layout: _Layout, school: np.ndarray,
+                  covariates: dict[str, np.ndarray], irr: float, a: dict[str, Assumption],
+                  design: TrialDesign, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Baseline and follow-up counts of one outcome per pupil (see :func:`simulate_pupils`)."""
+    J = layout.la_idx.size
+    phi = a["school_frailty_shape"].value
+    z = rng.normal(0.0, a["sigma_la"].value, design.n_la)
+    baseline_frailty = rng.gamma(phi, 1.0 / phi, J)
+    # Independent of the baseline year's, so the follow-up frailty is exactly the model's.
+    frailty = rng.gamma(phi, 1.0 / phi, J)
+    log_rate = (np.log(a[f"{outcome}_per_1000_per_year"].value / 1000.0)
+                + z[layout.la_idx][school]
+                + a["pupil_fsm_log_rate"].value * (covariates["fsm"] - FSM_SHARE_MEAN)
+                + a["pupil_sen_log_rate"].value * (covariates["sen"] - a["sen_share"].value))
+    cin = a["pupil_cin_baseline_log_rate"].value * (covariates["baseline_cin"]
+                                                    - a["baseline_cin_share"].value)
+    baseline = rng.poisson(np.exp(log_rate + cin) * baseline_frailty[school])
+    effect = (np.log(irr) + layout.delta[layout.la_idx]) * layout.arm
+    history = a["pupil_baseline_log_rate"].value * (np.log(baseline + 0.5) - np.log(0.5))
+    mu = design.followup_years * frailty[school] * np.exp(log_rate + effect[school] + history)
+    return {f"{outcome}_baseline": baseline.astype("int64"),
+            outcome: rng.poisson(mu).astype("int64")}
+
+
+def _days_per_pupil(entries: np.ndarray, mean_days: np.ndarray, cap: int,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Geometric days per care entry, each and their total capped by the window."""
+    days = np.zeros(entries.size, dtype="int64")
+    who = np.flatnonzero(entries)
+    if who.size == 0:
+        return days
+    k = entries[who]
+    draws = np.minimum(rng.geometric(1.0 / np.repeat(mean_days[who], k)), cap)
+    starts = np.r_[0, np.cumsum(k)[:-1]]
+    days[who] = np.minimum(np.add.reduceat(draws, starts), cap)
+    return days
+
+
+def _pupil_days(counts: dict[str, np.ndarray], arm: np.ndarray, ratio: float,
+                a: dict[str, Assumption], design: TrialDesign,
+                rng: np.random.Generator) -> dict[str, np.ndarray]:
+    mean_days = np.full(arm.size, a["mean_days_per_care_entry"].value)
+    window = min(round(365 * design.followup_years), MAX_FOLLOWUP_DAYS)  # 700 days in SWIS
+    baseline_year = min(365, MAX_BASELINE_DAYS)
+    return {"days_in_care_baseline": _days_per_pupil(counts["care_entry_baseline"], mean_days,
+                                                     baseline_year, rng),
+            "days_in_care": _days_per_pupil(counts["care_entry"],
+                                            mean_days * np.where(arm == 1, ratio, 1.0), window,
+                                            rng)}
+
+
+def _pupil_sessions(layout: _Layout, school: np.ndarray, odds_ratio: float,
+                    a: dict[str, Assumption], design: TrialDesign, rng: np.random.Generator,
+                    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Sessions possible and missed per pupil, and each school's P(missed) without/with SWIS."""
+    possible = np.round(a["sessions_per_pupil_year"].value
+                        * rng.uniform(0.95, 1.0, school.size)).astype("int64")
+    logit = _school_absence_logit(a, design.n_la, layout.la_idx, rng)
+    p0 = 1 / (1 + np.exp(-logit))
+    p1 = 1 / (1 + np.exp(-(logit + np.log(odds_ratio) * layout.arm)))
+    return ({"sessions_possible": possible,
+             "sessions_missed_baseline": rng.binomial(possible, p0[school]).astype("int64"),
+             "sessions_missed": rng.binomial(possible, p1[school]).astype("int64")}, p0, p1)

@@ -68,6 +68,15 @@ def test_assumptions_travel_with_the_dataset(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(path), trial.frame)
 
 
+def test_small_design_with_few_schools_per_la():
+    design = TrialDesign(n_la=3, n_swis=6, n_control=6, min_per_arm=1, max_per_arm=3,
+                         total_pupils=3_000)
+    frame = simulate_trial(1, design=design).frame
+    assert frame.groupby(["la_id", "arm"]).size().min() >= 1
+    assert int(frame["pupils"].sum()) == 3_000
+    assert validate(frame).ok
+
+
 def test_design_that_cannot_be_split_is_rejected():
     with pytest.raises(ValueError, match="cannot be split over 21 LAs"):
         TrialDesign(n_swis=200)

@@ -185,8 +185,12 @@ def test_unsupported_suffix_and_missing_file(tmp_path):
 
 def test_pupil_level_file_is_recognised(example):
     frame = example.assign(pupil_id=range(len(example)))
-    (issue,) = validate(frame).errors
+    (issue,) = validate(frame).errors  # 'pupils' and 'pupil_id' together: which level?
     assert issue.check == "pupil_level"
+    # without 'pupils' it is checked as a pupil file: per-pupil days beyond the window
+    report = validate(frame.drop(columns=["pupils"]))
+    assert "days_beyond_window" in {i.check for i in report.errors}
+    assert "pupil_level" not in {i.check for i in report.errors}
 
 
 def test_sessions_missed_above_possible(example):

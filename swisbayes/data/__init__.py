@@ -1,6 +1,12 @@
-"""Trial data: schema, validation, loaders and the bundled synthetic dataset."""
+"""Trial data: schema, validation, pupil-level reduction, loaders and the bundled dataset."""
 
 from .io import SchoolData, frame_sha256, load_example, read_school_data, read_table, validate
+from .pupils import (
+    SufficientStatistics,
+    normalise_pupil_frame,
+    sufficient_statistics,
+    validate_pupil_frame,
+)
 from .schema import OUTCOMES, OutcomeSchema, outcome_schema
 from .validate import Issue, ValidationReport, validate_frame
 
@@ -9,12 +15,16 @@ __all__ = [
     "Issue",
     "OutcomeSchema",
     "SchoolData",
+    "SufficientStatistics",
     "ValidationReport",
     "frame_sha256",
     "load_example",
+    "normalise_pupil_frame",
     "outcome_schema",
     "read_school_data",
     "read_table",
+    "sufficient_statistics",
     "validate",
     "validate_frame",
+    "validate_pupil_frame",
 ]

@@ -1,4 +1,4 @@
-"""Column schema of a school-level trial file: one row per school."""
+"""Column schemas of trial files: school-level (one row per school) and pupil-level."""
 
 from __future__ import annotations
 
@@ -17,6 +17,25 @@ ARM_CODES: dict[str, int] = {"0": 0, "1": 1, "control": 0, "swis": 1}
 
 PERCENT_COVARIATES = ("fsm_pct",)
 """Covariates that are percentages and must lie in [0, 100]."""
+
+PUPIL_ID_COLUMN = "pupil_id"
+"""The column that marks a pupil-level file (one row per pupil)."""
+
+PUPIL_REQUIRED_COLUMNS = (PUPIL_ID_COLUMN, *ID_COLUMNS, ARM_COLUMN)
+"""Columns every pupil-level file needs; it has no ``pupils`` column (each row is one pupil)."""
+
+PUPIL_BINARY_COVARIATES = ("fsm", "sen", "baseline_cin")
+"""Pupil covariates coded 0/1 (free school meals, special needs, child in need at baseline)."""
+
+PERCENT_SUFFIX = "_pct"
+"""A school covariate ``X_pct`` is 100 x the school mean of the 0/1 pupil column ``X``."""
+
+MAX_FOLLOWUP_DAYS = 2 * 366
+"""Most days one pupil can spend in care in the follow-up window (23 months in SWIS, 700 days;
+two leap years bound any window of up to two years)."""
+
+MAX_BASELINE_DAYS = 366
+"""Most days one pupil can spend in care in the one-year baseline window."""
 
 
 @dataclass(frozen=True)

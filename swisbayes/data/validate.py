@@ -1,4 +1,7 @@
-"""Validation of school-level trial tables: every problem reported at once, precisely.
+"""Validation of trial tables: every problem reported at once, precisely.
+
+School-level tables are checked here; a table with a ``pupil_id`` column is handed to
+:func:`swisbayes.data.pupils.validate_pupil_frame`, which reuses these checks.
 
 Each check is a small function that appends :class:`Issue` objects; none stops the others, so a
 file with three problems yields three messages. Rows are numbered as data rows from 1 (the header
@@ -23,6 +26,7 @@ from .schema import (
     ID_COLUMNS,
     OUTCOMES,
     PERCENT_COVARIATES,
+    PUPIL_ID_COLUMN,
     REQUIRED_COLUMNS,
     OutcomeSchema,
 )
@@ -148,13 +152,53 @@ def _py(values: Iterable[object]) -> tuple:
     return tuple(out)
 
 
+def _text(raw: pd.Series) -> pd.Series:
+    """Values as stripped text, as ``raw.astype(str).str.strip()`` but fast on pupil files.
+
+    Arrow-backed text is stripped in place (vectorised); anything else is converted once per
+    distinct value, since pupil files repeat the same few ids and codes over ~300,000 rows.
+    """
+    if isinstance(raw.dtype, pd.StringDtype):
+        return raw.str.strip().fillna("nan").astype(str)
+    codes, uniques = pd.factorize(raw)
+    text = pd.Series(uniques, dtype=object).astype(str).str.strip().to_numpy(dtype=object)
+    out = np.where(codes >= 0, text[np.maximum(codes, 0)] if len(text) else "nan", "nan")
+    return pd.Series(out, index=raw.index, dtype=object).astype(str)
+
+
+def _blank(raw: pd.Series) -> pd.Series:
+    """True where a cell is missing or only whitespace."""
+    if pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_datetime64_any_dtype(raw):
+        return raw.isna()  # only text can be blank
+    return raw.isna() | (_text(raw) == "")
+
+
+def _parse_numbers(raw: pd.Series) -> pd.Series:
+    """``pd.to_numeric(raw, errors="coerce")`` as float64, parsing each distinct text once.
+
+    Text columns of a pupil file hold a handful of distinct numbers over ~300,000 rows, and
+    parsing text is the slow part of reading them.
+    """
+    if pd.api.types.is_bool_dtype(raw):
+        raw = raw.astype("float64")
+    if not (pd.api.types.is_object_dtype(raw) or isinstance(raw.dtype, pd.StringDtype)):
+        return pd.to_numeric(raw, errors="coerce").astype("float64")
+    codes, uniques = pd.factorize(raw)
+    parsed = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce")
+    parsed = parsed.astype("float64").to_numpy()
+    out = np.full(len(raw), np.nan)
+    known = codes >= 0
+    out[known] = parsed[codes[known]]
+    return pd.Series(out, index=raw.index)
+
+
 def _numeric(frame: pd.DataFrame, column: str, report: ValidationReport) -> pd.Series:
     """Column as float, reporting text that is not a number; missing cells stay NaN."""
     raw = frame[column]
     if pd.api.types.is_bool_dtype(raw):
         raw = raw.astype("float64")
-    values = pd.to_numeric(raw, errors="coerce").astype("float64")
-    bad = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    values = _parse_numbers(raw)
+    bad = values.isna() & ~_blank(raw)
     if bad.any():
         report.add(Issue("error", "wrong_type", column, _rows(bad), _py(raw[bad]), "a number"))
     infinite = values.notna() & ~np.isfinite(values)
@@ -164,18 +208,18 @@ def _numeric(frame: pd.DataFrame, column: str, report: ValidationReport) -> pd.S
     return values.where(np.isfinite(values))
 
 
-def _check_missing_cells(frame: pd.DataFrame, columns: Iterable[str], report: ValidationReport):
+def _check_missing_cells(frame: pd.DataFrame, columns: Iterable[str],
+                         report: ValidationReport) -> None:
     for column in columns:
-        raw = frame[column]
-        empty = raw.isna() | (raw.astype(str).str.strip() == "")
+        empty = _blank(frame[column])
         if empty.any():
             report.add(Issue("error", "missing_value", column, _rows(empty),
                              expected="a value in every row (this column is required)"))
 
 
 def _check_ids(frame: pd.DataFrame, report: ValidationReport) -> None:
-    school = frame["school_id"].astype(str).str.strip()
-    la = frame["la_id"].astype(str).str.strip()
+    school = _text(frame["school_id"])
+    la = _text(frame["la_id"])
     present = frame["school_id"].notna() & frame["la_id"].notna()
     pairs = pd.DataFrame({"school": school[present], "la": la[present]}).drop_duplicates()
     multi = pairs[pairs["school"].duplicated(keep=False)]
@@ -192,11 +236,21 @@ def _check_ids(frame: pd.DataFrame, report: ValidationReport) -> None:
                          "each school_id exactly once (one row per school)"))
 
 
+def _arm_codes(raw: pd.Series) -> pd.Series:
+    """Arm as 0/1 floats, NaN where the spelling is not one of :data:`ARM_CODES`."""
+    codes, uniques = pd.factorize(raw)
+    text = pd.Series(uniques, dtype=object).astype(str).str.strip().str.lower()
+    mapped = text.str.replace(r"\.0$", "", regex=True).map(ARM_CODES).to_numpy(dtype=float)
+    out = np.full(len(raw), np.nan)
+    known = codes >= 0
+    out[known] = mapped[codes[known]]
+    return pd.Series(out, index=raw.index)
+
+
 def _normalise_arm(frame: pd.DataFrame, report: ValidationReport) -> pd.Series:
     raw = frame[ARM_COLUMN]
-    text = raw.astype(str).str.strip().str.lower().str.replace(r"\.0$", "", regex=True)
-    codes = text.map(ARM_CODES)
-    bad = codes.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    codes = _arm_codes(raw)
+    bad = codes.isna() & ~_blank(raw)
     if bad.any():
         report.add(Issue("error", "bad_arm", ARM_COLUMN, _rows(bad), _py(raw[bad]),
                          "0 or 1, or 'control' or 'swis' (any case)"))
@@ -215,7 +269,7 @@ def _check_arms(frame: pd.DataFrame, arm: pd.Series, report: ValidationReport) -
                                 "compare",
                          expected="schools in both arms"))
         return
-    la = frame["la_id"].astype(str).str.strip()
+    la = _text(frame["la_id"])
     per_la = arm[known].groupby(la[known]).nunique()
     for la_id in per_la.index[per_la < 2]:
         report.add(Issue("warning", "la_single_arm", "la_id", _rows(known & (la == la_id)),
@@ -249,6 +303,12 @@ def _check_outcome(frame, outcome: OutcomeSchema, exposure, report, numeric) -> 
                 _py(numeric[outcome.followup][high]),
                 f"at most {PLAUSIBLE_EVENTS_PER_PUPIL} events per pupil in '{EXPOSURE_COLUMN}'",
                 detail="more events than is plausible for the school's size; check the units"))
+    _check_not_above_denominator(outcome, numeric, report)
+
+
+def _check_not_above_denominator(outcome: OutcomeSchema, numeric: dict[str, pd.Series],
+                                 report: ValidationReport) -> None:
+    """Sessions missed cannot exceed sessions possible in the same row."""
     if outcome.denominator and {outcome.followup, outcome.denominator} <= set(numeric):
         over = numeric[outcome.followup] > numeric[outcome.denominator]
         if over.any():
@@ -284,14 +344,21 @@ def validate_frame(frame: pd.DataFrame, *, source: str = "<table>",
         report.add(Issue("error", "empty", None, detail="the file has no data rows",
                          expected="one row per school"))
         return report
-    if "pupil_id" in frame.columns:
-        report.add(Issue("error", "pupil_level", "pupil_id",
-                         detail="this is a pupil-level file; only school-level files are "
-                                "supported here", expected="one row per school, no 'pupil_id'"))
-        return report
-    unknown = [o for o in outcomes or () if o not in OUTCOMES]
-    if unknown:
-        raise DataError(f"unknown outcome(s) {unknown}; known outcomes: {', '.join(OUTCOMES)}")
+    check_outcome_names(outcomes)
+    if PUPIL_ID_COLUMN in frame.columns:
+        if EXPOSURE_COLUMN in frame.columns:
+            # Both markers: the level is ambiguous, so every other check would be against the
+            # wrong schema and only add noise.
+            report.add(Issue("error", "pupil_level", PUPIL_ID_COLUMN,
+                             detail=f"the file has both '{PUPIL_ID_COLUMN}' (one row per pupil) "
+                                    f"and '{EXPOSURE_COLUMN}' (pupils per school row)",
+                             expected=f"a pupil-level file without '{EXPOSURE_COLUMN}', or a "
+                                      f"school-level file without '{PUPIL_ID_COLUMN}'"))
+            return report
+        from .pupils import validate_pupil_frame  # pupils builds on this module's checks
+
+        return validate_pupil_frame(frame, source=source, outcomes=outcomes,
+                                    covariates=covariates)
     wanted = [OUTCOMES[o] for o in outcomes] if outcomes is not None else []
     required = [*REQUIRED_COLUMNS, *(c for o in wanted for c in o.columns), *covariates]
     missing = [c for c in required if c not in frame.columns]
@@ -332,6 +399,13 @@ def validate_frame(frame: pd.DataFrame, *, source: str = "<table>",
     return report
 
 
+def check_outcome_names(outcomes: Sequence[str] | None) -> None:
+    """Raise :class:`DataError` naming any outcome the schema does not know."""
+    unknown = [o for o in outcomes or () if o not in OUTCOMES]
+    if unknown:
+        raise DataError(f"unknown outcome(s) {unknown}; known outcomes: {', '.join(OUTCOMES)}")
+
+
 def checked_outcomes(frame: pd.DataFrame,
                      outcomes: Sequence[str] | None) -> list[OutcomeSchema]:
     """Outcomes whose columns validation checks: the named ones, else every one present."""
@@ -361,10 +435,8 @@ def normalise_frame(frame: pd.DataFrame, outcomes: Sequence[str] | None = None,
     """
     out = frame.copy()
     for column in ID_COLUMNS:
-        out[column] = out[column].astype(str).str.strip()
-    arm_text = out[ARM_COLUMN].astype(str).str.strip().str.lower().str.replace(r"\.0$", "",
-                                                                               regex=True)
-    out[ARM_COLUMN] = arm_text.map(ARM_CODES).astype("int64")
+        out[column] = _text(out[column])
+    out[ARM_COLUMN] = _arm_codes(out[ARM_COLUMN]).astype("int64")
     out[EXPOSURE_COLUMN] = pd.to_numeric(out[EXPOSURE_COLUMN]).astype("float64")
     for schema in checked_outcomes(frame, outcomes):
         for column in schema.columns:
