@@ -1,12 +1,15 @@
 """Decision quantities from posterior draws: probabilities of meaningful effects, events averted.
 
 The kernels are NumPy functions over draws (flattened across chains); :func:`decide` applies them
-to a fitted posterior. Ratios below 1 mean fewer events with SWIS.
+to a fitted posterior of a count outcome, :func:`decide_hurdle` to days in care (adding each
+part's effect) and :func:`decide_attendance` to attendance (adding the difference in absence in
+percentage points). Ratios below 1 mean fewer events with SWIS.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import ClassVar
 
 import numpy as np
 import xarray as xr
@@ -114,6 +117,70 @@ def summarise_ratio(draws: np.ndarray, *, mcid: float,
 
 
 @dataclass(frozen=True)
+class DifferenceSummary:
+    """Posterior summary of a difference (SWIS minus control) where lower is better.
+
+    Parameters
+    ----------
+    median : float
+    ci : tuple of float
+        Equal-tailed interval with probability ``ci_prob``.
+    ci_prob : float
+    mcid : float
+        Meaningful fall, in the difference's own units (positive).
+    prob_meaningful_reduction : float
+        P(difference < -mcid).
+    """
+
+    median: float
+    ci: tuple[float, float]
+    ci_prob: float
+    mcid: float
+    prob_meaningful_reduction: float
+
+
+def summarise_difference(draws: np.ndarray, *, mcid: float,
+                         ci_prob: float | None = None) -> DifferenceSummary:
+    """Summarise posterior draws of a difference against a meaningful fall.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        Draws of the difference (SWIS minus control).
+    mcid : float
+        Meaningful fall, in the units of the draws (0.5 = half a percentage point).
+    ci_prob : float, optional
+        Interval probability; defaults to 0.95.
+
+    Returns
+    -------
+    DifferenceSummary
+    """
+    draws = np.asarray(draws, dtype=float).ravel()
+    prob = validate_ci_prob(ci_prob)
+    return DifferenceSummary(median=float(np.median(draws)),
+                             ci=equal_tailed_interval(draws, prob), ci_prob=prob, mcid=mcid,
+                             prob_meaningful_reduction=prob_below(draws, -mcid))
+
+
+def difference_keys(s: DifferenceSummary) -> dict:
+    """JSON keys of a difference in absence in percentage points.
+
+    Parameters
+    ----------
+    s : DifferenceSummary
+
+    Returns
+    -------
+    dict
+        ``diff_pp_median``, ``diff_pp_ci95`` (at the summary's ``ci_prob``) and
+        ``prob_meaningful_improvement_pp`` (P(diff_pp < -mcid_pp)).
+    """
+    return {"diff_pp_median": s.median, "diff_pp_ci95": list(s.ci),
+            "prob_meaningful_improvement_pp": s.prob_meaningful_reduction}
+
+
+@dataclass(frozen=True)
 class DecisionSummary:
     """Decision quantities for one outcome under one prior.
 
@@ -143,6 +210,10 @@ class DecisionSummary:
     averted_per_1000_ci: tuple[float, float]
     control_rate_per_1000: float
 
+    unit: ClassVar[str] = "events"
+    """What the rates count, in the plain-English text."""
+    ratio_label: ClassVar[str] = "IRR"
+
     def to_dict(self) -> dict:
         """The summary with the stable JSON keys of ``swisbayes fit --json``."""
         return {
@@ -164,11 +235,86 @@ class DecisionSummary:
         change = "fewer" if e.median < 1 else "more"
         return (
             f"Under the '{self.prior}' prior, SWIS schools are estimated to have "
-            f"{abs(1 - e.median):.1%} {change} events (IRR {e.median:.2f}, "
+            f"{abs(1 - e.median):.1%} {change} {self.unit} ({self.ratio_label} {e.median:.2f}, "
             f"{e.ci_prob:.0%} interval {lo:.2f} to {hi:.2f}). "
             f"The probability of a reduction of at least {self.mcid:.0%} is "
             f"{e.prob_meaningful_reduction:.0%}; of any reduction {e.prob_any_reduction:.0%}; "
-            f"of harm (more events) {e.prob_harm:.0%}.")
+            f"of harm (more {self.unit}) {e.prob_harm:.0%}.")
+
+
+@dataclass(frozen=True)
+class HurdleDecision(DecisionSummary):
+    """Decision quantities for days in care: the headline ratio and each part's effect.
+
+    Parameters
+    ----------
+    parts : dict of str to RatioSummary
+        ``zero``: rate ratio of care episodes (whether a school has any days in care);
+        ``positive``: ratio of days in care given any. The headline ``effect`` is the ratio of
+        expected days (both parts together), ``averted_per_1000`` days per 1000 pupils per
+        year.
+    """
+
+    parts: dict[str, RatioSummary]
+
+    unit: ClassVar[str] = "days in care"
+    ratio_label: ClassVar[str] = "ratio of expected days"
+
+    def to_dict(self) -> dict:
+        """The count keys, plus ``parts``: each part's ratio keys."""
+        return {**super().to_dict(),
+                "parts": {name: ratio_keys(s) for name, s in self.parts.items()}}
+
+    @property
+    def text(self) -> str:
+        """The headline, then what each part says."""
+        zero, positive = self.parts["zero"], self.parts["positive"]
+        return (f"{super().text} Of the two parts: the rate of care episodes (any days in care) "
+                f"has ratio {zero.median:.2f} ({zero.ci[0]:.2f} to {zero.ci[1]:.2f}), and the "
+                f"days in care of schools with any have ratio {positive.median:.2f} "
+                f"({positive.ci[0]:.2f} to {positive.ci[1]:.2f}).")
+
+
+@dataclass(frozen=True)
+class AttendanceDecision(DecisionSummary):
+    """Decision quantities for attendance: ratio of absence rates and difference in points.
+
+    Parameters
+    ----------
+    mcid_pp : float
+        Meaningful fall in absence, in percentage points.
+    difference : DifferenceSummary
+        Absence rate with SWIS minus without, in percentage points, in the trial's LAs.
+    new_la_difference : DifferenceSummary
+        The same in an LA that was not in the trial.
+    control_absence_pct : float
+        Posterior median of the control-arm absence rate, in percent. ``averted_per_1000`` and
+        ``control_rate_per_1000`` count sessions missed per 1000 pupils per year.
+    """
+
+    mcid_pp: float
+    difference: DifferenceSummary
+    new_la_difference: DifferenceSummary
+    control_absence_pct: float
+
+    unit: ClassVar[str] = "sessions missed"
+    ratio_label: ClassVar[str] = "ratio of absence rates"
+
+    def to_dict(self) -> dict:
+        """The count keys, plus ``mcid_pp``, the difference keys and ``control_absence_pct``."""
+        keys = super().to_dict()
+        keys["new_la"] |= difference_keys(self.new_la_difference)
+        return {**keys, "mcid_pp": self.mcid_pp, **difference_keys(self.difference),
+                "control_absence_pct": self.control_absence_pct}
+
+    @property
+    def text(self) -> str:
+        """The ratio sentence, then the difference in percentage points."""
+        d = self.difference
+        return (f"{super().text} In percentage points, absence changes by {d.median:+.2f} "
+                f"({d.ci_prob:.0%} interval {d.ci[0]:+.2f} to {d.ci[1]:+.2f}) from "
+                f"{self.control_absence_pct:.2f}%; the probability of a fall of at least "
+                f"{self.mcid_pp:g} points is {d.prob_meaningful_reduction:.0%}.")
 
 
 def ratio_keys(s: RatioSummary) -> dict:
@@ -231,12 +377,79 @@ def decide(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: float,
     )
 
 
+def decide_hurdle(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: float,
+                  followup_years: float, ci_prob: float | None = None) -> HurdleDecision:
+    """Decision quantities of the days-in-care hurdle: :func:`decide` plus each part's effect.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        Posterior of :func:`swisbayes.hurdle.build_hurdle_model`: the variables :func:`decide`
+        reads (expected days) plus ``zero_irr`` and ``positive_irr``.
+    outcome, prior, mcid, followup_years, ci_prob
+        As for :func:`decide`.
+
+    Returns
+    -------
+    HurdleDecision
+    """
+    prob = validate_ci_prob(ci_prob)
+    base = decide(posterior, outcome=outcome, prior=prior, mcid=mcid,
+                  followup_years=followup_years, ci_prob=prob)
+    parts = {part: summarise_ratio(_flat(posterior, f"{part}_irr"), mcid=mcid, ci_prob=prob)
+             for part in ("zero", "positive")}
+    return HurdleDecision(**_fields_of(base), parts=parts)
+
+
+def decide_attendance(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: float,
+                      mcid_pp: float, followup_years: float,
+                      ci_prob: float | None = None) -> AttendanceDecision:
+    """Decision quantities of attendance: :func:`decide` plus the difference in points.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        Posterior of :func:`swisbayes.attendance.build_attendance_model`: the variables
+        :func:`decide` reads (sessions missed) plus ``diff_pp``, ``diff_pp_new_la`` and
+        ``absence_rate_control``.
+    mcid_pp : float
+        Meaningful fall in absence, in percentage points.
+    outcome, prior, mcid, followup_years, ci_prob
+        As for :func:`decide` (``mcid`` applies to the ratio of absence rates).
+
+    Returns
+    -------
+    AttendanceDecision
+    """
+    prob = validate_ci_prob(ci_prob)
+    base = decide(posterior, outcome=outcome, prior=prior, mcid=mcid,
+                  followup_years=followup_years, ci_prob=prob)
+    return AttendanceDecision(
+        **_fields_of(base), mcid_pp=mcid_pp,
+        difference=summarise_difference(_flat(posterior, "diff_pp"), mcid=mcid_pp,
+                                        ci_prob=prob),
+        new_la_difference=summarise_difference(_flat(posterior, "diff_pp_new_la"),
+                                               mcid=mcid_pp, ci_prob=prob),
+        control_absence_pct=100.0 * float(np.median(_flat(posterior, "absence_rate_control"))))
+
+
+def _fields_of(summary: DecisionSummary) -> dict:
+    return {f.name: getattr(summary, f.name) for f in fields(DecisionSummary)}
+
+
 __all__ = [
+    "AttendanceDecision",
     "DecisionSummary",
+    "DifferenceSummary",
+    "HurdleDecision",
     "RatioSummary",
     "decide",
+    "decide_attendance",
+    "decide_hurdle",
+    "difference_keys",
     "equal_tailed_interval",
     "prob_below",
     "ratio_keys",
+    "summarise_difference",
     "summarise_ratio",
 ]

@@ -30,7 +30,15 @@ _COMPILED: dict[tuple, tuple[object, dict]] = {}
 
 SUMMARY_VARS = ("irr", "irr_new_la", "log_irr", "sigma_la", "sigma_la_effect",
                 "inv_sqrt_dispersion", "intercept", "coef", "rate_control_per_1000",
-                "rate_swis_per_1000")
+                "rate_swis_per_1000",
+                # days in care (hurdle): each part's effect and parameters
+                "zero_irr", "positive_irr", "zero_log_irr", "positive_log_irr",
+                "zero_sigma_la", "positive_sigma_la", "zero_sigma_la_effect",
+                "positive_sigma_la_effect", "positive_inv_sqrt_dispersion", "zero_intercept",
+                "positive_intercept", "zero_coef", "positive_coef",
+                # attendance (beta-binomial): absence on the rate and points scales
+                "odds_ratio", "inv_sqrt_concentration", "absence_rate_control",
+                "absence_rate_swis", "diff_pp", "diff_pp_new_la")
 
 
 @dataclass(frozen=True)
@@ -169,9 +177,19 @@ class FitResult:
 
 
 def _decide(idata: xr.DataTree, spec: AnalysisSpec) -> DecisionSummary:
-    return decide(idata["posterior"].to_dataset(), outcome=spec.outcome,
-                  prior=spec.priors.effect.name, mcid=spec.decision.mcid,
-                  followup_years=spec.followup_years)
+    """The decision summary of the spec's outcome kind (counts, days in care, attendance)."""
+    from .data import outcome_schema
+    from .decision import decide_attendance, decide_hurdle
+
+    posterior = idata["posterior"].to_dataset()
+    common = {"outcome": spec.outcome, "prior": spec.priors.effect.name,
+              "mcid": spec.decision.mcid, "followup_years": spec.followup_years}
+    kind = outcome_schema(spec.outcome).kind
+    if kind == "days":
+        return decide_hurdle(posterior, **common)
+    if kind == "sessions":
+        return decide_attendance(posterior, mcid_pp=spec.decision.mcid_pp, **common)
+    return decide(posterior, **common)
 
 
 def _compiled_nutpie(build: ModelBuild):

@@ -383,6 +383,8 @@ def simulate_trial(seed: int, *, irr: dict[str, float] | None = None,
     p1 = 1 / (1 + np.exp(-(school_abs + np.log(absence_odds_ratio) * arm)))
     columns["sessions_possible"] = sessions.astype(int)
     columns["sessions_missed"] = rng.binomial(sessions.astype(int), p1)
+    # drawn last, so that adding it left every other column of a given seed unchanged
+    columns["sessions_missed_baseline"] = rng.binomial(sessions.astype(int), p0)
 
     frame = pd.DataFrame({
         "school_id": list(layout.school_ids),
@@ -393,7 +395,7 @@ def simulate_trial(seed: int, *, irr: dict[str, float] | None = None,
         **{k: columns[k] for k in (
             "s47_baseline", "s47", "referrals_baseline", "referrals", "s17_baseline", "s17",
             "care_entry_baseline", "care_entry", "days_in_care_baseline", "days_in_care",
-            "sessions_possible", "sessions_missed")},
+            "sessions_possible", "sessions_missed_baseline", "sessions_missed")},
     })
     truth = {
         "irr": {o: float(irr[o]) for o in COUNT_OUTCOMES},

@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -128,8 +129,39 @@ class HalfNormalPrior(_Strict):
     scale: PositiveFloat
 
 
+class PositivePart(_Strict):
+    """Priors of the positive part of the days-in-care hurdle that it does not share.
+
+    Parameters
+    ----------
+    intercept_mean, intercept_sd : float
+        Normal prior of the intercept: the log of the (untruncated) negative-binomial mean
+        days in care per pupil over the follow-up, in a school of average covariates. The
+        default, -1 (0.37 days per pupil), is an assumption: about 2 per 1000 pupils entering
+        care over 23 months for about 200 days each gives 0.4.
+    inv_sqrt_dispersion : HalfNormalPrior
+        Prior of ``1 / sqrt(phi)``, where ``phi`` is the negative binomial's size. Days in care
+        are very over-dispersed (a few long stays dominate), so the default scale 1 keeps
+        ``phi`` around 1 plausible.
+    """
+
+    intercept_mean: float = -1.0
+    intercept_sd: PositiveFloat = 2.0
+    inv_sqrt_dispersion: HalfNormalPrior = HalfNormalPrior(scale=1.0)
+
+
 class Hyperpriors(_Strict):
-    """Priors of the nuisance parameters (they enter the model as data, so they can be swapped)."""
+    """Priors of the nuisance parameters (they enter the model as data, so they can be swapped).
+
+    ``intercept_mean``/``intercept_sd`` are on the scale of the outcome's linear predictor: log
+    events per pupil over the follow-up for a count, the log rate of care episodes per pupil
+    (the hurdle's zero part) for days in care, the logit of the share of sessions missed for
+    attendance. When a spec file (or dict) leaves them out they take the outcome's defaults
+    (:data:`OUTCOME_DEFAULTS`). ``coefficient_sd``, ``sigma_la`` and ``sigma_la_effect`` apply
+    to each linear predictor of a model (both parts of the hurdle). ``positive`` holds the
+    hurdle's positive-part priors; ``inv_sqrt_concentration`` is the prior of
+    ``1 / sqrt(kappa)``, the beta-binomial concentration of attendance (unused elsewhere).
+    """
 
     intercept_mean: float = -4.0
     intercept_sd: PositiveFloat = 2.0
@@ -137,6 +169,8 @@ class Hyperpriors(_Strict):
     sigma_la: HalfNormalPrior = HalfNormalPrior(scale=0.5)
     sigma_la_effect: HalfNormalPrior = HalfNormalPrior(scale=0.2)
     inv_sqrt_dispersion: HalfNormalPrior = HalfNormalPrior(scale=1.0)
+    positive: PositivePart = PositivePart()
+    inv_sqrt_concentration: HalfNormalPrior = HalfNormalPrior(scale=0.2)
 
 
 class Priors(_Strict):
@@ -147,13 +181,20 @@ class Priors(_Strict):
 
 
 class Decision(_Strict):
-    """What counts as a meaningful effect, and who said so."""
+    """What counts as a meaningful effect, and who said so.
+
+    ``mcid`` is a relative reduction of the outcome's rate (0.10 = 10% fewer events, days or
+    sessions missed). ``mcid_pp``, for attendance only, is a meaningful fall in the absence
+    rate in percentage points (the decision asks for P(difference < -mcid_pp)); it defaults to
+    0.5 points there.
+    """
 
     mcid: Annotated[float, Field(gt=0, lt=1)] = 0.10
     mcid_source: str = "assumption"
     mcid_rationale: str = (
         "A decision-maker's threshold: a reduction of at least 10% in the event rate would be "
         "worth acting on. The trial's planned effect was not available.")
+    mcid_pp: PositiveFloat | None = None
 
 
 class Sampler(_Strict):
@@ -168,6 +209,31 @@ class Sampler(_Strict):
     seed: Annotated[int, Field(ge=0)] = 20231
 
 
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "count": ("negative_binomial", "poisson"),
+    "days": ("hurdle_negative_binomial",),
+    "sessions": ("beta_binomial",),
+}
+"""Likelihood families that fit each kind of outcome (the first is the default)."""
+
+DEFAULT_MCID_PP = 0.5
+"""Attendance's meaningful fall in absence, in percentage points, when a spec gives none."""
+
+OUTCOME_DEFAULTS: dict[str, dict] = {
+    "days": {"priors": {"hyper": {"intercept_mean": -6.0, "intercept_sd": 2.0}}},
+    "sessions": {"followup_years": 1.0,
+                 "priors": {"hyper": {"intercept_mean": -2.6, "intercept_sd": 1.0}}},
+}
+"""Defaults of the non-count outcomes where they differ from the count ones, by outcome kind.
+
+Days in care: the hurdle's zero-part intercept is the log rate of care episodes per pupil over
+the follow-up; about 1 per 1000 per year over 23 months is exp(-6.3). Attendance: the logit of
+the share of sessions missed; -2.6 is 6.9%, and English secondary schools' overall absence
+has been 5-9% in recent years; the follow-up is the one school year in which the trial measured
+attendance (to July 2023). All are assumptions; see the specs in models/.
+"""
+
+
 class AnalysisSpec(_Strict):
     """A pre-specified analysis of one outcome.
 
@@ -179,10 +245,14 @@ class AnalysisSpec(_Strict):
         Plain-English title for reports.
     outcome : str
         One of the outcomes in :data:`swisbayes.data.OUTCOMES`.
-    family : {"negative_binomial", "poisson"}
-        Count likelihood.
+    family : {"negative_binomial", "poisson", "hurdle_negative_binomial", "beta_binomial"}
+        Likelihood; it must fit the outcome (:data:`FAMILIES`): a count outcome takes
+        ``negative_binomial`` or ``poisson``, ``days_in_care`` takes
+        ``hurdle_negative_binomial``, ``attendance`` takes ``beta_binomial``. Left out, it is the
+        first of these.
     followup_years : float
-        Length of the follow-up window, to turn counts into rates per year.
+        Length of the follow-up window, to turn counts into rates per year (default 23/12;
+        one school year for attendance).
     hierarchy, adjustment, priors, decision, sampler
         See the nested classes.
     """
@@ -190,21 +260,60 @@ class AnalysisSpec(_Strict):
     name: str
     title: str = ""
     outcome: str
-    family: Literal["negative_binomial", "poisson"] = "negative_binomial"
+    family: Literal["negative_binomial", "poisson", "hurdle_negative_binomial",
+                    "beta_binomial"] = "negative_binomial"
     followup_years: PositiveFloat = 23 / 12
     hierarchy: Hierarchy = Hierarchy()
     adjustment: Adjustment = Adjustment()
     priors: Priors = Priors()
-    decision: Decision = Decision()
+    # validated even when left out, so that attendance gets its default mcid_pp
+    decision: Decision = Field(default=Decision(), validate_default=True)
     sampler: Sampler = Sampler()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _outcome_defaults(cls, raw: object) -> object:
+        # Fill only what the spec leaves out, so that every value the user writes is kept and
+        # checked; a count outcome keeps the class defaults exactly.
+        if not isinstance(raw, dict) or raw.get("outcome") not in OUTCOMES:
+            return raw
+        kind = OUTCOMES[raw["outcome"]].kind
+        defaults = {"family": FAMILIES[kind][0], **OUTCOME_DEFAULTS.get(kind, {})}
+        return _fill_missing(raw, defaults)
 
     @field_validator("outcome")
     @classmethod
     def _known_outcome(cls, value: str) -> str:
-        count_outcomes = [n for n, o in OUTCOMES.items() if o.kind == "count"]
-        if value not in count_outcomes:
-            raise ValueError(f"unknown count outcome {value!r}; expected one of "
-                             f"{', '.join(count_outcomes)}")
+        if value not in OUTCOMES:
+            raise ValueError(f"unknown outcome {value!r}; expected one of "
+                             f"{', '.join(OUTCOMES)}")
+        return value
+
+    @field_validator("family")
+    @classmethod
+    def _family_fits_outcome(cls, value: str, info: ValidationInfo) -> str:
+        outcome = info.data.get("outcome")
+        if outcome is None:  # the outcome itself is invalid and reported
+            return value
+        kind = OUTCOMES[outcome].kind
+        if value not in FAMILIES[kind]:
+            raise ValueError(f"family {value!r} does not fit outcome {outcome!r} "
+                             f"({_KIND_LABELS[kind]}); expected "
+                             f"{' or '.join(FAMILIES[kind])}")
+        return value
+
+    @field_validator("decision")
+    @classmethod
+    def _mcid_pp_only_for_attendance(cls, value: Decision, info: ValidationInfo) -> Decision:
+        outcome = info.data.get("outcome")
+        if outcome is None:
+            return value
+        attendance = OUTCOMES[outcome].kind == "sessions"
+        if value.mcid_pp is not None and not attendance:
+            raise ValueError(f"mcid_pp (a difference in percentage points of absence) applies "
+                             f"only to the attendance outcome, not {outcome!r}")
+        if attendance and value.mcid_pp is None:
+            return value.model_copy(update={"mcid_pp": DEFAULT_MCID_PP})
         return value
 
     @property
@@ -285,6 +394,21 @@ class AnalysisSpec(_Strict):
     def from_toml(cls, path: str | Path) -> AnalysisSpec:
         """Read and validate a spec file; see :func:`load_spec`."""
         return load_spec(path)
+
+
+_KIND_LABELS = {"count": "a count of events", "days": "days in care, with many zeros",
+                "sessions": "sessions missed out of sessions possible"}
+
+
+def _fill_missing(raw: dict, defaults: dict) -> dict:
+    """``raw`` with the keys of ``defaults`` it lacks, recursing into nested tables."""
+    filled = dict(raw)
+    for key, value in defaults.items():
+        if key not in filled:
+            filled[key] = value
+        elif isinstance(value, dict) and isinstance(filled[key], dict):
+            filled[key] = _fill_missing(filled[key], value)
+    return filled
 
 
 def load_spec(path: str | Path) -> AnalysisSpec:

@@ -1,4 +1,4 @@
-"""Every count-outcome spec in models/ fits the bundled data cleanly and recovers its truth."""
+"""Every outcome spec in models/ fits the bundled data cleanly and recovers its truth."""
 
 from __future__ import annotations
 
@@ -8,11 +8,24 @@ import pytest
 from click.testing import CliRunner
 
 import swisbayes
-from swisbayes.cli import cli
+from swisbayes.cli import cli, format_fit
+from swisbayes.fitting import FitResult
 
 from .conftest import ROOT
 
 COUNT_SPECS = ("s47_primary", "referrals", "s17", "care_entry")
+NON_COUNT_SPECS = ("days_in_care", "attendance")
+RATIO_KEYS = {"irr_median", "irr_ci95", "ci_prob", "prob_any_reduction",
+              "prob_meaningful_reduction", "prob_harm"}
+PRIMARY_KEYS = RATIO_KEYS | {"outcome", "prior", "mcid", "new_la", "averted_per_1000",
+                             "averted_per_1000_ci95", "control_rate_per_1000", "diagnostics",
+                             "analysis", "data_sha256", "seed", "sampler", "swisbayes_version"}
+EXTRA_KEYS = {
+    "days_in_care": {"parts"},
+    "attendance": {"mcid_pp", "diff_pp_median", "diff_pp_ci95",
+                   "prob_meaningful_improvement_pp", "control_absence_pct"},
+}
+"""Keys each non-count outcome adds to the primary's JSON."""
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +48,57 @@ def test_every_count_spec_passes_the_gate_and_covers_the_synthetic_truth(fitted)
 
 
 @pytest.mark.slow
+def test_fit_all_includes_days_in_care_and_attendance_with_their_keys(fitted):
+    truth = swisbayes.load_example().attrs["swisbayes"]["truth"]
+    for name in NON_COUNT_SPECS:
+        row = fitted[name]
+        assert set(row) == PRIMARY_KEYS | EXTRA_KEYS[name], name
+        assert row["diagnostics"]["ok"], (name, row["diagnostics"]["reasons"])
+    days = fitted["days_in_care"]
+    assert set(days["parts"]) == {"zero", "positive"}
+    assert all(set(part) == RATIO_KEYS for part in days["parts"].values())
+    lo, hi = days["irr_ci95"]
+    assert lo < truth["days_in_care_ratio"] < hi
+    attendance = fitted["attendance"]
+    assert set(attendance["new_la"]) == RATIO_KEYS | {"diff_pp_median", "diff_pp_ci95",
+                                                      "prob_meaningful_improvement_pp"}
+    lo, hi = attendance["diff_pp_ci95"]
+    assert lo < attendance["diff_pp_median"] < hi
+    assert attendance["mcid_pp"] == 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NON_COUNT_SPECS)
+def test_fit_json_of_one_non_count_spec(name, tmp_path):
+    spec = ROOT / "models" / f"{name}.toml"
+    result = CliRunner().invoke(cli, ["fit", str(spec), "--json", "--out", str(tmp_path)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert set(payload) == PRIMARY_KEYS | EXTRA_KEYS[name]
+    # The saved posterior reloads to the same decision keys, and prints in the outcome's units.
+    back = FitResult.from_netcdf(tmp_path / f"{name}.nc")
+    assert back.to_dict() == payload
+    text = format_fit(back)
+    if name == "days_in_care":
+        assert "any care episode" in text
+        assert "days given any" in text
+        assert "days in care averted" in text
+    else:
+        assert "percentage points" in text
+        assert "sessions missed averted" in text
+
+
+@pytest.mark.slow
 def test_fit_all_table_has_one_row_per_spec():
     result = CliRunner().invoke(cli, ["fit", "--all", "--spec-dir", str(ROOT / "models")],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    rows = result.output.strip().splitlines()[1:]
-    assert [r.split()[0] for r in rows] == sorted(COUNT_SPECS)
+    table, notes = result.output.strip().split("\n\n")
+    rows = table.splitlines()[1:]
+    assert [r.split()[0] for r in rows] == sorted(COUNT_SPECS + NON_COUNT_SPECS)
     assert all(r.endswith("ok") for r in rows)
+    assert [n.split(":")[0] for n in notes.splitlines()] == ["attendance", "days_in_care"]
 
 
 def test_fit_needs_exactly_one_of_spec_and_all(tmp_path):

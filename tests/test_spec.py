@@ -8,7 +8,7 @@ import pytest
 from swisbayes import SpecError, load_spec
 from swisbayes.model import prior_values
 
-from .conftest import PRIMARY_SPEC
+from .conftest import PRIMARY_SPEC, ROOT
 
 
 def test_primary_spec_loads_with_its_stated_values(primary_spec):
@@ -55,7 +55,8 @@ def test_bad_values_are_reported_with_the_value_found(tmp_path):
     with pytest.raises(SpecError) as info:
         load_spec(_write(tmp_path, text))
     message = str(info.value)
-    assert "unknown count outcome 's48'; expected one of s47, referrals, s17, care_entry" in message
+    assert ("unknown outcome 's48'; expected one of s47, referrals, s17, care_entry, "
+            "days_in_care, attendance") in message
     assert "decision.mcid: Input should be less than 1 (found 1.5)" in message
 
 
@@ -111,3 +112,87 @@ def test_sampler_override_is_validated(primary_spec):
     assert primary_spec.with_sampler(seed=7).sampler.seed == 7
     with pytest.raises(SpecError, match="chains: Input should be greater than or equal to 1"):
         primary_spec.with_sampler(chains=0)
+
+
+# --- days in care and attendance -------------------------------------------------------------
+
+DAYS_SPEC = ROOT / "models" / "days_in_care.toml"
+ATTENDANCE_SPEC = ROOT / "models" / "attendance.toml"
+
+
+def test_shipped_non_count_specs_load_with_their_stated_values():
+    days = load_spec(DAYS_SPEC)
+    assert (days.outcome, days.family) == ("days_in_care", "hurdle_negative_binomial")
+    assert days.priors.hyper.intercept_mean == -6.0
+    assert days.priors.hyper.positive.intercept_mean == -1.0
+    assert days.priors.hyper.positive.inv_sqrt_dispersion.scale == 1.0
+    assert days.decision.mcid_pp is None
+    attendance = load_spec(ATTENDANCE_SPEC)
+    assert (attendance.outcome, attendance.family) == ("attendance", "beta_binomial")
+    assert attendance.followup_years == 1.0
+    assert attendance.priors.hyper.intercept_mean == -2.6
+    assert attendance.priors.hyper.inv_sqrt_concentration.scale == 0.2
+    assert attendance.decision.mcid_pp == 0.5
+
+
+@pytest.mark.parametrize(("outcome", "family", "expected"), [
+    ("s47", "hurdle_negative_binomial", "negative_binomial or poisson"),
+    ("care_entry", "beta_binomial", "negative_binomial or poisson"),
+    ("attendance", "negative_binomial", "beta_binomial"),
+    ("days_in_care", "poisson", "hurdle_negative_binomial"),
+])
+def test_family_must_fit_the_outcome(tmp_path, outcome, family, expected):
+    text = f'name = "x"\noutcome = "{outcome}"\nfamily = "{family}"\n'
+    with pytest.raises(SpecError) as info:
+        load_spec(_write(tmp_path, text))
+    message = str(info.value)
+    assert f"family: Value error, family '{family}' does not fit outcome '{outcome}'" in message
+    assert f"expected {expected} (found '{family}')" in message
+
+
+def test_unknown_family_lists_every_family(tmp_path):
+    with pytest.raises(SpecError, match="'negative_binomial', 'poisson', "
+                                        "'hurdle_negative_binomial' or 'beta_binomial'"):
+        load_spec(_write(tmp_path, 'name = "x"\noutcome = "attendance"\nfamily = "beta"\n'))
+
+
+def test_non_count_outcomes_get_their_own_defaults(tmp_path):
+    attendance = load_spec(_write(tmp_path, 'name = "x"\noutcome = "attendance"\n'))
+    assert attendance.family == "beta_binomial"
+    assert attendance.followup_years == 1.0
+    assert (attendance.priors.hyper.intercept_mean, attendance.priors.hyper.intercept_sd) == (
+        -2.6, 1.0)
+    assert attendance.decision.mcid_pp == 0.5
+    days = load_spec(_write(tmp_path, 'name = "x"\noutcome = "days_in_care"\n'
+                                      '[priors.hyper]\nintercept_sd = 3.0\n'))
+    assert days.family == "hurdle_negative_binomial"
+    assert (days.priors.hyper.intercept_mean, days.priors.hyper.intercept_sd) == (-6.0, 3.0)
+    assert days.followup_years == pytest.approx(23 / 12)
+    counts = load_spec(_write(tmp_path, 'name = "x"\noutcome = "s17"\n'))
+    assert counts.family == "negative_binomial"
+    assert counts.priors.hyper.intercept_mean == -4.0
+    assert counts.decision.mcid_pp is None
+
+
+def test_mcid_in_points_is_only_for_attendance(tmp_path):
+    text = PRIMARY_SPEC.read_text().replace("mcid = 0.10", "mcid = 0.10\nmcid_pp = 0.5")
+    with pytest.raises(SpecError, match=r"decision: Value error, mcid_pp \(a difference in "
+                                        r"percentage points of absence\) applies only to the "
+                                        r"attendance outcome, not 's47'"):
+        load_spec(_write(tmp_path, text))
+    bad = ATTENDANCE_SPEC.read_text().replace("mcid_pp = 0.5", "mcid_pp = -1")
+    with pytest.raises(SpecError, match=r"decision.mcid_pp: Input should be greater than 0"):
+        load_spec(_write(tmp_path, bad))
+
+
+def test_new_tables_keep_closed_key_sets(tmp_path):
+    text = DAYS_SPEC.read_text().replace("[priors.hyper.positive]",
+                                         "[priors.hyper.positive]\ninv_sqrt_dispersal = 1.0")
+    text = text.replace("[decision]", "[decision]\nmcid_points = 0.5")
+    with pytest.raises(SpecError) as info:
+        load_spec(_write(tmp_path, text))
+    message = str(info.value)
+    assert "unknown key 'inv_sqrt_dispersal' in priors.hyper.positive; allowed keys: " \
+           "intercept_mean, intercept_sd, inv_sqrt_dispersion" in message
+    assert "unknown key 'mcid_points' in decision; allowed keys: mcid, mcid_source, " \
+           "mcid_rationale, mcid_pp" in message
