@@ -18,16 +18,16 @@ from pytensor.tensor import TensorLike, TensorVariable
 from scipy.special import gammaln
 
 from .data import SchoolData, outcome_schema
-from .hurdle import graph_data_values
 from .model import (
     CHECK_BOUNDS,
     LinearPredictor,
     ModelBuild,
-    _dims,
-    _standardise,
+    data_dims,
     design_columns,
+    graph_data_values,
     la_linear_predictor,
     prior_values,
+    standardise,
 )
 from .priors import MAX_COMPONENTS
 from .spec import AnalysisSpec
@@ -97,7 +97,7 @@ def attendance_columns(spec: AnalysisSpec, data: SchoolData) -> dict[str, np.nda
     if spec.adjustment.baseline:
         share = ((frame[schema.baseline].to_numpy(float) + 0.5)
                  / (frame[schema.denominator].to_numpy(float) + 1.0))
-        columns["baseline_logit"] = _standardise(np.log(share) - np.log1p(-share))
+        columns["baseline_logit"] = standardise(np.log(share) - np.log1p(-share))
     no_baseline = spec.model_copy(update={"adjustment": spec.adjustment.model_copy(
         update={"baseline": False})})
     return columns | design_columns(no_baseline, replace(data, cells=None))
@@ -178,7 +178,7 @@ def build_attendance_model(spec: AnalysisSpec, data: SchoolData) -> ModelBuild:
     values, coords = attendance_data_values(spec, data)
     with pm.Model(coords=coords, check_bounds=CHECK_BOUNDS) as model:
         d = {name: pm.Data(name, value,
-                           dims="school" if name in _SESSION_DATA else _dims(name))
+                           dims="school" if name in _SESSION_DATA else data_dims(name))
              for name, value in values.items()}
         lp = la_linear_predictor(d, spec.hierarchy, covariates="X" if "X" in d else None)
         root_inv = pm.HalfNormal("inv_sqrt_concentration",

@@ -29,8 +29,9 @@ from .model import (
     CHECK_BOUNDS,
     LinearPredictor,
     ModelBuild,
-    _dims,
+    data_dims,
     design_columns,
+    graph_data_values,
     la_linear_predictor,
     prior_values,
 )
@@ -148,29 +149,6 @@ def hurdle_data_values(spec: AnalysisSpec, data: SchoolData) -> tuple[dict[str, 
     return {k: np.asarray(v) for k, v in values.items()}, coords
 
 
-def graph_data_values(model: pm.Model, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The entries of ``values`` whose ``pm.Data`` the model's log density or outputs read.
-
-    nutpie's ``with_data`` refuses a name that is not in the compiled graph, so the data of a
-    hierarchy level the spec switches off (``la_idx``, a hyperprior scale) must be left out
-    of what is swapped into a compiled model.
-
-    Parameters
-    ----------
-    model : pymc.Model
-    values : dict of str to numpy.ndarray
-        Value of every ``pm.Data`` of the model, by name.
-
-    Returns
-    -------
-    dict of str to numpy.ndarray
-    """
-    from pytensor.graph.traversal import graph_inputs
-
-    used = {v.name for v in graph_inputs([model.logp(), *model.deterministics])}
-    return {k: v for k, v in values.items() if k in used}
-
-
 def build_hurdle_model(spec: AnalysisSpec, data: SchoolData) -> ModelBuild:
     """Build the hierarchical hurdle model of days in care.
 
@@ -211,7 +189,7 @@ def build_hurdle_model(spec: AnalysisSpec, data: SchoolData) -> ModelBuild:
     """
     values, coords = hurdle_data_values(spec, data)
     with pm.Model(coords=coords, check_bounds=CHECK_BOUNDS) as model:
-        d = {name: pm.Data(name, value, dims=_dims(name))
+        d = {name: pm.Data(name, value, dims=data_dims(name))
              for name, value in values.items()}
         covariates = "X" if "X" in d else None
         zero = la_linear_predictor(d, spec.hierarchy, prefix="zero_", offset=d["log_exposure"],
@@ -255,5 +233,5 @@ def _headline(zero: LinearPredictor, positive: LinearPredictor, dispersion: Tens
     pm.Deterministic("positive_irr", pt.exp(positive.log_irr))
 
 
-__all__ = ["build_hurdle_model", "expected_days", "graph_data_values", "hurdle_data_values",
+__all__ = ["build_hurdle_model", "expected_days", "hurdle_data_values",
            "hurdle_logp", "nb_log_prob_zero", "zero_truncated_nb_logp"]

@@ -99,7 +99,8 @@ class LinearPredictor:
     log_irr_new: TensorVariable
 
 
-def _standardise(x: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+def standardise(x: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Centre and scale ``x`` (with ``weights``, by its weighted mean and SD); SD 0 gives 0s."""
     mean = np.average(x, weights=weights)
     sd = np.sqrt(np.average((x - mean) ** 2, weights=weights))
     return (x - mean) / (sd if sd > 0 else 1.0)
@@ -137,7 +138,7 @@ def design_columns(spec: AnalysisSpec, data: SchoolData) -> dict[str, np.ndarray
         raw["log_pupils"] = np.log(school_pupils.loc[units["school_id"]].to_numpy(float))
     for name in spec.adjustment.covariates:
         raw[name] = units[name].to_numpy(float)
-    return {name: _standardise(x, weights) for name, x in raw.items()}
+    return {name: standardise(x, weights) for name, x in raw.items()}
 
 
 def prior_values(spec: AnalysisSpec) -> dict[str, np.ndarray]:
@@ -226,6 +227,29 @@ def la_linear_predictor(d: dict[str, TensorVariable], hierarchy: Hierarchy, *,
     return LinearPredictor(eta0=eta0, effect=effect, log_irr=log_irr, log_irr_new=log_irr_new)
 
 
+def graph_data_values(model: pm.Model, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The entries of ``values`` whose ``pm.Data`` the model's log density or outputs read.
+
+    nutpie's ``with_data`` refuses a name that is not in the compiled graph, so the data of a
+    hierarchy level the spec switches off (``la_idx``, a hyperprior scale) must be left out
+    of what is swapped into a compiled model.
+
+    Parameters
+    ----------
+    model : pymc.Model
+    values : dict of str to numpy.ndarray
+        Value of every ``pm.Data`` of the model, by name.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+    """
+    from pytensor.graph.traversal import graph_inputs
+
+    used = {v.name for v in graph_inputs([model.logp(), *model.deterministics])}
+    return {k: v for k, v in values.items() if k in used}
+
+
 def build_model(spec: AnalysisSpec, data: SchoolData) -> ModelBuild:
     """Build the model of the spec's outcome: counts, days in care or attendance.
 
@@ -311,7 +335,7 @@ def build_count_model(spec: AnalysisSpec, data: SchoolData) -> ModelBuild:
     if columns:
         values["X"] = np.column_stack(list(columns.values()))
     with pm.Model(coords=coords, check_bounds=CHECK_BOUNDS) as model:
-        d = {name: pm.Data(name, value, dims=_dims(name, unit_dim))
+        d = {name: pm.Data(name, value, dims=data_dims(name, unit_dim))
              for name, value in values.items()}
         lp = la_linear_predictor(d, spec.hierarchy, offset=d["log_exposure"],
                                  covariates="X" if columns else None)
@@ -322,6 +346,7 @@ def build_count_model(spec: AnalysisSpec, data: SchoolData) -> ModelBuild:
         per_1000 = 1000.0 / pt.sum(d["exposure"])
         pm.Deterministic("rate_control_per_1000", pt.sum(pt.exp(lp.eta0)) * per_1000)
         pm.Deterministic("rate_swis_per_1000", pt.sum(pt.exp(lp.eta0 + lp.effect)) * per_1000)
+    values = graph_data_values(model, values)  # a switched-off level's data is not in the graph
     key = ("count", spec.family, spec.hierarchy.la_intercepts, spec.hierarchy.la_varying_effect,
            tuple(columns), len(data.frame), len(units) if data.cells is not None else None,
            len(la_labels))
@@ -351,7 +376,19 @@ _UNIT_DATA = {"y", "log_y_factorial", "log_exposure", "exposure", "arm", "la_idx
 _SCHOOL_DATA = {"school_y", "school_log_y_factorial"}
 
 
-def _dims(name: str, unit_dim: str = "school") -> str | tuple[str, str] | None:
+def data_dims(name: str, unit_dim: str = "school") -> str | tuple[str, str] | None:
+    """The dims of a model's ``pm.Data`` entry ``name``: per unit, per school, per component.
+
+    Parameters
+    ----------
+    name : str
+    unit_dim : str, default "school"
+        Dim of per-unit data (``"cell"`` for reduced pupil-level data).
+
+    Returns
+    -------
+    str, tuple of str or None
+    """
     if name in _UNIT_DATA:
         return unit_dim
     if name in _SCHOOL_DATA:

@@ -55,3 +55,14 @@ def test_baseline_enters_as_standardised_log_rate(primary_spec, school_data):
     frame = school_data.frame
     raw = np.log((frame["s47_baseline"].to_numpy() + 0.5) / frame["pupils"].to_numpy())
     np.testing.assert_allclose(x, (raw - raw.mean()) / raw.std())
+
+
+def test_switched_off_levels_leave_their_data_out_of_the_swap(primary_spec, school_data):
+    # nutpie's with_data refuses names the compiled graph does not read
+    flat = primary_spec.model_copy(update={"hierarchy": primary_spec.hierarchy.model_copy(
+        update={"la_intercepts": False, "la_varying_effect": False})})
+    values = build_model(flat, school_data).data_values
+    assert "la_idx" not in values
+    assert "sigma_la_prior_scale" not in values
+    assert "effect_prior_means" in values
+    assert "la_idx" in build_model(primary_spec, school_data).data_values
