@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .data import load_example, read_school_data, validate
 from .errors import ConvergenceError, DataError, SpecError, SwisbayesError
 from .provenance import package_version
-from .simulate import simulate_trial
+from .simulate import simulate_pupils, simulate_trial
 from .spec import AnalysisSpec, load_spec
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ __all__ = [
     "load_example",
     "load_spec",
     "read_school_data",
+    "simulate_pupils",
     "simulate_trial",
     "validate",
 ]

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from .fitting import FitResult
+
 
 def plot_priors(priors: Sequence[MixturePrior], *, mcid: float = 0.10,
                 irr_range: tuple[float, float] = (0.5, 1.6), ax: Axes | None = None) -> Figure:
@@ -53,6 +55,48 @@ def plot_priors(priors: Sequence[MixturePrior], *, mcid: float = 0.10,
     ax.set_xlim(*irr_range)
     ax.set_ylim(bottom=0)
     ax.legend(frameon=False, fontsize=7, ncol=2)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def plot_forest(results: Sequence[FitResult], *, ax: Axes | None = None) -> Figure:
+    """Forest plot of the headline ratio of several fits, with the MCID and no-effect lines.
+
+    One row per fit (labelled by its analysis and prior): the posterior median and 95% interval
+    of the ratio (IRR, ratio of expected days in care, or of absence rates), on a log axis. A
+    fit that failed its convergence checks is drawn in red and labelled as such.
+
+    Parameters
+    ----------
+    results : sequence of FitResult
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 0.45 * len(results) + 1.2))
+    rows = np.arange(len(results))[::-1]
+    for y, result in zip(rows, results, strict=True):
+        effect = result.decision.effect
+        colour = "C0" if result.ok else "red"
+        ax.plot(effect.ci, [y, y], color=colour, lw=2)
+        ax.plot(effect.median, y, "o", color=colour)
+    labels = [f"{r.spec.name} ({r.spec.priors.effect.name})"
+              + ("" if r.ok else " - FAILED checks") for r in results]
+    ax.set_yticks(rows, labels)
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="k", lw=0.8)
+    mcids = {r.spec.decision.mcid for r in results}
+    if len(mcids) == 1:
+        mcid = mcids.pop()
+        ax.axvline(1 - mcid, color="0.35", lw=0.9, ls="--", label=f"{mcid:.0%} reduction (MCID)")
+        ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.set_xlabel("ratio, SWIS vs control (median and 95% interval; below 1 = fewer)")
     ax.figure.tight_layout()
     return ax.figure
 
