@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .errors import SwisbayesError
+from .errors import SpecError, SwisbayesError
 
 if TYPE_CHECKING:
     from .fitting import FitResult
@@ -44,7 +44,10 @@ def cli() -> None:
 @click.option("--outcome", "outcomes", multiple=True, help="Outcome whose columns are required.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def validate(file: Path, outcomes: tuple[str, ...], as_json: bool) -> None:
-    """Check a school-level CSV/Parquet FILE and report every problem (exit 1 on errors)."""
+    """Check a school- or pupil-level CSV/Parquet FILE; report every problem (exit 1 on errors).
+
+    A file with a ``pupil_id`` column is pupil-level (one row per pupil).
+    """
     from .data import OUTCOMES
     from .data import validate as validate_data
 
@@ -78,19 +81,33 @@ def validate(file: Path, outcomes: tuple[str, ...], as_json: bool) -> None:
               show_default=True)
 @click.option("--la-effect-sd", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="SD of LA deviations of the true log effect.")
+@click.option("--pupils", "pupil_level", is_flag=True,
+              help="Write one row per pupil (pupil_id, covariates, per-pupil outcomes).")
+@click.option("--total-pupils", type=click.IntRange(min=1), default=None,
+              help="Pupils in the trial (default: SWIS's 278,858), over the same schools.")
 def simulate(seed: int, out: Path, irr_s47: float, irr_referrals: float, irr_s17: float,
-             irr_care_entry: float, la_effect_sd: float) -> None:
+             irr_care_entry: float, la_effect_sd: float, pupil_level: bool,
+             total_pupils: int | None) -> None:
     """Simulate a SWIS-shaped trial with known effects and write it to OUT."""
-    from .simulate import simulate_trial
+    from .simulate import TrialDesign, simulate_pupils, simulate_trial
 
     if out.suffix.lower() not in {".csv", ".parquet", ".pq"}:
         raise click.BadParameter("must end in .csv, .parquet or .pq", param_hint="--out")
-    trial = simulate_trial(seed, irr={"s47": irr_s47, "referrals": irr_referrals,
-                                      "s17": irr_s17, "care_entry": irr_care_entry},
-                           la_effect_sd=la_effect_sd)
+    try:
+        design = TrialDesign() if total_pupils is None else TrialDesign(total_pupils=total_pupils)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--total-pupils") from None
+    run = simulate_pupils if pupil_level else simulate_trial
+    trial = run(seed, irr={"s47": irr_s47, "referrals": irr_referrals, "s17": irr_s17,
+                           "care_entry": irr_care_entry},
+                la_effect_sd=la_effect_sd, design=design)
     trial.to_file(out)
-    click.echo(f"wrote {out} ({len(trial.frame)} schools, "
-               f"{int(trial.frame['pupils'].sum()):,} pupils) and {out}.json")
+    frame = trial.frame
+    if pupil_level:
+        size = f"{len(frame):,} pupils in {frame['school_id'].nunique()} schools"
+    else:
+        size = f"{len(frame)} schools, {int(frame['pupils'].sum()):,} pupils"
+    click.echo(f"wrote {out} ({size}) and {out}.json")
 
 
 @cli.command()
@@ -167,7 +184,11 @@ def _fit_one(spec, data: Path | None, out: Path | None, progress: bool):
 
 
 def format_table(results: list[FitResult]) -> str:
-    """One row per fitted analysis: the decision quantities and whether the fit passed."""
+    """One row per fitted analysis: the decision quantities and whether the fit passed.
+
+    The averted column is in each outcome's own unit (events, days in care, sessions missed);
+    notes under the table give the days-in-care parts and attendance in percentage points.
+    """
     mcid = {r.spec.decision.mcid for r in results}
     cut = f"P(cut>={mcid.pop():.0%})" if len(mcid) == 1 else "P(cut>=MCID)"
     lines = [f"{'analysis':16}{'prior':10}{'IRR':>7}  {'95% interval':>13}  {cut:>12}  "
@@ -179,7 +200,27 @@ def format_table(results: list[FitResult]) -> str:
                      f"{d.effect.prob_meaningful_reduction:12.1%}  "
                      f"{d.new_la.prob_meaningful_reduction:7.1%}  {d.effect.prob_harm:8.1%}  "
                      f"{d.averted_per_1000:15.2f}  {'ok' if r.ok else 'FAILED'}")
-    return "\n".join(lines)
+    notes = [f"{r.spec.name}: {note}" for r in results for note in _table_notes(r.decision)]
+    return "\n".join(lines + (["", *notes] if notes else []))
+
+
+def _table_notes(d) -> list[str]:
+    """Notes of one table row: what a non-count outcome's ratio and averted column mean."""
+    from .decision import AttendanceDecision, HurdleDecision
+
+    if isinstance(d, HurdleDecision):
+        zero, positive = d.parts["zero"], d.parts["positive"]
+        return [f"IRR = ratio of expected days in care; any care episode "
+                f"{zero.median:.3f} ({zero.ci[0]:.3f}-{zero.ci[1]:.3f}), days given any "
+                f"{positive.median:.3f} ({positive.ci[0]:.3f}-{positive.ci[1]:.3f}); "
+                f"averted = days in care"]
+    if isinstance(d, AttendanceDecision):
+        diff = d.difference
+        return [f"IRR = ratio of absence rates; absence {diff.median:+.2f} points "
+                f"({diff.ci[0]:+.2f} to {diff.ci[1]:+.2f}) from {d.control_absence_pct:.2f}%, "
+                f"P(fall>={d.mcid_pp:g} points) {diff.prob_meaningful_reduction:.1%}; "
+                f"averted = sessions missed"]
+    return []
 
 
 @cli.command()
@@ -274,10 +315,15 @@ def priors(as_json: bool, mcid: float, plot_file: Path | None, pilots: Path | No
 
 
 def _prior_from_posterior(path: Path, name: str | None):
+    from .data import outcome_schema
     from .fitting import FitResult
     from .map_prior import posterior_as_prior
 
     result = FitResult.from_netcdf(path)
+    if outcome_schema(result.spec.outcome).kind != "count":
+        raise SpecError(f"{path}: the {result.spec.outcome} analysis has no single log IRR to "
+                        "reuse as a prior (its effects are on other scales); use the posterior "
+                        "of a count outcome: s47, referrals, s17 or care_entry")
     draws = result.idata["posterior"]["log_irr"].to_numpy().ravel()
     if not result.ok:
         click.echo(f"warning: {path} failed its convergence checks; the prior inherits that",
@@ -312,7 +358,7 @@ def format_fit(result: FitResult) -> str:
     header = (f"{'':22}{'median':>8}  {'95% interval':>15}  {'P(any cut)':>10}  "
               f"{f'P(cut>={pct:.0%})':>13}  {'P(harm)':>8}")
     rows = []
-    for label, s in (("IRR, trial LAs", d.effect), ("IRR, a new LA", d.new_la)):
+    for label, s in _fit_rows(d):
         rows.append(f"{label:22}{s.median:8.3f}  {s.ci[0]:7.3f}-{s.ci[1]:<7.3f}  "
                     f"{s.prob_any_reduction:10.1%}  {s.prob_meaningful_reduction:13.1%}  "
                     f"{s.prob_harm:8.1%}")
@@ -325,9 +371,10 @@ def format_fit(result: FitResult) -> str:
         "",
         header,
         *rows,
+        *_difference_lines(d),
         "",
         f"control-arm rate: {d.control_rate_per_1000:.2f} per 1000 pupils per year; "
-        f"events averted: {d.averted_per_1000:.2f} per 1000 pupils per year "
+        f"{d.unit} averted: {d.averted_per_1000:.2f} per 1000 pupils per year "
         f"(95% interval {d.averted_per_1000_ci[0]:.2f} to {d.averted_per_1000_ci[1]:.2f})",
         f"MCID {pct:.0%} ({spec.decision.mcid_source})",
         f"diagnostics: {status} (max R-hat {diag.rhat_max:.3f}, min bulk ESS "
@@ -336,6 +383,79 @@ def format_fit(result: FitResult) -> str:
         "",
         result.text,
     ])
+
+
+def _fit_rows(d) -> list[tuple[str, object]]:
+    """Labelled ratio summaries of a decision: the effect, a new LA, and the hurdle's parts."""
+    from .decision import AttendanceDecision, HurdleDecision
+
+    if isinstance(d, HurdleDecision):
+        return [("days ratio, trial LAs", d.effect), ("days ratio, a new LA", d.new_la),
+                ("  any care episode", d.parts["zero"]),
+                ("  days given any", d.parts["positive"])]
+    if isinstance(d, AttendanceDecision):
+        return [("absence RR, trial LAs", d.effect), ("absence RR, a new LA", d.new_la)]
+    return [("IRR, trial LAs", d.effect), ("IRR, a new LA", d.new_la)]
+
+
+def _difference_lines(d) -> list[str]:
+    """Attendance's difference in absence, in percentage points (nothing for other outcomes)."""
+    from .decision import AttendanceDecision
+
+    if not isinstance(d, AttendanceDecision):
+        return []
+    return ["", f"absence in the control arm {d.control_absence_pct:.2f}%; difference SWIS - "
+                f"control, percentage points (P(fall >= {d.mcid_pp:g} points)):"] + [
+        f"{label:22}{s.median:+8.3f}  {s.ci[0]:+7.3f} to {s.ci[1]:<+7.3f}  "
+        f"{s.prob_meaningful_reduction:8.1%}"
+        for label, s in (("trial LAs", d.difference), ("a new LA", d.new_la_difference))]
+
+
+@cli.command()
+@click.argument("spec_files", metavar="[SPEC]...", nargs=-1,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--grid", "grid_file", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Grid TOML (axes: priors, hyperprior scales, MCIDs, specs, seeds).")
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="School-level CSV/Parquet (default: the bundled synthetic SWIS data).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory for the cells and table.csv/.parquet (default: out/GRID-NAME).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Local processes that fit cells.")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Send the fits to this Dask scheduler (needs the 'dask' extra).")
+@click.option("--resume/--no-resume", default=True, show_default=True,
+              help="Skip cells already finished in --out.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as a JSON list.")
+@click.option("--quiet", is_flag=True, help="No progress bar (it is drawn on a terminal only).")
+def sensitivity(spec_files: tuple[Path, ...], grid_file: Path, data: Path | None,
+                out: Path | None, workers: int, scheduler: str | None, resume: bool,
+                as_json: bool, quiet: bool) -> None:
+    """Run a prior-sensitivity grid over SPECs (default: the grid's specs), resumably.
+
+    Most cells reuse a sampled cell's draws, reweighted by Pareto-smoothed importance sampling;
+    exit code 3 if any cell failed its diagnostics (or its fit raised).
+    """
+    from .sensitivity import load_grid, run_grid
+    from .sensitivity.table import format_text
+
+    grid = load_grid(grid_file)
+    out = out if out is not None else Path("out") / grid.name
+    result = run_grid(list(spec_files), grid, data, out=out, workers=workers,
+                      scheduler=scheduler, resume=resume, progress=not quiet)
+    if as_json:
+        click.echo(json.dumps(result.rows, indent=2))
+    else:
+        click.echo(format_text(result))
+    for row in result.failed:
+        click.echo(f"error: cell {row['cell']} {row['axes']}: FAILED its convergence checks "
+                   "(its numbers are unreliable): " + "; ".join(row["diagnostics"]["reasons"]),
+                   err=True)
+    for cell, message in result.errors.items():
+        click.echo(f"error: cell {cell} was not computed: {message}", err=True)
+    if not result.ok:
+        sys.exit(EXIT_UNRELIABLE)
 
 
 def main(argv: list[str] | None = None) -> None:

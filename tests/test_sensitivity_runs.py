@@ -1,0 +1,236 @@
+"""Sensitivity runs with MCMC: exactness against fit, reweighting, resume, executors, exit codes.
+
+Where only equality between runs is at stake (resume, executors), small sampler settings (4
+chains x 500 + 500) keep the tests quick.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from click.testing import CliRunner
+
+import swisbayes
+from swisbayes.cli import cli
+from swisbayes.sensitivity import load_grid, read_log, run_grid
+
+from .conftest import PRIMARY_SPEC
+
+pytestmark = pytest.mark.slow
+
+SMALL = '[sampler]\ndraws = 500\ntune = 500\n'
+PRIORS = ('[priors]\nlibrary = ["vague", "sceptical", "enthusiastic"]\n'
+          '[[priors.normal]]\ncentres_irr = [0.85]\nsds = [0.025]\n')
+# Three seeds, so three groups: each samples its vague cell and reweights its sceptical one
+# (these seeds pass the gate at 500 + 500; seed 1 does not, and its sceptical cell is sampled).
+RESUMABLE = f'specs = ["{PRIMARY_SPEC}"]\nseeds = [2, 3, 4]\n' \
+            '[priors]\nlibrary = ["vague", "sceptical"]\n' + SMALL
+
+
+def write_grid(directory: Path, text: str, name: str = "grid.toml") -> Path:
+    path = directory / name
+    path.write_text(f'name = "{path.stem}"\n' + text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def four_cells(tmp_path_factory):
+    """The four-prior grid, every cell sampled, and the same grid with reweighting.
+
+    The spec's own sampler settings: with fewer draws the vague fit may miss the ESS gate, and
+    then (rightly) it is not a base for reweighting.
+    """
+    root = tmp_path_factory.mktemp("four")
+    body = f'specs = ["{PRIMARY_SPEC}"]\nseeds = [11]\n' + PRIORS
+    sampled = run_grid(None, write_grid(root, body + "[reweighting]\nenabled = false\n",
+                                        "s.toml"), out=root / "sampled")
+    reweighted = run_grid(None, write_grid(root, body, "r.toml"), out=root / "reweighted")
+    return sampled, reweighted
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted serial run of the resumable grid."""
+    root = tmp_path_factory.mktemp("reference")
+    grid = write_grid(root, RESUMABLE)
+    return grid, run_grid(None, grid, out=root / "out")
+
+
+def by_prior(result) -> dict[str, dict]:
+    return {r["axes"]["effect_prior"]: r for r in result.rows}
+
+
+def test_sampled_cells_are_exactly_the_fits_of_their_specs(four_cells):
+    sampled, _ = four_cells
+    assert sampled.counts() == {"sampled": 4, "reweighted": 0, "recomputed": 0}
+    grid = load_grid(Path(sampled.out).parent / "s.toml")
+    cells = grid.cells([swisbayes.load_spec(PRIMARY_SPEC)])
+    for cell, row in zip(cells, sampled.rows, strict=True):
+        expected = swisbayes.fit(cell.spec).to_dict()
+        for key, value in expected.items():
+            if key == "diagnostics":
+                assert {k: row[key][k] for k in value} == value
+            else:
+                assert row[key] == value, (cell.axes, key)
+    first = sampled.rows[0]
+    assert (sampled.out / first["netcdf"]).exists()
+    assert (sampled.out / "cells" / f"{first['cell']}.json").exists()
+    assert first["spec"]["priors"]["effect"]["weights"] == [1.0]  # the resolved prior
+    assert first["swisbayes_version"] == swisbayes.__version__
+    assert pd.read_parquet(sampled.out / "table.parquet")["irr_median"].tolist() == \
+        sampled.table["irr_median"].tolist()
+
+
+def test_reweighted_cells_agree_with_sampled_ones_within_monte_carlo_error(four_cells):
+    sampled, reweighted = four_cells
+    assert reweighted.counts() == {"sampled": 2, "reweighted": 2, "recomputed": 0}
+    s, r = by_prior(sampled), by_prior(reweighted)
+    # The vague base and the dogmatic normal prior (k-hat too high to reweight) are sampled, and
+    # are then the same fits as in the all-sampled grid.
+    for name in ("vague", "normal(irr=0.85, sd=0.025)"):
+        assert r[name]["path"] == "sampled"
+        assert r[name]["irr_median"] == s[name]["irr_median"]
+    assert r["normal(irr=0.85, sd=0.025)"]["base"] is None
+    for name in ("sceptical", "enthusiastic"):
+        row = r[name]
+        assert row["path"] == "reweighted"
+        assert row["base"] == r["vague"]["cell"]
+        assert row["diagnostics"]["pareto_khat"] < 0.7
+        ess_is = row["diagnostics"]["ess_importance"]
+        post = _posterior(sampled, s[name])
+        ess = float(az.ess(post["irr"]))
+        for key in ("prob_any_reduction", "prob_meaningful_reduction"):
+            p = s[name][key]
+            tolerance = 4 * math.sqrt(max(p * (1 - p), 1e-4) * (1 / ess + 1 / ess_is))
+            assert abs(row[key] - p) < tolerance, (name, key, row[key], p, tolerance)
+        sd = float(np.log(post["irr"]).std())
+        tolerance = 4 * 1.2533 * sd * math.sqrt(1 / ess + 1 / ess_is)
+        assert abs(math.log(row["irr_median"] / s[name]["irr_median"])) < tolerance
+    # The weights matter: the enthusiastic prior moves the answer well beyond that error.
+    assert r["enthusiastic"]["prob_any_reduction"] - r["vague"]["prob_any_reduction"] > 0.1
+
+
+def test_to_xarray_has_one_dimension_per_axis(four_cells):
+    _, reweighted = four_cells
+    data = reweighted.to_xarray()
+    assert dict(data.sizes) == {"spec": 1, "effect_prior": 4, "mcid": 1, "seed": 1}
+    value = data["irr_median"].sel(effect_prior="sceptical").item()
+    assert value == by_prior(reweighted)["sceptical"]["irr_median"]
+
+
+def test_an_mcid_change_is_recomputed_from_the_same_draws(tmp_path, four_cells):
+    sampled, _ = four_cells
+    grid = write_grid(tmp_path, f'specs = ["{PRIMARY_SPEC}"]\nseeds = [11]\n'
+                      'mcid = [0.1, 0.05]\n')
+    result = run_grid(None, grid, out=tmp_path / "out")
+    first, second = result.rows
+    assert (first["path"], second["path"]) == ("sampled", "recomputed")
+    assert second["base"] == first["cell"]
+    assert first["irr_median"] == second["irr_median"] == by_prior(sampled)["vague"]["irr_median"]
+    assert second["prob_meaningful_reduction"] > first["prob_meaningful_reduction"]
+    assert second["new_la"]["prob_meaningful_reduction"] == swisbayes.fit(
+        load_grid(grid).cells([swisbayes.load_spec(PRIMARY_SPEC)])[1].spec
+    ).decision.new_la.prob_meaningful_reduction
+
+
+def test_killed_run_resumes_without_redoing_finished_cells(tmp_path, reference):
+    grid, expected = reference
+    assert expected.counts() == {"sampled": 3, "reweighted": 3, "recomputed": 0}
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "swisbayes", "sensitivity", "--grid", str(grid), "--out",
+               str(out), "--quiet"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    rows = []
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        rows = list((out / "cells").glob("*.json")) if (out / "cells").exists() else []
+        if len(rows) >= 2:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = {p: p.stat().st_mtime_ns for p in (out / "cells").glob("*.json")}
+    assert 2 <= len(finished) < 6, "the run must be killed with some cells done and some not"
+    finished |= {p.with_suffix(".nc"): p.with_suffix(".nc").stat().st_mtime_ns
+                 for p in list(finished) if p.with_suffix(".nc").exists()}
+
+    resumed = subprocess.run(command, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "were already finished" in resumed.stdout
+    for path, mtime in finished.items():
+        assert path.stat().st_mtime_ns == mtime, f"{path.name} was written again"
+    runs = [e["run"] for e in read_log(out) if e["event"] == "start"]
+    redone = {e["cell"] for e in read_log(out) if e["event"] == "cell" and e["run"] == runs[-1]}
+    done_before = {p.stem for p in finished if p.suffix == ".json"}
+    assert redone
+    assert not redone & done_before
+    assert len(redone) + len(done_before) == 6
+    assert not list((out / "cells").glob(".*.tmp"))
+
+    again = run_grid(None, grid, out=out)
+    assert again.computed == []
+    pd.testing.assert_frame_equal(again.table, expected.table)
+
+
+def test_corrupt_or_truncated_cell_files_are_recomputed(tmp_path, reference):
+    grid, expected = reference
+    out = tmp_path / "out"
+    first = run_grid(None, grid, out=out)
+    pd.testing.assert_frame_equal(first.table, expected.table)
+    rows = {r["path"]: r for r in first.rows}
+    sampled, reweighted = rows["sampled"], rows["reweighted"]
+    netcdf = out / sampled["netcdf"]
+    netcdf.write_bytes(netcdf.read_bytes()[: netcdf.stat().st_size // 2])  # truncated
+    (out / "cells" / f"{reweighted['cell']}.json").write_text('{"format": 1, "cell": ')
+    again = run_grid(None, grid, out=out)
+    assert sorted(again.computed) == sorted([sampled["cell"], reweighted["cell"]])
+    invalid = {e["cell"]: e["reason"] for e in read_log(out) if e["event"] == "invalid"}
+    assert invalid == {sampled["cell"]: "netCDF checksum mismatch",
+                       reweighted["cell"]: "row does not parse (JSONDecodeError)"}
+    pd.testing.assert_frame_equal(again.table, expected.table)
+
+
+def test_two_worker_processes_give_the_serial_table(tmp_path, reference):
+    grid, expected = reference
+    result = run_grid(None, grid, out=tmp_path / "out", workers=2)
+    assert len(result.computed) == 6
+    pd.testing.assert_frame_equal(result.table, expected.table)
+
+
+def test_dask_local_cluster_gives_the_serial_table(tmp_path, reference):
+    distributed = pytest.importorskip("distributed")
+    grid, expected = reference
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        result = run_grid(None, grid, out=tmp_path / "out", scheduler=cluster.scheduler_address)
+    assert len(result.computed) == 6
+    pd.testing.assert_frame_equal(result.table, expected.table)
+
+
+def test_failed_diagnostics_exit_3_and_are_never_reweighted_from(tmp_path):
+    grid = write_grid(tmp_path, f'specs = ["{PRIMARY_SPEC}"]\n[priors]\n'
+                      'library = ["vague", "sceptical"]\n'
+                      '[sampler]\ndraws = 20\ntune = 20\nchains = 2\n')
+    result = CliRunner().invoke(cli, ["sensitivity", "--grid", str(grid), "--out",
+                                      str(tmp_path / "out"), "--json"])
+    assert result.exit_code == 3, result.output
+    rows = json.loads(result.stdout)
+    assert [r["path"] for r in rows] == ["sampled", "sampled"]
+    assert not any(r["diagnostics"]["ok"] for r in rows)
+    assert "FAILED its convergence checks" in result.stderr
+
+
+def _posterior(result, row: dict) -> xr.Dataset:
+    tree = xr.load_datatree(Path(result.out) / row["netcdf"], engine="h5netcdf")
+    return tree["posterior"].to_dataset()
