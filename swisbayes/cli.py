@@ -429,9 +429,19 @@ def _difference_lines(d) -> list[str]:
               help="Skip cells already finished in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as a JSON list.")
 @click.option("--quiet", is_flag=True, help="No progress bar (it is drawn on a terminal only).")
+@click.option("--screen/--no-screen", default=True, show_default=True,
+              help="Power-scaling screen of each sampled fit (a few seconds each); writes "
+                   "OUT/screen.json.")
+@click.option("--plot", "plot_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Directory for the figures (default: OUT/plots).")
+@click.option("--plots/--no-plots", default=True, show_default=True,
+              help="Draw P(meaningful reduction) by prior and a heat map.")
+@click.option("--decision-threshold", type=click.FloatRange(0, 1), default=0.8,
+              show_default=True, help="Decision threshold drawn on the figures.")
 def sensitivity(spec_files: tuple[Path, ...], grid_file: Path, data: Path | None,
                 out: Path | None, workers: int, scheduler: str | None, resume: bool,
-                as_json: bool, quiet: bool) -> None:
+                as_json: bool, quiet: bool, screen: bool, plot_dir: Path | None, plots: bool,
+                decision_threshold: float) -> None:
     """Run a prior-sensitivity grid over SPECs (default: the grid's specs), resumably.
 
     Most cells reuse a sampled cell's draws, reweighted by Pareto-smoothed importance sampling;
@@ -448,6 +458,13 @@ def sensitivity(spec_files: tuple[Path, ...], grid_file: Path, data: Path | None
         click.echo(json.dumps(result.rows, indent=2))
     else:
         click.echo(format_text(result))
+    if screen:
+        _sensitivity_screen(result, data, err=as_json)
+    if plots and result.rows:
+        from .sensitivity.plots import write_plots
+
+        written = write_plots(result, plot_dir or out / "plots", threshold=decision_threshold)
+        click.echo(f"wrote {len(written)} figures to {written[0].parent}", err=as_json)
     for row in result.failed:
         click.echo(f"error: cell {row['cell']} {row['axes']}: FAILED its convergence checks "
                    "(its numbers are unreliable): " + "; ".join(row["diagnostics"]["reasons"]),
@@ -455,6 +472,160 @@ def sensitivity(spec_files: tuple[Path, ...], grid_file: Path, data: Path | None
     for cell, message in result.errors.items():
         click.echo(f"error: cell {cell} was not computed: {message}", err=True)
     if not result.ok:
+        sys.exit(EXIT_UNRELIABLE)
+
+
+def _sensitivity_screen(result, data: Path | None, *, err: bool) -> None:
+    """Screen the run's sampled fits, print the screens and where they disagree with the grid."""
+    from .sensitivity.screen import compare_with_grid, screen_grid, write_screen
+
+    screens = screen_grid(result, data)
+    notes = compare_with_grid(screens, result.table) if result.rows else []
+    path = write_screen(screens, notes, result.out / "screen.json")
+    for item in screens:
+        click.echo(item.text, err=err)
+    for note in notes:
+        click.echo(f"note: screen and grid disagree: {note}", err=err)
+    click.echo(f"wrote {path}", err=err)
+
+
+def _float_list(ctx: click.Context, param: click.Parameter, value: str) -> list[float]:
+    try:
+        values = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of numbers") from None
+    if not values or any(v <= 0 for v in values):
+        raise click.BadParameter("give one or more positive IRRs, e.g. 1.0,0.9,0.85")
+    return values
+
+
+_ENGINE_OPTIONS = [
+    click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+                 help="Local processes that fit cells."),
+    click.option("--scheduler", metavar="ADDRESS", default=None,
+                 help="Send the fits to this Dask scheduler (needs the 'dask' extra)."),
+    click.option("--resume/--no-resume", default=True, show_default=True,
+                 help="Skip cells already finished in --out."),
+    click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
+    click.option("--quiet", is_flag=True, help="No progress bar (drawn on a terminal only)."),
+    click.option("--draws", type=click.IntRange(min=10), default=None),
+    click.option("--tune", type=click.IntRange(min=10), default=None),
+    click.option("--chains", type=click.IntRange(min=1), default=None),
+    click.option("--seed", type=click.IntRange(min=0), default=None,
+                 help="Base seed of the per-cell seeds (default: the spec's seed)."),
+]
+
+
+def _engine_options(fn):
+    for option in reversed(_ENGINE_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+@cli.command("simulate-study")
+@click.argument("spec_file", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--scenarios", callback=_float_list, default="1.0,0.9,0.85", show_default=True,
+              help="True IRRs, comma-separated.")
+@click.option("--n-trials", type=click.IntRange(min=1), required=True,
+              help="Simulated trials per scenario.")
+@click.option("--la-effect-sd", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="SD of the LAs' deviations of the true log IRR.")
+@click.option("--mcid", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=None, help="Meaningful reduction (default: the spec's).")
+@click.option("--invest", type=click.FloatRange(0, 1), default=0.80, show_default=True,
+              help="'invest' if P(IRR < 1 - MCID) is at least this.")
+@click.option("--stop", type=click.FloatRange(0, 1), default=0.10, show_default=True,
+              help="'stop' if P(IRR < 1 - MCID) is below this; else 'more evidence'.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory for the cells (default: out/study-SPEC-NAME).")
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Bar chart of the verdict probabilities per scenario.")
+@_engine_options
+def simulate_study(spec_file: Path, scenarios: list[float], n_trials: int,
+                   la_effect_sd: float, mcid: float | None, invest: float, stop: float,
+                   out: Path | None, plot_file: Path | None, workers: int,
+                   scheduler: str | None, resume: bool, as_json: bool, quiet: bool,
+                   draws: int | None, tune: int | None, chains: int | None,
+                   seed: int | None) -> None:
+    """Operating characteristics: simulate and fit N trials per true IRR, tally the verdicts.
+
+    Reports P(invest), P(more evidence) and P(stop) per scenario with Monte Carlo standard
+    errors, the 95% interval's coverage of the true IRR, and the fits that failed the gate.
+    """
+    from .sensitivity.study import DecisionRule, run_study
+    from .spec import load_spec
+
+    spec = load_spec(spec_file).with_sampler(draws=draws, tune=tune, chains=chains)
+    if mcid is not None:
+        spec = spec.model_copy(update={"decision": spec.decision.model_copy(
+            update={"mcid": mcid})})
+    try:
+        rule = DecisionRule(invest=invest, stop=stop)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--invest/--stop") from None
+    out = out if out is not None else Path("out") / f"study-{spec.name}"
+    result = run_study(spec, scenarios, n_trials, rule=rule, la_effect_sd=la_effect_sd,
+                       base_seed=seed, out=out, workers=workers, scheduler=scheduler,
+                       resume=resume, progress=not quiet)
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text)
+    if plot_file is not None and result.rows:
+        from .plots import save_figure
+        from .sensitivity.calibration_plots import plot_verdicts
+
+        save_figure(plot_verdicts(result), plot_file)
+        click.echo(f"wrote {plot_file}", err=as_json)
+    for message in result.errors.values():
+        click.echo(f"error: a trial was not fitted: {message}", err=True)
+
+
+@cli.command()
+@click.argument("spec_file", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--n", "n_replicates", type=click.IntRange(min=1), required=True,
+              help="Replicates (datasets drawn from the prior).")
+@click.option("--prior", default=None, metavar="NAME",
+              help="Effect prior to simulate from and fit with (a library name); default "
+                   "N(0, 0.5) on the log IRR. The vague prior gives absurd datasets.")
+@click.option("--prior-normal", nargs=2, type=float, default=None, metavar="MEAN SD",
+              help="A normal effect prior on the log IRR instead.")
+@click.option("--ranks", "n_ranks", type=click.IntRange(min=9), default=99, show_default=True,
+              help="Thinned posterior draws each truth is ranked among.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory for the cells (default: out/sbc-SPEC-NAME).")
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Rank histograms, one panel per parameter.")
+@_engine_options
+def sbc(spec_file: Path, n_replicates: int, prior: str | None,
+        prior_normal: tuple[float, float] | None, n_ranks: int, out: Path | None,
+        plot_file: Path | None, workers: int, scheduler: str | None, resume: bool,
+        as_json: bool, quiet: bool, draws: int | None, tune: int | None, chains: int | None,
+        seed: int | None) -> None:
+    """Simulation-based calibration: draw from the prior, fit, rank the truth; test uniformity.
+
+    Exit code 3 if a parameter's ranks are flagged as not uniform.
+    """
+    from .priors import MixturePrior
+    from .sensitivity.sbc import run_sbc
+    from .spec import load_spec
+
+    if prior is not None and prior_normal is not None:
+        raise click.UsageError("give --prior or --prior-normal, not both")
+    if prior_normal is not None:
+        prior = MixturePrior.normal(f"normal_{prior_normal[0]:g}_{prior_normal[1]:g}",
+                                    *prior_normal)
+    spec = load_spec(spec_file).with_sampler(draws=draws, tune=tune, chains=chains)
+    out = out if out is not None else Path("out") / f"sbc-{spec.name}"
+    result = run_sbc(spec, n_replicates, prior=prior, n_ranks=n_ranks, base_seed=seed, out=out,
+                     workers=workers, scheduler=scheduler, resume=resume, progress=not quiet)
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text)
+    if plot_file is not None and result.rows:
+        from .plots import save_figure
+        from .sensitivity.calibration_plots import plot_rank_histograms
+
+        save_figure(plot_rank_histograms(result), plot_file)
+        click.echo(f"wrote {plot_file}", err=as_json)
+    for message in result.errors.values():
+        click.echo(f"error: a replicate was not fitted: {message}", err=True)
+    if result.rows and result.tests()["flagged"].any():
         sys.exit(EXIT_UNRELIABLE)
 
 

@@ -12,15 +12,20 @@ processes or on a Dask cluster, with the same results.
 'prior_grid'
 
 ``run_grid(specs, grid, data, out=..., workers=..., scheduler=..., resume=...)`` runs it; see
-:func:`run_grid` and ``swisbayes sensitivity --help``.
+:func:`run_grid` and ``swisbayes sensitivity --help``. :func:`screen_grid` screens its sampled
+fits by power-scaling (:mod:`~swisbayes.sensitivity.screen`), and :func:`write_plots` draws it
+(:mod:`~swisbayes.sensitivity.plots`).
 """
 
 from __future__ import annotations
 
 from .grid import Cell, Grid, load_grid
 from .keys import cell_keys
+from .plots import plot_heatmap, plot_probability_by_prior, write_plots
 from .runner import PATHS, SensitivityResult, run_grid
+from .screen import ScreenResult, compare_with_grid, power_scaling_screen, screen_grid
 from .store import read_log
 
-__all__ = ["PATHS", "Cell", "Grid", "SensitivityResult", "cell_keys", "load_grid", "read_log",
-           "run_grid"]
+__all__ = ["PATHS", "Cell", "Grid", "ScreenResult", "SensitivityResult", "cell_keys",
+           "compare_with_grid", "load_grid", "plot_heatmap", "plot_probability_by_prior",
+           "power_scaling_screen", "read_log", "run_grid", "screen_grid", "write_plots"]
