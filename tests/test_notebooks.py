@@ -27,7 +27,9 @@ def test_notebook_executes(path, monkeypatch):
 
 def test_notebooks_are_present_and_saved_executed():
     assert {p.name for p in NOTEBOOKS} >= {"01_primary_analysis.ipynb",
-                                           "02_priors_and_published_results.ipynb"}
+                                           "02_priors_and_published_results.ipynb",
+                                           "03_all_outcomes.ipynb",
+                                           "04_prior_sensitivity.ipynb"}
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
