@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,16 +141,8 @@ class FitResult:
         -------
         pathlib.Path
         """
-        tree = self.idata.copy()
-        tree.attrs.update({
-            "swisbayes_spec": self.spec.to_json(),
-            "swisbayes_provenance": json.dumps(self.provenance, sort_keys=True),
-            "swisbayes_diagnostics": json.dumps(self.diagnostics.to_dict()),
-            "swisbayes_attempts": json.dumps([
-                {"target_accept": a.target_accept, "seed": a.seed, "seconds": a.seconds,
-                 "diagnostics": a.diagnostics.to_dict()} for a in self.attempts]),
-        })
-        return write_atomic(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
+        return save_with_gate(self.idata, path, {"swisbayes_spec": self.spec.to_json()},
+                              provenance=self.provenance, attempts=self.attempts)
 
     @classmethod
     def from_netcdf(cls, path: str | Path) -> FitResult:
@@ -167,13 +160,48 @@ class FitResult:
         """
         tree = xr.load_datatree(path, engine="h5netcdf")
         spec = AnalysisSpec.model_validate_json(tree.attrs["swisbayes_spec"])
-        diagnostics = Diagnostics.from_dict(json.loads(tree.attrs["swisbayes_diagnostics"]))
-        attempts = tuple(
-            Attempt(a["target_accept"], a["seed"], a["seconds"],
-                    Diagnostics.from_dict(a["diagnostics"]))
-            for a in json.loads(tree.attrs["swisbayes_attempts"]))
+        diagnostics, attempts, provenance = load_gate_attrs(tree)
         return cls(idata=tree, spec=spec, decision=_decide(tree, spec), diagnostics=diagnostics,
-                   attempts=attempts, provenance=json.loads(tree.attrs["swisbayes_provenance"]))
+                   attempts=attempts, provenance=provenance)
+
+
+def save_with_gate(idata: xr.DataTree, path: str | Path, attrs: dict[str, str], *,
+                   provenance: dict, attempts: Sequence[Attempt]) -> Path:
+    """Write a posterior to netCDF atomically, with its gate record and provenance as attributes.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+    path : str or pathlib.Path
+    attrs : dict of str to str
+        Further attributes (the spec as JSON).
+    provenance : dict
+    attempts : sequence of Attempt
+        Every sampling run; the last one's diagnostics are those reported.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    tree = idata.copy()
+    tree.attrs.update({
+        **attrs,
+        "swisbayes_provenance": json.dumps(provenance, sort_keys=True),
+        "swisbayes_diagnostics": json.dumps(attempts[-1].diagnostics.to_dict()),
+        "swisbayes_attempts": json.dumps([
+            {"target_accept": a.target_accept, "seed": a.seed, "seconds": a.seconds,
+             "diagnostics": a.diagnostics.to_dict()} for a in attempts]),
+    })
+    return write_atomic(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
+
+
+def load_gate_attrs(tree: xr.DataTree) -> tuple[Diagnostics, tuple[Attempt, ...], dict]:
+    """Diagnostics, attempts and provenance stored by :func:`save_with_gate`."""
+    attempts = tuple(Attempt(a["target_accept"], a["seed"], a["seconds"],
+                             Diagnostics.from_dict(a["diagnostics"]))
+                     for a in json.loads(tree.attrs["swisbayes_attempts"]))
+    diagnostics = Diagnostics.from_dict(json.loads(tree.attrs["swisbayes_diagnostics"]))
+    return diagnostics, attempts, json.loads(tree.attrs["swisbayes_provenance"])
 
 
 def _decide(idata: xr.DataTree, spec: AnalysisSpec) -> DecisionSummary:

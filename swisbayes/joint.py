@@ -28,13 +28,12 @@ from pydantic import Field
 from pymc.distributions.transforms import CholeskyCorrTransform
 
 from . import likelihoods
-from .atomic import write_atomic
 from .data import SchoolData, load_example, read_school_data
 from .decision import RatioSummary, equal_tailed_interval, prob_below, ratio_keys, summarise_ratio
 from .defaults import validate_ci_prob
 from .diagnostics import Diagnostics
 from .errors import ConvergenceError, SpecError
-from .fitting import Attempt, FitResult, sample_with_gate
+from .fitting import Attempt, FitResult, load_gate_attrs, sample_with_gate, save_with_gate
 from .model import DEFAULT_STARTS, ModelBuild, design_columns, prior_values
 from .priors import MAX_COMPONENTS
 from .provenance import library_versions
@@ -948,32 +947,22 @@ class JointResult:
 
     def to_netcdf(self, path: str | Path) -> Path:
         """Save the posterior with specs, diagnostics and provenance to netCDF, atomically."""
-        tree = self.idata.copy()
-        tree.attrs.update({
+        return save_with_gate(self.idata, path, {
             "swisbayes_joint_spec": self.joint_spec.to_json(),
             "swisbayes_specs": json.dumps([json.loads(s.to_json()) for s in self.specs]),
-            "swisbayes_provenance": json.dumps(self.provenance, sort_keys=True),
-            "swisbayes_diagnostics": json.dumps(self.diagnostics.to_dict()),
-            "swisbayes_attempts": json.dumps([
-                {"target_accept": a.target_accept, "seed": a.seed, "seconds": a.seconds,
-                 "diagnostics": a.diagnostics.to_dict()} for a in self.attempts]),
-        })
-        return write_atomic(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
+        }, provenance=self.provenance, attempts=self.attempts)
 
     @classmethod
     def from_netcdf(cls, path: str | Path) -> JointResult:
         """Load a result written by :meth:`to_netcdf`."""
         tree = xr.load_datatree(path, engine="h5netcdf")
-        attempts = tuple(Attempt(a["target_accept"], a["seed"], a["seconds"],
-                                 Diagnostics.from_dict(a["diagnostics"]))
-                         for a in json.loads(tree.attrs["swisbayes_attempts"]))
+        diagnostics, attempts, provenance = load_gate_attrs(tree)
         return cls(
             idata=tree,
             specs=tuple(AnalysisSpec.model_validate(s)
                         for s in json.loads(tree.attrs["swisbayes_specs"])),
             joint_spec=JointSpec.model_validate_json(tree.attrs["swisbayes_joint_spec"]),
-            diagnostics=Diagnostics.from_dict(json.loads(tree.attrs["swisbayes_diagnostics"])),
-            attempts=attempts, provenance=json.loads(tree.attrs["swisbayes_provenance"]))
+            diagnostics=diagnostics, attempts=attempts, provenance=provenance)
 
 
 # --------------------------------------------------------------------------------------------
