@@ -26,10 +26,9 @@ from .model import (
     design_columns,
     graph_data_values,
     la_linear_predictor,
-    prior_values,
+    school_level_values,
     standardise,
 )
-from .priors import MAX_COMPONENTS
 from .spec import AnalysisSpec
 
 STARTS = {"intercept": -2.6, "inv_sqrt_concentration": 0.1}
@@ -122,20 +121,13 @@ def attendance_data_values(spec: AnalysisSpec, data: SchoolData,
     frame = data.frame
     schema = outcome_schema(spec.outcome)
     columns = attendance_columns(spec, data)
-    la_labels, la_idx = np.unique(frame["la_id"].to_numpy(str), return_inverse=True)
     missed = frame[schema.followup].to_numpy(np.int64)
     sessions = frame[schema.denominator].to_numpy(np.int64)
-    values = {"y": missed, "sessions": sessions,
-              "log_binom_coef": log_binomial_coefficient(sessions, missed),
-              "exposure": frame["pupils"].to_numpy(float), "arm": frame["arm"].to_numpy(float),
-              "la_idx": la_idx.astype(np.int64),
-              **prior_values(spec),
-              "inv_sqrt_concentration_prior_scale":
-                  spec.priors.hyper.inv_sqrt_concentration.scale}
-    if columns:
-        values["X"] = np.column_stack(list(columns.values()))
-    coords = {"la": list(la_labels), "school": list(frame["school_id"]),
-              "covariate": list(columns), "prior_component": list(range(MAX_COMPONENTS))}
+    values, coords = school_level_values(spec, frame, columns)
+    values |= {"y": missed, "sessions": sessions,
+               "log_binom_coef": log_binomial_coefficient(sessions, missed),
+               "inv_sqrt_concentration_prior_scale":
+                   spec.priors.hyper.inv_sqrt_concentration.scale}
     return {k: np.asarray(v) for k, v in values.items()}, coords
 
 

@@ -33,9 +33,8 @@ from .model import (
     design_columns,
     graph_data_values,
     la_linear_predictor,
-    prior_values,
+    school_level_values,
 )
-from .priors import MAX_COMPONENTS
 from .spec import AnalysisSpec
 
 STARTS = {"zero_intercept": -6.0, "positive_intercept": -1.0,
@@ -131,21 +130,14 @@ def hurdle_data_values(spec: AnalysisSpec, data: SchoolData) -> tuple[dict[str, 
     """
     frame = data.frame
     columns = design_columns(spec, replace(data, cells=None))  # always school totals here
-    la_labels, la_idx = np.unique(frame["la_id"].to_numpy(str), return_inverse=True)
     y = frame[outcome_schema(spec.outcome).followup].to_numpy(np.int64)
-    exposure = frame["pupils"].to_numpy(float)
     positive = spec.priors.hyper.positive
-    values = {"y": y, "log_y_factorial": likelihoods.log_factorial(y),
-              "log_exposure": np.log(exposure), "exposure": exposure,
-              "arm": frame["arm"].to_numpy(float), "la_idx": la_idx.astype(np.int64),
-              **prior_values(spec),
-              "positive_intercept_prior_mean": positive.intercept_mean,
-              "positive_intercept_prior_sd": positive.intercept_sd,
-              "positive_inv_sqrt_dispersion_prior_scale": positive.inv_sqrt_dispersion.scale}
-    if columns:
-        values["X"] = np.column_stack(list(columns.values()))
-    coords = {"la": list(la_labels), "school": list(frame["school_id"]),
-              "covariate": list(columns), "prior_component": list(range(MAX_COMPONENTS))}
+    values, coords = school_level_values(spec, frame, columns)
+    values |= {"y": y, "log_y_factorial": likelihoods.log_factorial(y),
+               "log_exposure": np.log(values["exposure"]),
+               "positive_intercept_prior_mean": positive.intercept_mean,
+               "positive_intercept_prior_sd": positive.intercept_sd,
+               "positive_inv_sqrt_dispersion_prior_scale": positive.inv_sqrt_dispersion.scale}
     return {k: np.asarray(v) for k, v in values.items()}, coords
 
 

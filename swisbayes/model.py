@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 from pytensor.tensor import TensorVariable
@@ -168,6 +169,37 @@ def prior_values(spec: AnalysisSpec) -> dict[str, np.ndarray]:
         "inv_sqrt_dispersion_prior_scale": hyper.inv_sqrt_dispersion.scale,
     }
     return {k: np.asarray(v, dtype=float) for k, v in values.items()}
+
+
+def school_level_values(spec: AnalysisSpec, frame: pd.DataFrame,
+                        columns: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray],
+                                                                 dict[str, list]]:
+    """``pm.Data`` values and coords shared by the school-level models (one unit per school).
+
+    Parameters
+    ----------
+    spec : AnalysisSpec
+    frame : pandas.DataFrame
+        The school table.
+    columns : dict of str to numpy.ndarray
+        Standardised covariates (``X``), in order.
+
+    Returns
+    -------
+    values : dict of str to numpy.ndarray
+        ``exposure`` (pupils), ``arm``, ``la_idx``, the prior parameters of
+        :func:`prior_values`, and ``X`` when there are covariates.
+    coords : dict of str to list
+        ``la``, ``school``, ``covariate`` and ``prior_component``.
+    """
+    la_labels, la_idx = np.unique(frame["la_id"].to_numpy(str), return_inverse=True)
+    values = {"exposure": frame["pupils"].to_numpy(float), "arm": frame["arm"].to_numpy(float),
+              "la_idx": la_idx.astype(np.int64), **prior_values(spec)}
+    if columns:
+        values["X"] = np.column_stack(list(columns.values()))
+    coords = {"la": list(la_labels), "school": list(frame["school_id"]),
+              "covariate": list(columns), "prior_component": list(range(MAX_COMPONENTS))}
+    return values, coords
 
 
 def la_linear_predictor(d: dict[str, TensorVariable], hierarchy: Hierarchy, *,
