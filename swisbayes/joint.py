@@ -63,7 +63,9 @@ DEFAULT_OUTCOME_SPECS = ("s47_primary.toml", "referrals.toml", "s17.toml", "care
 """The count-outcome specs combined by default (file names in the models directory)."""
 
 JOINT_SAMPLER = Sampler(draws=2000)
-"""Default sampler of a joint fit: with 1000 draws per chain the worst R-hat was 1.012-1.013."""
+"""Default sampler of a joint fit: 2000 draws per chain. With 1000 the worst of some 1400
+parameters (a school correlation, an effect) had R-hat 1.011-1.013 on the bundled and simulated
+data; with 2000 all seven datasets tried passed the gate at the first attempt."""
 
 LEVELS = ("school", "la")
 """Levels whose effects are correlated across outcomes."""
@@ -221,14 +223,24 @@ def _joint_values(specs: Sequence[AnalysisSpec], data: SchoolData,
     y = np.column_stack([frame[s.outcome].to_numpy(np.int64) for s in specs])
     la_labels, la_idx = np.unique(frame["la_id"].to_numpy(str), return_inverse=True)
     values |= {"log_exposure": np.log(frame["pupils"].to_numpy(float)),
-               "arm": frame["arm"].to_numpy(float), "y": y,
+               "y": y,
                "log_y_factorial": likelihoods.log_factorial(y),
                "lkj_eta": np.asarray(lkj_eta, dtype=float),
                **_cell_values(la_idx, frame["arm"].to_numpy(np.int64), len(la_labels))}
     columns = [design_columns(s, data) for s in specs]
     if columns[0]:
-        values["X"] = np.stack([np.column_stack(list(c.values())) for c in columns], axis=1)
+        values |= _split_covariates(np.stack([np.column_stack(list(c.values()))
+                                              for c in columns], axis=1), values)
     return values, list(columns[0])
+
+
+def _split_covariates(x: np.ndarray, values: dict) -> dict[str, np.ndarray]:
+    """Covariates as their LA x arm cell means (``X_cell``) and the deviations from them (``X``)."""
+    size = values["cell_size"]
+    sums = np.zeros((size.size, *x.shape[1:]))
+    np.add.at(sums, values["cell_idx"], x)
+    means = sums / size.reshape(-1)[:, None, None]
+    return {"X": x - means[values["cell_idx"]], "X_cell": means.reshape(*size.shape, *x.shape[1:])}
 
 
 def _cell_values(la_idx: np.ndarray, arm: np.ndarray, n_la: int) -> dict[str, np.ndarray]:
@@ -241,10 +253,11 @@ def _cell_values(la_idx: np.ndarray, arm: np.ndarray, n_la: int) -> dict[str, np
             "cell_size": np.maximum(size, 1.0).reshape(n_la, 2)}
 
 
-_DIMS = {"log_exposure": "school", "arm": "school", "la_idx": "school", "arm_idx": "school",
+_DIMS = {"log_exposure": "school", "la_idx": "school", "arm_idx": "school",
          "cell_idx": "school", "cell_size": ("la", "trial_arm"),
          "y": ("school", "outcome"), "log_y_factorial": ("school", "outcome"),
-         "X": ("school", "outcome", "covariate"), "lkj_eta": None}
+         "X": ("school", "outcome", "covariate"), "lkj_eta": None,
+         "X_cell": ("la", "trial_arm", "outcome", "covariate")}
 
 
 CENTRED_CELL_MIN_EVENTS = 25.0
@@ -362,45 +375,48 @@ def _cell_covariance(d: dict, school: pt.TensorVariable, la: pt.TensorVariable |
 
 def _cell_effects(covariance: pt.TensorVariable, mean: pt.TensorVariable,
                   centred: tuple[bool, ...]) -> pt.TensorVariable:
-    """Cell means ~ N(mean, covariance) per LA, centred in the coordinates flagged ``centred``.
+    """Cell linear predictors ~ N(mean, covariance) per LA (rows), centred where flagged.
 
-    A cell with many events (S47, referrals, S17: hundreds) pins its mean down, and is best
-    sampled as itself (centred): non-centred, the LA SDs mixed slowly (bulk ESS 290, with
-    divergences). A cell with few events (care entry: about 15) says little, and centred its
-    LA effect SD made a funnel (divergences); it is drawn as mean plus Cholesky factor times
-    standard normals instead. With the centred coordinates first, the Cholesky factor splits
-    the density exactly into the centred ones' and the rest given them.
+    A cell with many events (S47, referrals, S17: hundreds) pins its value down and is
+    sampled as itself (centred), with the fixed effects in its prior mean (hierarchical
+    centring); otherwise the intercept, effect and covariate coefficients traded off against
+    the mean of 42 cells (R-hat 1.02-1.03 on simulated data), and non-centred cells tied the
+    LA SDs to them (bulk ESS 290, divergences). A cell with few events (care entry: about
+    15) says little; centred, its LA effect SD made a funnel (divergences), so it is drawn
+    as mean plus Cholesky factor times standard normals. With the centred coordinates
+    first, the factor splits the density exactly into theirs and the rest's given them.
     """
     order = [i for i, c in enumerate(centred) if c] + [i for i, c in enumerate(centred) if not c]
     n, n_centred = len(order), sum(centred)
     chol = _batched_cholesky(covariance[:, order][:, :, order], n)
-    mean = mean[order]
+    mean = mean[:, order]
     columns: list[pt.TensorVariable] = []
     white: list[pt.TensorVariable] = []
     if n_centred:
         free = pm.Flat("cell_effect", dims=("la", "cell_centred"))
-        white = _whiten(chol, free - mean[:n_centred], n_centred)
-        pm.Potential("cell_effect_prior", _mvn_logp(chol, free - mean[:n_centred], n_centred))
+        white = _whiten(chol, free - mean[:, :n_centred], n_centred)
+        pm.Potential("cell_effect_prior", _mvn_logp(chol, free - mean[:, :n_centred], n_centred))
         columns = [free[:, i] for i in range(n_centred)]
     if n_centred < n:
         z = pm.Normal("z_cell", 0.0, 1.0, dims=("la", "cell_noncentred"))
         white = white + [z[:, i] for i in range(n - n_centred)]
-        columns += [mean[i] + sum(chol[i, j] * white[j] for j in range(i + 1))
+        columns += [mean[:, i] + sum(chol[i, j] * white[j] for j in range(i + 1))
                     for i in range(n_centred, n)]
     return pt.stack([columns[order.index(i)] for i in range(n)], axis=-1)
 
 
-def _random_effects(d: dict, k: int, hierarchy: Hierarchy, intercept: pt.TensorVariable,
+def _random_effects(d: dict, k: int, hierarchy: Hierarchy, cell_mean: pt.TensorVariable,
                     centred: tuple[bool, ...],
                     ) -> tuple[pt.TensorVariable, pt.TensorVariable | None]:
     """``u_l + delta_l * arm_j + e_j`` for every school (rows) and outcome (columns).
 
     The sum is split exactly into its mean over the school's LA x arm cell
-    (:func:`_cell_effects`) and the school's deviation from that mean, which are independent.
-    Drawn as LA effects plus school effects, the data pin down only their sums, and the LA
-    intercepts and effect deviations traded off against their schools' effects along ridges
-    (LA SDs: bulk ESS about 200 from 4 x 1000 draws). The deviations are non-centred school
-    draws minus their cell mean, whose direction stays free and standard normal.
+    (:func:`_cell_effects`, whose prior mean ``cell_mean`` is added to it) and the school's
+    deviation from that mean, which are independent. Drawn as LA effects plus school effects,
+    the data pin down only their sums, and the LA intercepts and effect deviations traded off
+    against their schools' effects along ridges (LA SDs: bulk ESS about 200 from 4 x 1000
+    draws). The deviations are non-centred school draws minus their cell mean, whose
+    direction stays free and standard normal.
 
     Returns
     -------
@@ -419,10 +435,8 @@ def _random_effects(d: dict, k: int, hierarchy: Hierarchy, intercept: pt.TensorV
     cell_sums = pt.inc_subtensor(pt.zeros((d["cell_size"].size, k))[d["cell_idx"]], z)
     cell_means = cell_sums / d["cell_size"].reshape((-1,))[:, None]
     deviations = (z - cell_means[d["cell_idx"]]) @ school.T
-    # The cells' mean is the intercept (hierarchical centring): as a separate term in the
-    # linear predictor it traded off against the mean of 42 centred cells (R-hat 1.03).
-    cells = _cell_effects(_cell_covariance(d, school, la, la_effect_sd, k),
-                          pt.concatenate([intercept, intercept]), centred + centred)
+    cells = _cell_effects(_cell_covariance(d, school, la, la_effect_sd, k), cell_mean,
+                          centred + centred)
     cells = cells.reshape((cells.shape[0], 2, k))
     return cells[d["la_idx"], d["arm_idx"]] + deviations, la_effect_sd
 
@@ -485,9 +499,13 @@ def build_joint_model(specs: Sequence[AnalysisSpec], data: SchoolData, *,
     probabilities therefore assume independent LA deviations. The average effects'
     correlation, which comes from the schools (the randomised units), is modelled.
 
-    The random effects are sampled as LA x arm cell means plus school deviations
-    (:func:`_random_effects`), an exact reparameterisation, so the LA deviations
-    :math:`\\delta_l` are not stored.
+    The model is sampled in an exact reparameterisation: each LA x arm cell's linear
+    predictor (fixed effects at the cell's mean covariates plus the mean of
+    :math:`u_l + \\delta_l T + e_j` over the cell) and each school's deviation from it
+    (:func:`_random_effects`, :func:`_cell_effects`). So the LA effects :math:`u_l`,
+    :math:`\\delta_l` are not stored. An outcome's cells are sampled centred when a mean
+    cell holds at least :data:`CENTRED_CELL_MIN_EVENTS` events; that choice is part of the
+    compiled structure.
     """
     _check_combinable(specs)
     if data.cells is not None:
@@ -508,12 +526,19 @@ def build_joint_model(specs: Sequence[AnalysisSpec], data: SchoolData, *,
         log_irr = pm.NormalMixture("log_irr", w=d["effect_prior_weights"],
                                    mu=d["effect_prior_means"], sigma=d["effect_prior_sds"],
                                    dims="outcome")
-        eta = d["log_exposure"][:, None] + log_irr * d["arm"][:, None]
+        eta = d["log_exposure"][:, None]
+        # Every cell's prior mean holds the fixed effects (hierarchical centring, see
+        # _cell_effects); the likelihood keeps only the covariates' deviations from it.
+        cell_mean = pt.stack([intercept, intercept + log_irr])[None] + pt.zeros(
+            (len(la_labels), 2, k))
         if covariates:
             coef = pm.Normal("coef", 0.0, d["coefficient_prior_sd"][:, None],
                              dims=("outcome", "covariate"))
             eta = eta + pt.sum(d["X"] * coef, axis=-1)
-        effects, la_effect_sd = _random_effects(d, k, hierarchy, intercept, centred)
+            cell_mean = cell_mean + pt.sum(d["X_cell"] * coef, axis=-1)
+        effects, la_effect_sd = _random_effects(d, k, hierarchy,
+                                                cell_mean.reshape((len(la_labels), 2 * k)),
+                                                centred)
         likelihoods.poisson("y_obs", eta + effects, d["log_y_factorial"], observed=d["y"],
                             dims=("school", "outcome"))
         log_irr_new = log_irr

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 import pytest
@@ -24,6 +25,8 @@ from swisbayes.joint import (
     JointResult,
     JointSpec,
     _batched_cholesky,
+    _cell_covariance,
+    _cell_effects,
     _mvn_logp,
     build_joint_model,
     fit_joint,
@@ -176,6 +179,46 @@ def test_batched_cholesky_gives_the_multivariate_normal_density():
     assert got == pytest.approx(want, rel=1e-10)
 
 
+def _factor(sd: list[float], corr: float) -> np.ndarray:
+    k = len(sd)
+    omega = np.full((k, k), corr) + (1 - corr) * np.eye(k)
+    return np.diag(sd) @ np.linalg.cholesky(omega)
+
+
+def test_cell_covariance_is_that_of_simulated_cell_means():
+    """The cells' prior is what LA intercepts, LA effects and school effects imply."""
+    school, la, effect_sd = _factor([0.3, 0.5], 0.6), _factor([0.2, 0.1], -0.4), [0.15, 0.05]
+    sizes = np.array([[3.0, 5.0], [1.0, 8.0]])
+    got = _cell_covariance({"cell_size": pt.as_tensor(sizes)}, pt.as_tensor(school),
+                           pt.as_tensor(la), pt.as_tensor(effect_sd), 2).eval()
+    rng = np.random.default_rng(5)
+    n_sim = 200_000
+    for b, (n0, n1) in enumerate(sizes.astype(int)):
+        u = rng.normal(size=(n_sim, 2)) @ la.T
+        delta = rng.normal(size=(n_sim, 2)) * effect_sd
+        e = rng.normal(size=(n_sim, n0 + n1, 2)) @ school.T
+        cells = np.hstack([u + e[:, :n0].mean(axis=1), u + delta + e[:, n0:].mean(axis=1)])
+        np.testing.assert_allclose(got[b], np.cov(cells.T), atol=0.004)
+
+
+@pytest.mark.slow
+def test_partially_centred_cells_have_the_target_distribution():
+    import nutpie
+
+    cov = _factor([0.3, 1.0, 0.5], 0.5) @ _factor([0.3, 1.0, 0.5], 0.5).T
+    mean = np.array([[-1.0, 0.5, 2.0], [0.0, 0.0, 0.0]])
+    with pm.Model(coords={"la": ["a", "b"], "cell_centred": ["x", "z"],
+                          "cell_noncentred": ["y"]}) as model:
+        pm.Deterministic("cells", _cell_effects(pt.as_tensor(np.stack([cov, 2 * cov])),
+                                                pt.as_tensor(mean), (True, False, True)))
+    idata = nutpie.sample(nutpie.compile_pymc_model(model), draws=4000, tune=1000, chains=2,
+                          seed=3, progress_bar=False)
+    draws = idata.posterior["cells"].to_numpy().reshape(-1, 2, 3)
+    for b, scale in enumerate((1.0, 2.0)):
+        np.testing.assert_allclose(draws[:, b].mean(axis=0), mean[b], atol=0.06)
+        np.testing.assert_allclose(np.cov(draws[:, b].T), scale * cov, atol=0.08 * scale)
+
+
 def _school_data(frame: pd.DataFrame, outcomes=("s47", "care_entry")):
     return swisbayes.read_school_data(frame, outcomes=list(outcomes), covariates=("fsm_pct",))
 
@@ -202,6 +245,9 @@ def test_model_has_outcome_dims_and_switched_off_levels_drop_out(example):
     assert model.named_vars_to_dims["irr"] == ("outcome",)
     assert model.named_vars_to_dims["corr_school"] == ("outcome_pair",)
     assert {"corr_la", "sigma_la_effect", "w_new_la"} <= set(model.named_vars)
+    # S47 cells hold about 150 events and are sampled centred; care-entry cells about 15.
+    assert build.coords["cell_centred"] == ["control:s47", "swis:s47"]
+    assert build.coords["cell_noncentred"] == ["control:care_entry", "swis:care_entry"]
     start = make_initial_point_fn(model=model, overrides=build.initial_values(),
                                   return_transformed=True)(0)
     assert np.isfinite(model.compile_logp()(start))
