@@ -552,8 +552,9 @@ def simulate_study(spec_file: Path, scenarios: list[float], n_trials: int,
     Reports P(invest), P(more evidence) and P(stop) per scenario with Monte Carlo standard
     errors, the 95% interval's coverage of the true IRR, and the fits that failed the gate.
     """
-    from .sensitivity.study import DecisionRule, run_study
+    from .sensitivity.study import run_study
     from .spec import load_spec
+    from .verdict import DecisionRule
 
     spec = load_spec(spec_file).with_sampler(draws=draws, tune=tune, chains=chains)
     if mcid is not None:
@@ -626,6 +627,46 @@ def sbc(spec_file: Path, n_replicates: int, prior: str | None,
     for message in result.errors.values():
         click.echo(f"error: a replicate was not fitted: {message}", err=True)
     if result.rows and result.tests()["flagged"].any():
+        sys.exit(EXIT_UNRELIABLE)
+
+
+@cli.command()
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="School- or pupil-level CSV/Parquet (default: the bundled synthetic SWIS data).")
+@click.option("--spec-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("models"), show_default=True,
+              help="Directory with the analysis specs (s47_primary.toml, referrals.toml, ...).")
+@click.option("--economics", "economics_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Economic inputs TOML (default: SPEC_DIR/economics.toml).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Report file (default: out/report.html, or out/report.md with --format md).")
+@click.option("--format", "fmt", type=click.Choice(["html", "md"]), default="html",
+              show_default=True, help="One self-contained HTML page, or Markdown + PNG files.")
+@click.option("--show-la-codes", is_flag=True,
+              help="Label LA-level results with the LA codes (anonymised as LA 1, LA 2, ... "
+                   "by default).")
+@click.option("--suppress", "suppress_threshold", type=click.IntRange(min=0), default=5,
+              show_default=True, help="Largest count suppressed in the report (1 to this).")
+@click.option("--quiet", is_flag=True, help="No progress display (it is drawn on a terminal "
+                                            "only).")
+def report(data: Path | None, spec_dir: Path, economics_file: Path | None, out: Path | None,
+           fmt: str, show_la_codes: bool, suppress_threshold: int, quiet: bool) -> None:
+    """Write the decision report: every outcome under the standard priors, the value for
+    money, the verdict and what would change it (exit code 3 if a fit failed its checks)."""
+    from .report.run import make_report
+
+    out = out if out is not None else Path("out") / f"report.{fmt}"
+    run = make_report(data=data, spec_dir=spec_dir, economics=economics_file, out=out, fmt=fmt,
+                      show_la_codes=show_la_codes, suppress_threshold=suppress_threshold,
+                      progress=not quiet)
+    click.echo(f"verdict: {run.report.verdict_word}")
+    click.echo(run.report.headline)
+    for path in run.files:
+        click.echo(f"wrote {path}")
+    click.echo(f"({run.seconds:.0f} s)")
+    for alert in run.report.alerts:
+        click.echo(f"error: {alert}", err=True)
+    if not run.ok:
         sys.exit(EXIT_UNRELIABLE)
 
 

@@ -3,21 +3,130 @@
 The kernels are NumPy functions over draws (flattened across chains); :func:`decide` applies them
 to a fitted posterior of a count outcome, :func:`decide_hurdle` to days in care (adding each
 part's effect) and :func:`decide_attendance` to attendance (adding the difference in absence in
-percentage points). Ratios below 1 mean fewer events with SWIS.
+percentage points); :func:`decide_spec` picks the one for a spec's outcome. Ratios below 1 mean
+fewer events with SWIS.
+
+Every kernel takes ``weights``, one per draw: importance weights of reweighted draws (a prior
+changed without refitting). With ``weights=None``, or with all weights equal, the quantities are
+the plain shares and NumPy quantiles of the draws; otherwise they are shares of the weight and
+weighted quantiles (:func:`weighted_quantile`), in the same result classes, with the same keys.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import xarray as xr
 
+from .data.schema import outcome_schema
 from .defaults import validate_ci_prob
+from .errors import SpecError
+
+if TYPE_CHECKING:
+    from .spec import AnalysisSpec
 
 
-def prob_below(draws: np.ndarray, threshold: float) -> float:
+def normalised_weights(weights: np.ndarray | None, n: int) -> np.ndarray | None:
+    """Weights as a flat array summing to 1, or None for equal weights.
+
+    Parameters
+    ----------
+    weights : numpy.ndarray or None
+        Non-negative weights, one per draw (any shape with ``n`` elements).
+    n : int
+        Number of draws.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        None when ``weights`` is None or all weights are equal: equal weights are the
+        unweighted case, and the kernels then compute exactly what they compute without
+        weights.
+
+    Raises
+    ------
+    SpecError
+        If the weights are not ``n`` finite non-negative numbers with a positive sum.
+
+    Examples
+    --------
+    >>> normalised_weights(np.array([1.0, 3.0]), 2)
+    array([0.25, 0.75])
+    >>> normalised_weights(np.full(3, 0.2), 3) is None
+    True
+    """
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=float).ravel()
+    if w.size != n:
+        raise SpecError(f"weights: {w.size} weights for {n} draws; expected one weight per "
+                        "draw (chains, then draws)")
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
+        raise SpecError("weights must be finite, non-negative and not all zero; got "
+                        f"min {np.min(w)!r}, max {np.max(w)!r}, sum {np.sum(w)!r}")
+    if np.all(w == w[0]):
+        return None
+    return w / w.sum()
+
+
+def weighted_quantile(draws: np.ndarray, q: float | np.ndarray,
+                      weights: np.ndarray | None = None) -> float | np.ndarray:
+    """Quantiles of (weighted) draws.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        Draws of one scalar quantity (flattened).
+    q : float or numpy.ndarray
+        Probabilities in [0, 1].
+    weights : numpy.ndarray, optional
+        One weight per draw; equal weights (``numpy.quantile``, exactly) when None or all equal.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        A float for a scalar ``q``, else an array like ``q``.
+
+    Raises
+    ------
+    SpecError
+        If the weights do not fit the draws (see :func:`normalised_weights`).
+
+    Notes
+    -----
+    Each sorted draw stands at the midpoint of its weight's share of the cumulative weight, and
+    quantiles are interpolated linearly between those points; beyond the first and last points
+    they are the smallest and largest draw. For equal weights this is Hazen's definition,
+    within one draw of NumPy's default, which is used instead.
+
+    Examples
+    --------
+    >>> x, w = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 2.0])
+    >>> round(float(weighted_quantile(x, 0.5, w)), 4)     # 1 + (0.5 - 0.375) / (0.75 - 0.375)
+    1.3333
+    """
+    x = np.asarray(draws, dtype=float).ravel()
+    w = normalised_weights(weights, x.size)
+    if w is None:
+        result = np.quantile(x, q)
+    else:
+        order = np.argsort(x, kind="stable")
+        xs, ws = x[order], w[order]
+        result = np.interp(q, np.cumsum(ws) - ws / 2, xs)
+    return float(result) if np.ndim(result) == 0 else result
+
+
+def _median(x: np.ndarray, weights: np.ndarray | None) -> float:
+    # np.median, not the 0.5 quantile, when unweighted: the numbers fits have always reported.
+    if normalised_weights(weights, x.size) is None:
+        return float(np.median(x))
+    return float(weighted_quantile(x, 0.5, weights))
+
+
+def prob_below(draws: np.ndarray, threshold: float,
+               weights: np.ndarray | None = None) -> float:
     """Posterior probability that a quantity is below ``threshold``.
 
     Parameters
@@ -25,16 +134,69 @@ def prob_below(draws: np.ndarray, threshold: float) -> float:
     draws : numpy.ndarray
         Posterior draws of one scalar quantity.
     threshold : float
+    weights : numpy.ndarray, optional
+        One weight per draw; equal weights when None.
 
     Returns
     -------
     float
-        The share of draws strictly below ``threshold``.
+        The share of draws (of their weight, when weighted) strictly below ``threshold``.
+
+    Raises
+    ------
+    SpecError
+        If the weights do not fit the draws (see :func:`normalised_weights`).
+
+    Examples
+    --------
+    >>> x = np.array([0.8, 0.95, 1.05, 0.7])
+    >>> prob_below(x, 0.9), prob_below(x, 0.9, weights=np.array([1.0, 2.0, 3.0, 2.0]))
+    (0.5, 0.375)
     """
-    return float(np.mean(np.asarray(draws) < threshold))
+    x = np.asarray(draws, dtype=float).ravel()
+    w = normalised_weights(weights, x.size)
+    if w is None:
+        return float(np.mean(x < threshold))
+    return float(np.sum(w[x < threshold]))
 
 
-def equal_tailed_interval(draws: np.ndarray, ci_prob: float | None = None) -> tuple[float, float]:
+def prob_above(draws: np.ndarray, threshold: float,
+               weights: np.ndarray | None = None) -> float:
+    """Posterior probability that a quantity is above ``threshold``.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        Posterior draws of one scalar quantity.
+    threshold : float
+    weights : numpy.ndarray, optional
+        One weight per draw; equal weights when None.
+
+    Returns
+    -------
+    float
+        The share of draws (of their weight, when weighted) strictly above ``threshold``.
+
+    Raises
+    ------
+    SpecError
+        If the weights do not fit the draws (see :func:`normalised_weights`).
+
+    Examples
+    --------
+    >>> x = np.array([0.8, 0.95, 1.05, 0.7])
+    >>> prob_above(x, 1.0), prob_above(x, 1.0, weights=np.array([1.0, 2.0, 3.0, 2.0]))
+    (0.25, 0.375)
+    """
+    x = np.asarray(draws, dtype=float).ravel()
+    w = normalised_weights(weights, x.size)
+    if w is None:
+        return float(np.mean(x > threshold))
+    return float(np.sum(w[x > threshold]))
+
+
+def equal_tailed_interval(draws: np.ndarray, ci_prob: float | None = None,
+                          weights: np.ndarray | None = None) -> tuple[float, float]:
     """Equal-tailed credible interval of the draws.
 
     Parameters
@@ -43,14 +205,29 @@ def equal_tailed_interval(draws: np.ndarray, ci_prob: float | None = None) -> tu
         Posterior draws of one scalar quantity.
     ci_prob : float, optional
         Interval probability; defaults to :data:`swisbayes.defaults.CI_PROB`.
+    weights : numpy.ndarray, optional
+        One weight per draw; equal weights (``numpy.quantile``) when None.
 
     Returns
     -------
     tuple of float
-        Lower and upper bound.
+        Lower and upper bound: the ``(1 - ci_prob) / 2`` and ``(1 + ci_prob) / 2`` quantiles
+        (:func:`weighted_quantile`).
+
+    Raises
+    ------
+    ValueError
+        If ``ci_prob`` is not strictly between 0 and 1.
+    SpecError
+        If the weights do not fit the draws (see :func:`normalised_weights`).
+
+    Examples
+    --------
+    >>> equal_tailed_interval(np.arange(101.0), 0.5)
+    (25.0, 75.0)
     """
     prob = validate_ci_prob(ci_prob)
-    lo, hi = np.quantile(np.asarray(draws), [(1 - prob) / 2, (1 + prob) / 2])
+    lo, hi = weighted_quantile(draws, np.array([(1 - prob) / 2, (1 + prob) / 2]), weights)
     return float(lo), float(hi)
 
 
@@ -80,8 +257,8 @@ class RatioSummary:
     prob_harm: float
 
 
-def summarise_ratio(draws: np.ndarray, *, mcid: float,
-                    ci_prob: float | None = None) -> RatioSummary:
+def summarise_ratio(draws: np.ndarray, *, mcid: float, ci_prob: float | None = None,
+                    weights: np.ndarray | None = None) -> RatioSummary:
     """Summarise posterior draws of a rate ratio.
 
     Parameters
@@ -92,10 +269,18 @@ def summarise_ratio(draws: np.ndarray, *, mcid: float,
         Minimal clinically important reduction as a fraction (0.10 = 10% fewer events).
     ci_prob : float, optional
         Interval probability; defaults to 0.95.
+    weights : numpy.ndarray, optional
+        One weight per draw; equal weights when None. The median is then
+        ``weighted_quantile(draws, 0.5, weights)``.
 
     Returns
     -------
     RatioSummary
+
+    Raises
+    ------
+    SpecError
+        If the weights do not fit the draws (see :func:`normalised_weights`).
 
     Examples
     --------
@@ -107,12 +292,12 @@ def summarise_ratio(draws: np.ndarray, *, mcid: float,
     draws = np.asarray(draws, dtype=float).ravel()
     prob = validate_ci_prob(ci_prob)
     return RatioSummary(
-        median=float(np.median(draws)),
-        ci=equal_tailed_interval(draws, prob),
+        median=_median(draws, weights),
+        ci=equal_tailed_interval(draws, prob, weights),
         ci_prob=prob,
-        prob_any_reduction=prob_below(draws, 1.0),
-        prob_meaningful_reduction=prob_below(draws, 1.0 - mcid),
-        prob_harm=float(np.mean(draws > 1.0)),
+        prob_any_reduction=prob_below(draws, 1.0, weights),
+        prob_meaningful_reduction=prob_below(draws, 1.0 - mcid, weights),
+        prob_harm=prob_above(draws, 1.0, weights),
     )
 
 
@@ -139,8 +324,8 @@ class DifferenceSummary:
     prob_meaningful_reduction: float
 
 
-def summarise_difference(draws: np.ndarray, *, mcid: float,
-                         ci_prob: float | None = None) -> DifferenceSummary:
+def summarise_difference(draws: np.ndarray, *, mcid: float, ci_prob: float | None = None,
+                         weights: np.ndarray | None = None) -> DifferenceSummary:
     """Summarise posterior draws of a difference against a meaningful fall.
 
     Parameters
@@ -151,16 +336,30 @@ def summarise_difference(draws: np.ndarray, *, mcid: float,
         Meaningful fall, in the units of the draws (0.5 = half a percentage point).
     ci_prob : float, optional
         Interval probability; defaults to 0.95.
+    weights : numpy.ndarray, optional
+        One weight per draw; equal weights when None.
 
     Returns
     -------
     DifferenceSummary
+
+    Raises
+    ------
+    SpecError
+        If the weights do not fit the draws (see :func:`normalised_weights`).
+
+    Examples
+    --------
+    >>> s = summarise_difference(np.array([-1.0, -0.5, -0.49, 0.0, 0.3]), mcid=0.5)
+    >>> s.median, s.prob_meaningful_reduction
+    (-0.49, 0.2)
     """
     draws = np.asarray(draws, dtype=float).ravel()
     prob = validate_ci_prob(ci_prob)
-    return DifferenceSummary(median=float(np.median(draws)),
-                             ci=equal_tailed_interval(draws, prob), ci_prob=prob, mcid=mcid,
-                             prob_meaningful_reduction=prob_below(draws, -mcid))
+    return DifferenceSummary(median=_median(draws, weights),
+                             ci=equal_tailed_interval(draws, prob, weights), ci_prob=prob,
+                             mcid=mcid,
+                             prob_meaningful_reduction=prob_below(draws, -mcid, weights))
 
 
 def difference_keys(s: DifferenceSummary) -> dict:
@@ -337,11 +536,14 @@ def ratio_keys(s: RatioSummary) -> dict:
 
 
 def _flat(posterior: xr.Dataset, name: str) -> np.ndarray:
-    return posterior[name].to_numpy().reshape(-1)
+    # Chains, then draws: the order the weights are given in.
+    da = posterior[name].transpose("chain", "draw", ..., missing_dims="ignore")
+    return da.to_numpy().reshape(-1)
 
 
 def decide(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: float,
-           followup_years: float, ci_prob: float | None = None) -> DecisionSummary:
+           followup_years: float, ci_prob: float | None = None,
+           weights: np.ndarray | None = None) -> DecisionSummary:
     """Compute the decision quantities from a fitted posterior.
 
     Parameters
@@ -357,10 +559,20 @@ def decide(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: float,
         Follow-up length, to express rates per year.
     ci_prob : float, optional
         Interval probability; defaults to 0.95.
+    weights : numpy.ndarray, optional
+        One weight per draw, chains then draws (importance weights of reweighted draws);
+        equal weights when None.
 
     Returns
     -------
     DecisionSummary
+
+    Raises
+    ------
+    KeyError
+        If the posterior lacks one of the variables.
+    SpecError
+        If the weights are not one per draw (see :func:`normalised_weights`).
     """
     prob = validate_ci_prob(ci_prob)
     control = _flat(posterior, "rate_control_per_1000") / followup_years
@@ -369,16 +581,19 @@ def decide(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: float,
         outcome=outcome,
         prior=prior,
         mcid=mcid,
-        effect=summarise_ratio(_flat(posterior, "irr"), mcid=mcid, ci_prob=prob),
-        new_la=summarise_ratio(_flat(posterior, "irr_new_la"), mcid=mcid, ci_prob=prob),
-        averted_per_1000=float(np.median(averted)),
-        averted_per_1000_ci=equal_tailed_interval(averted, prob),
-        control_rate_per_1000=float(np.median(control)),
+        effect=summarise_ratio(_flat(posterior, "irr"), mcid=mcid, ci_prob=prob,
+                               weights=weights),
+        new_la=summarise_ratio(_flat(posterior, "irr_new_la"), mcid=mcid, ci_prob=prob,
+                               weights=weights),
+        averted_per_1000=_median(averted, weights),
+        averted_per_1000_ci=equal_tailed_interval(averted, prob, weights),
+        control_rate_per_1000=_median(control, weights),
     )
 
 
 def decide_hurdle(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: float,
-                  followup_years: float, ci_prob: float | None = None) -> HurdleDecision:
+                  followup_years: float, ci_prob: float | None = None,
+                  weights: np.ndarray | None = None) -> HurdleDecision:
     """Decision quantities of the days-in-care hurdle: :func:`decide` plus each part's effect.
 
     Parameters
@@ -386,24 +601,32 @@ def decide_hurdle(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: floa
     posterior : xarray.Dataset
         Posterior of :func:`swisbayes.hurdle.build_hurdle_model`: the variables :func:`decide`
         reads (expected days) plus ``zero_irr`` and ``positive_irr``.
-    outcome, prior, mcid, followup_years, ci_prob
+    outcome, prior, mcid, followup_years, ci_prob, weights
         As for :func:`decide`.
 
     Returns
     -------
     HurdleDecision
+
+    Raises
+    ------
+    KeyError
+        If the posterior lacks one of the variables.
+    SpecError
+        If the weights are not one per draw (see :func:`normalised_weights`).
     """
     prob = validate_ci_prob(ci_prob)
     base = decide(posterior, outcome=outcome, prior=prior, mcid=mcid,
-                  followup_years=followup_years, ci_prob=prob)
-    parts = {part: summarise_ratio(_flat(posterior, f"{part}_irr"), mcid=mcid, ci_prob=prob)
+                  followup_years=followup_years, ci_prob=prob, weights=weights)
+    parts = {part: summarise_ratio(_flat(posterior, f"{part}_irr"), mcid=mcid, ci_prob=prob,
+                                   weights=weights)
              for part in ("zero", "positive")}
     return HurdleDecision(**_fields_of(base), parts=parts)
 
 
 def decide_attendance(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: float,
-                      mcid_pp: float, followup_years: float,
-                      ci_prob: float | None = None) -> AttendanceDecision:
+                      mcid_pp: float, followup_years: float, ci_prob: float | None = None,
+                      weights: np.ndarray | None = None) -> AttendanceDecision:
     """Decision quantities of attendance: :func:`decide` plus the difference in points.
 
     Parameters
@@ -414,23 +637,71 @@ def decide_attendance(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: 
         ``absence_rate_control``.
     mcid_pp : float
         Meaningful fall in absence, in percentage points.
-    outcome, prior, mcid, followup_years, ci_prob
+    outcome, prior, mcid, followup_years, ci_prob, weights
         As for :func:`decide` (``mcid`` applies to the ratio of absence rates).
 
     Returns
     -------
     AttendanceDecision
+
+    Raises
+    ------
+    KeyError
+        If the posterior lacks one of the variables.
+    SpecError
+        If the weights are not one per draw (see :func:`normalised_weights`).
     """
     prob = validate_ci_prob(ci_prob)
     base = decide(posterior, outcome=outcome, prior=prior, mcid=mcid,
-                  followup_years=followup_years, ci_prob=prob)
+                  followup_years=followup_years, ci_prob=prob, weights=weights)
     return AttendanceDecision(
         **_fields_of(base), mcid_pp=mcid_pp,
         difference=summarise_difference(_flat(posterior, "diff_pp"), mcid=mcid_pp,
-                                        ci_prob=prob),
+                                        ci_prob=prob, weights=weights),
         new_la_difference=summarise_difference(_flat(posterior, "diff_pp_new_la"),
-                                               mcid=mcid_pp, ci_prob=prob),
-        control_absence_pct=100.0 * float(np.median(_flat(posterior, "absence_rate_control"))))
+                                               mcid=mcid_pp, ci_prob=prob, weights=weights),
+        control_absence_pct=100.0 * _median(_flat(posterior, "absence_rate_control"), weights))
+
+
+def decide_spec(posterior: xr.Dataset, spec: AnalysisSpec, *, ci_prob: float | None = None,
+                weights: np.ndarray | None = None) -> DecisionSummary:
+    """The decision quantities of a spec's outcome kind: counts, days in care or attendance.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        Posterior of the model the spec builds (:func:`swisbayes.model.build_model`).
+    spec : AnalysisSpec
+        Gives the outcome (hence :func:`decide`, :func:`decide_hurdle` or
+        :func:`decide_attendance`), the effect prior's name, ``decision.mcid`` (and
+        ``decision.mcid_pp`` for attendance) and ``followup_years``.
+    ci_prob : float, optional
+        Interval probability; defaults to 0.95.
+    weights : numpy.ndarray, optional
+        One weight per draw, chains then draws; equal weights when None.
+
+    Returns
+    -------
+    DecisionSummary
+        A :class:`HurdleDecision` for days in care, an :class:`AttendanceDecision` for
+        attendance, else a :class:`DecisionSummary`.
+
+    Raises
+    ------
+    KeyError
+        If the posterior lacks a variable the outcome's decision reads.
+    SpecError
+        If the weights are not one per draw (see :func:`normalised_weights`).
+    """
+    common = {"outcome": spec.outcome, "prior": spec.priors.effect.name,
+              "mcid": spec.decision.mcid, "followup_years": spec.followup_years,
+              "ci_prob": ci_prob, "weights": weights}
+    kind = outcome_schema(spec.outcome).kind
+    if kind == "days":
+        return decide_hurdle(posterior, **common)
+    if kind == "sessions":
+        return decide_attendance(posterior, mcid_pp=spec.decision.mcid_pp, **common)
+    return decide(posterior, **common)
 
 
 def _fields_of(summary: DecisionSummary) -> dict:
@@ -446,10 +717,14 @@ __all__ = [
     "decide",
     "decide_attendance",
     "decide_hurdle",
+    "decide_spec",
     "difference_keys",
     "equal_tailed_interval",
+    "normalised_weights",
+    "prob_above",
     "prob_below",
     "ratio_keys",
     "summarise_difference",
     "summarise_ratio",
+    "weighted_quantile",
 ]

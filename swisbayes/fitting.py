@@ -18,7 +18,7 @@ import xarray as xr
 
 from .atomic import write_atomic
 from .data import SchoolData, load_example, read_school_data
-from .decision import DecisionSummary, decide
+from .decision import DecisionSummary, decide_spec
 from .defaults import RETRY_TARGET_ACCEPT, validate_ci_prob
 from .diagnostics import Diagnostics, compute_diagnostics
 from .errors import ConvergenceError
@@ -161,7 +161,8 @@ class FitResult:
         tree = xr.load_datatree(path, engine="h5netcdf")
         spec = AnalysisSpec.model_validate_json(tree.attrs["swisbayes_spec"])
         diagnostics, attempts, provenance = load_gate_attrs(tree)
-        return cls(idata=tree, spec=spec, decision=_decide(tree, spec), diagnostics=diagnostics,
+        decision = decide_spec(tree["posterior"].to_dataset(), spec)
+        return cls(idata=tree, spec=spec, decision=decision, diagnostics=diagnostics,
                    attempts=attempts, provenance=provenance)
 
 
@@ -202,22 +203,6 @@ def load_gate_attrs(tree: xr.DataTree) -> tuple[Diagnostics, tuple[Attempt, ...]
                      for a in json.loads(tree.attrs["swisbayes_attempts"]))
     diagnostics = Diagnostics.from_dict(json.loads(tree.attrs["swisbayes_diagnostics"]))
     return diagnostics, attempts, json.loads(tree.attrs["swisbayes_provenance"])
-
-
-def _decide(idata: xr.DataTree, spec: AnalysisSpec) -> DecisionSummary:
-    """The decision summary of the spec's outcome kind (counts, days in care, attendance)."""
-    from .data import outcome_schema
-    from .decision import decide_attendance, decide_hurdle
-
-    posterior = idata["posterior"].to_dataset()
-    common = {"outcome": spec.outcome, "prior": spec.priors.effect.name,
-              "mcid": spec.decision.mcid, "followup_years": spec.followup_years}
-    kind = outcome_schema(spec.outcome).kind
-    if kind == "days":
-        return decide_hurdle(posterior, **common)
-    if kind == "sessions":
-        return decide_attendance(posterior, mcid_pp=spec.decision.mcid_pp, **common)
-    return decide(posterior, **common)
 
 
 def _compiled_nutpie(build: ModelBuild):
@@ -373,12 +358,13 @@ def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData | None 
         "compile": compile_info,
         "data_warnings": [i.describe(school_data.source) for i in school_data.report.warnings],
     }
-    result = FitResult(idata=idata, spec=spec, decision=_decide(idata, spec),
-                       diagnostics=diagnostics, attempts=attempts, provenance=provenance)
+    decision = decide_spec(idata["posterior"].to_dataset(), spec)
+    result = FitResult(idata=idata, spec=spec, decision=decision, diagnostics=diagnostics,
+                       attempts=attempts, provenance=provenance)
     if raise_on_failure and not result.ok:
         raise ConvergenceError(f"{spec.name}: fit failed its diagnostics after "
                                f"{len(attempts)} attempt(s): " + "; ".join(diagnostics.reasons))
     return result
 
 
-__all__ = ["Attempt", "FitResult", "fit", "sample_with_gate"]
+__all__ = ["Attempt", "FitResult", "decide_spec", "fit", "sample_with_gate"]

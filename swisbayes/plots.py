@@ -59,6 +59,42 @@ def plot_priors(priors: Sequence[MixturePrior], *, mcid: float = 0.10,
     return ax.figure
 
 
+UNRELIABLE_COLOUR = "red"
+"""Colour of an estimate whose fit failed its convergence checks, in every forest-style figure."""
+
+
+def draw_interval_rows(ax: Axes, y: Sequence[float], medians: Sequence[float],
+                       intervals: Sequence[tuple[float, float]], *, reliable: Sequence[bool],
+                       colours: Sequence[str]) -> None:
+    """Draw one estimate per row: a line for its interval and a dot at its median.
+
+    The drawing shared by every forest-style figure. A row whose fit failed its checks is drawn
+    in :data:`UNRELIABLE_COLOUR`, with a dashed line and a hollow dot, so it stands out in grey
+    scale and to colour-blind readers too (its label should say so as well).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    y : sequence of float
+        Vertical position of each row.
+    medians : sequence of float
+        Posterior median of each row.
+    intervals : sequence of tuple of float
+        ``(low, high)`` of each row's credible interval.
+    reliable : sequence of bool
+        False for a row whose fit failed its convergence checks.
+    colours : sequence of str
+        Colour of each reliable row.
+    """
+    for row in zip(y, medians, intervals, reliable, colours, strict=True):
+        pos, median, (low, high), ok, colour = row
+        colour = colour if ok else UNRELIABLE_COLOUR
+        ax.plot([low, high], [pos, pos], color=colour, lw=2, ls="-" if ok else "--",
+                solid_capstyle="butt")
+        ax.plot(median, pos, "o", color=colour, ms=5.5,
+                markerfacecolor=colour if ok else "white", markeredgewidth=1.5)
+
+
 def plot_forest(results: Sequence[FitResult], *, ax: Axes | None = None) -> Figure:
     """Forest plot of the headline ratio of several fits, with the MCID and no-effect lines.
 
@@ -81,11 +117,9 @@ def plot_forest(results: Sequence[FitResult], *, ax: Axes | None = None) -> Figu
     if ax is None:
         _, ax = plt.subplots(figsize=(7.5, 0.45 * len(results) + 1.2))
     rows = np.arange(len(results))[::-1]
-    for y, result in zip(rows, results, strict=True):
-        effect = result.decision.effect
-        colour = "C0" if result.ok else "red"
-        ax.plot(effect.ci, [y, y], color=colour, lw=2)
-        ax.plot(effect.median, y, "o", color=colour)
+    draw_interval_rows(ax, rows, [r.decision.effect.median for r in results],
+                       [r.decision.effect.ci for r in results],
+                       reliable=[r.ok for r in results], colours=["C0"] * len(results))
     labels = [f"{r.spec.name} ({r.spec.priors.effect.name})"
               + ("" if r.ok else " - FAILED checks") for r in results]
     ax.set_yticks(rows, labels)

@@ -1,4 +1,4 @@
-"""Sensitivity grids without MCMC: the grid file, cells and hashes, weighted kernels, PSIS."""
+"""Sensitivity grids without MCMC: the grid file, cells and hashes, routing, PSIS."""
 
 from __future__ import annotations
 
@@ -13,18 +13,22 @@ import xarray as xr
 from scipy import stats
 
 import swisbayes
-from swisbayes.decision import decide
+from swisbayes.decision import decide, decide_spec, ratio_keys, summarise_ratio
 from swisbayes.errors import SpecError
 from swisbayes.sensitivity import Grid, cell_keys, load_grid
-from swisbayes.sensitivity import weighted as w
+from swisbayes.sensitivity.grid import Reweighting
 from swisbayes.sensitivity.reweight import (
     NotReweightableError,
     PriorState,
     PriorTargets,
+    Reweighted,
     find_targets,
+    kish_ess,
     log_ratio,
     psis,
 )
+from swisbayes.sensitivity.routing import GroupRouter, Proposal, _reproduces_fit, make_draw_set
+from swisbayes.sensitivity.rows import Entry, sampled_row
 from swisbayes.sensitivity.store import CellStore
 
 from .conftest import PRIMARY_SPEC, ROOT
@@ -159,30 +163,86 @@ def test_pilot_variants_share_a_group_with_the_library_priors(primary_spec):
     assert vague.draws != pilot.draws
 
 
-def test_weighted_kernels_with_equal_weights_are_the_decision_layer():
-    rng = np.random.default_rng(3)
+def test_kish_ess_of_normal_tilting_weights():
+    x = np.random.default_rng(4).normal(size=200_000)
+    # w = exp(x - 1/2) has E[w] = 1 and E[w^2] = e, so 1 / sum(w_normalised^2) -> n / e.
+    assert kish_ess(np.exp(x - 0.5)) == pytest.approx(200_000 / math.e, rel=0.05)
+    assert kish_ess(np.full(7, 0.3)) == 7.0
+    assert kish_ess(None, 50) == 50.0
+    with pytest.raises(ValueError, match="n \\(the number of draws\\) is needed"):
+        kish_ess(None)
+
+
+DAYS_SPEC = ROOT / "models" / "days_in_care.toml"
+
+
+@pytest.fixture(scope="module")
+def days_entry() -> Entry:
+    spec = swisbayes.load_spec(DAYS_SPEC)
+    cell = grid(priors={"library": ["sceptical"]}).cells([spec])[0]
+    data = swisbayes.read_school_data(swisbayes.load_example(), outcomes=[spec.outcome],
+                                      covariates=spec.covariates)
+    return Entry(cell, cell_keys(cell, data.sha256), data)
+
+
+def _days_posterior(rng) -> xr.Dataset:
     post = _posterior(rng)
-    kwargs = {"outcome": "s47", "prior": "vague", "mcid": 0.1, "followup_years": 23 / 12}
-    assert w.decide(post, **kwargs).to_dict() == decide(post, **kwargs).to_dict()
-    uniform = w.decide(post, weights=np.ones(4000), **kwargs).to_dict()
-    exact = decide(post, **kwargs).to_dict()
-    assert uniform.keys() == exact.keys()
-    for key in ("irr_median", "prob_any_reduction", "prob_meaningful_reduction", "prob_harm"):
-        assert uniform[key] == pytest.approx(exact[key], abs=1e-3)
+    shape, dims = (4, 1000), ("chain", "draw")
+    return post.assign(zero_irr=(dims, np.exp(rng.normal(-0.1, 0.1, shape))),
+                       positive_irr=(dims, np.exp(rng.normal(0.05, 0.1, shape))))
 
 
-def test_weighted_quantiles_and_probabilities_follow_the_weights():
-    rng = np.random.default_rng(4)
-    x = rng.normal(size=200_000)
-    # Weights proportional to N(1, 1) / N(0, 1) turn N(0, 1) draws into N(1, 1).
-    weights = np.exp(x - 0.5)
-    assert w.weighted_quantile(x, 0.5, weights) == pytest.approx(1.0, abs=0.02)
-    assert w.weighted_prob_below(x, 0.0, weights) == pytest.approx(stats.norm.cdf(-1), abs=0.01)
-    lo, hi = w.weighted_interval(x, 0.9, weights)
-    assert (lo, hi) == (pytest.approx(1 - 1.645, abs=0.03), pytest.approx(1 + 1.645, abs=0.03))
-    assert w.kish_ess(weights) == pytest.approx(200_000 / math.e, rel=0.05)  # 1 / E[w^2]
-    with pytest.raises(ValueError, match="3 weights for 2 draws"):
-        w.weighted_quantile(np.zeros(2), 0.5, np.ones(3))
+def _fit_row(entry: Entry, decision: dict) -> dict:
+    """A sampled cell's row whose decision keys are ``decision``."""
+    fit = {**decision, "diagnostics": {"rhat_max": 1.0, "ess_bulk_min": 1000.0,
+                                       "divergences": 0, "ok": True, "reasons": [],
+                                       "attempts": 1},
+           "analysis": entry.cell.spec.name, "data_sha256": entry.data.sha256, "seed": 1,
+           "sampler": "nutpie", "swisbayes_version": swisbayes.__version__}
+    return sampled_row(entry, {"fit": fit, "seconds": 1.0}, "cells/x.nc", SHA,
+                       entry.cell.spec.to_json())
+
+
+def test_a_fit_is_derived_from_only_when_its_kernels_reproduce_its_row(days_entry):
+    post = _days_posterior(np.random.default_rng(3))
+    spec = days_entry.cell.spec
+    own = decide_spec(post, spec).to_dict()
+    draw_set = make_draw_set([days_entry])
+    assert "parts" in own
+    assert _reproduces_fit(days_entry, Proposal(draw_set, _fit_row(days_entry, own), post))
+    changed = {**own, "irr_median": own["irr_median"] * 1.001}
+    assert not _reproduces_fit(days_entry, Proposal(draw_set, _fit_row(days_entry, changed),
+                                                    post))
+    # A row of the count formulas for a days-in-care fit lacks the parts: not derived from.
+    counts = decide(post, outcome=spec.outcome, prior=spec.priors.effect.name,
+                    mcid=spec.decision.mcid, followup_years=spec.followup_years).to_dict()
+    assert not _reproduces_fit(days_entry, Proposal(draw_set, _fit_row(days_entry, counts),
+                                                    post))
+    # A posterior without the hurdle's parts cannot give its decision.
+    assert not _reproduces_fit(days_entry, Proposal(draw_set, _fit_row(days_entry, own),
+                                                    post.drop_vars("zero_irr")))
+
+
+def test_a_reweighted_days_in_care_cell_has_weighted_parts(days_entry):
+    rng = np.random.default_rng(7)
+    post = _days_posterior(rng)
+    spec = days_entry.cell.spec
+    rows: list[dict] = []
+    router = GroupRouter([make_draw_set([days_entry])], set(), Reweighting(), rows.append)
+    base = _fit_row(days_entry, decide_spec(post, spec).to_dict())
+    weights = rng.uniform(0.5, 1.5, 4000)
+    weights /= weights.sum()
+    router._derive(days_entry, Proposal(router.draw_sets[0], base, post),
+                   Reweighted(weights, 0.2, 3500.0))
+    (row,) = rows
+    assert row["path"] == "reweighted"
+    assert row["diagnostics"]["pareto_khat"] == 0.2
+    zero = post["zero_irr"].to_numpy().ravel()
+    assert row["parts"]["zero"] == ratio_keys(summarise_ratio(zero, mcid=spec.decision.mcid,
+                                                              weights=weights))
+    assert row["parts"]["zero"]["prob_any_reduction"] == pytest.approx(
+        np.sum(weights[zero < 1.0]), abs=1e-12)
+    assert row["parts"] != base["parts"]
 
 
 def test_psis_recovers_a_normal_posterior_and_flags_a_bad_proposal():

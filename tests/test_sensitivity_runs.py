@@ -121,6 +121,42 @@ def test_reweighted_cells_agree_with_sampled_ones_within_monte_carlo_error(four_
     assert r["enthusiastic"]["prob_any_reduction"] - r["vague"]["prob_any_reduction"] > 0.1
 
 
+DAYS_GRID = (f'specs = ["{PRIMARY_SPEC.parent / "days_in_care.toml"}"]\nseeds = [1]\n'
+             '[priors]\nlibrary = ["vague"]\n'
+             '[[priors.normal]]\ncentres_irr = [0.9]\nsds = [0.3]\n')
+
+
+def test_days_in_care_cells_are_reweighted_with_their_parts(tmp_path):
+    """A hurdle cell is reweighted from the vague fit, parts included, and agrees with its fit.
+
+    The spec's own sampler settings: the base must pass the gate (bulk ESS >= 400 for every
+    parameter of both parts), which 2 chains x 300 draws do not reach.
+    """
+    sampled = run_grid(None, write_grid(tmp_path, DAYS_GRID + "[reweighting]\nenabled = false\n",
+                                        "s.toml"), out=tmp_path / "sampled")
+    reweighted = run_grid(None, write_grid(tmp_path, DAYS_GRID, "r.toml"),
+                          out=tmp_path / "reweighted")
+    assert reweighted.counts() == {"sampled": 1, "reweighted": 1, "recomputed": 0}
+    s, r = by_prior(sampled), by_prior(reweighted)
+    name = "normal(irr=0.9, sd=0.3)"
+    row = r[name]
+    assert (row["path"], row["base"]) == ("reweighted", r["vague"]["cell"])
+    assert set(row) == set(s[name])  # the keys of a sampled days-in-care row, parts included
+    assert row["parts"] != r["vague"]["parts"]
+    post = _posterior(sampled, s[name])
+    ess_is = row["diagnostics"]["ess_importance"]
+    checks = [(row, s[name], "irr")] + [(row["parts"][part], s[name]["parts"][part], f"{part}_irr")
+                                        for part in ("zero", "positive")]
+    for got, fitted, variable in checks:
+        ess = float(az.ess(post[variable]))
+        p = fitted["prob_any_reduction"]
+        tolerance = 4 * math.sqrt(max(p * (1 - p), 1e-4) * (1 / ess + 1 / ess_is))
+        assert abs(got["prob_any_reduction"] - p) < tolerance, (variable, got, p, tolerance)
+        sd = float(np.log(post[variable]).std())
+        tolerance = 4 * 1.2533 * sd * math.sqrt(1 / ess + 1 / ess_is)
+        assert abs(math.log(got["irr_median"] / fitted["irr_median"])) < tolerance, variable
+
+
 def test_to_xarray_has_one_dimension_per_axis(four_cells):
     _, reweighted = four_cells
     data = reweighted.to_xarray()

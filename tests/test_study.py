@@ -10,12 +10,12 @@ from click.testing import CliRunner
 import swisbayes
 from swisbayes.cli import cli
 from swisbayes.sensitivity.study import (
-    DecisionRule,
     run_study,
     simulate_study_trial,
     trial_seeds,
     trial_spec,
 )
+from swisbayes.verdict import DecisionRule
 
 from .conftest import PRIMARY_SPEC
 
@@ -100,3 +100,10 @@ def test_cli_rejects_bad_scenarios():
                                       "1,-2", "--n-trials", "1"])
     assert result.exit_code == 2
     assert "positive" in result.output
+
+
+def test_cli_rejects_invest_below_stop():
+    result = CliRunner().invoke(cli, ["simulate-study", str(PRIMARY_SPEC), "--scenarios", "1",
+                                      "--n-trials", "1", "--invest", "0.1", "--stop", "0.5"])
+    assert result.exit_code == 2
+    assert "stop=0.5, invest=0.1" in result.output

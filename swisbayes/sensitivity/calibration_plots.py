@@ -68,7 +68,7 @@ def plot_verdicts(result: StudyResult) -> Figure:
     """
     import matplotlib.pyplot as plt
 
-    from .study import VERDICTS
+    from ..verdict import VERDICTS
 
     summary = result.summary()
     fig, ax = plt.subplots(figsize=(6.5, 3.8))

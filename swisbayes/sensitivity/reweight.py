@@ -19,10 +19,10 @@ import numpy as np
 import xarray as xr
 
 from ..data import SchoolData
+from ..decision import normalised_weights
 from ..priors import MixturePrior
 from ..spec import AnalysisSpec
 from .hyper import get_scale, half_normal_paths, set_scale
-from .weighted import kish_ess
 
 _PROBE_PRIOR = MixturePrior("probe", "probe", "probe", (0.3, 0.7), (0.123, -0.234),
                             (0.345, 0.456))
@@ -245,6 +245,44 @@ def _sample_first(da: xr.DataArray) -> np.ndarray:
     return da.transpose("chain", "draw", ...).to_numpy()
 
 
+def kish_ess(weights: np.ndarray | None, n: int | None = None) -> float:
+    """Kish's effective sample size of importance weights, ``1 / sum(w^2)`` (w summing to 1).
+
+    Parameters
+    ----------
+    weights : numpy.ndarray or None
+        Importance weights; None means ``n`` equal weights.
+    n : int, optional
+        Number of draws (needed when ``weights`` is None).
+
+    Returns
+    -------
+    float
+        The number of draws when the weights are equal.
+
+    Raises
+    ------
+    ValueError
+        If ``weights`` is None and ``n`` is not given.
+    SpecError
+        If the weights are not finite, non-negative and summing to more than 0.
+
+    Examples
+    --------
+    >>> kish_ess(np.ones(100))
+    100.0
+    >>> round(kish_ess(np.array([1.0, 1.0, 0.0, 0.0])), 6)
+    2.0
+    """
+    if weights is None:
+        if n is None:
+            raise ValueError("kish_ess: n (the number of draws) is needed when weights is None")
+        return float(n)
+    size = np.size(weights)
+    w = normalised_weights(weights, size)
+    return float(size) if w is None else float(1.0 / np.sum(w**2))
+
+
 def psis(log_ratios: np.ndarray) -> Reweighted:
     """Pareto-smoothed importance weights for draws with these log importance ratios.
 
@@ -291,4 +329,4 @@ def psis(log_ratios: np.ndarray) -> Reweighted:
 
 
 __all__ = ["NotReweightableError", "PriorState", "PriorTargets", "Reweighted", "find_targets",
-           "log_ratio", "psis"]
+           "kish_ess", "log_ratio", "psis"]

@@ -19,9 +19,10 @@ MCID). In each group:
    cell for the narrow priors around it), and step 3 repeats.
 
 Within a draw set, the first cell is sampled or reweighted and the others (other MCIDs) are
-*recomputed* from the same draws. A fit that failed its diagnostics is never a proposal; a fit
-whose decision quantities this package cannot reproduce from its draws (an outcome with its own
-decision layer) has each of its cells sampled.
+*recomputed* from the same draws, with the decision kernels of the outcome's kind
+(:func:`~swisbayes.decision.decide_spec`: counts, days in care, attendance). A fit that failed
+its diagnostics is never a proposal; a fit whose row those kernels cannot reproduce from its
+draws has each of its cells sampled.
 
 Every decision depends only on the draws, which depend only on spec, seed and data, so the rows
 are the same whichever executor ran the fits and however a run was interrupted.
@@ -33,12 +34,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import xarray as xr
 
+from ..decision import decide_spec
 from ..priors import MixturePrior
 from ..spec import AnalysisSpec
-from . import weighted
 from .grid import Reweighting
 from .hyper import get_scale, half_normal_paths
 from .resolve import effect_prior
@@ -241,33 +241,28 @@ class GroupRouter:
     def _derive(self, entry: Entry, proposal: Proposal, result) -> None:
         spec = entry.cell.spec
         weights = None if result is None else result.weights
-        summary = weighted.decide(proposal.posterior, outcome=spec.outcome,
-                                  prior=spec.priors.effect.name, mcid=spec.decision.mcid,
-                                  followup_years=spec.followup_years, weights=weights)
+        summary = decide_spec(proposal.posterior, spec, weights=weights)
         self.emit(derived_row(entry, proposal.row, summary, self.spec_json(entry), result))
         self.complete.add(entry.name)
 
 
 def _reproduces_fit(entry: Entry, proposal: Proposal) -> bool:
-    """Whether this package's decision kernels give the fit's own numbers from its draws.
+    """Whether this package's decision kernels give the fit's own row from its draws.
 
-    An outcome whose fit reports other quantities (its own decision layer) fails this check, and
-    its cells are then all sampled rather than derived with the wrong formulas.
+    :func:`~swisbayes.decision.decide_spec`, unweighted, must give every decision key of the
+    sampled row with the same value, and no decision key of the row may be missing (a derived
+    row has then exactly the keys of a sampled one). A posterior without the variables the
+    outcome's decision reads, or a row written by other decision formulas, fails this check, and
+    the cells of its draw set are then all sampled rather than derived with the wrong formulas.
     """
-    spec = entry.cell.spec
+    row = proposal.row
     try:
-        again = weighted.decide(proposal.posterior, outcome=spec.outcome,
-                                prior=spec.priors.effect.name, mcid=spec.decision.mcid,
-                                followup_years=spec.followup_years).to_dict()
-        uniform = np.full(proposal.posterior.sizes["chain"] * proposal.posterior.sizes["draw"],
-                          1.0)
-        keys = weighted.decide(proposal.posterior, outcome=spec.outcome,
-                               prior=spec.priors.effect.name, mcid=spec.decision.mcid,
-                               followup_years=spec.followup_years, weights=uniform).to_dict()
+        again = decide_spec(proposal.posterior, entry.cell.spec)
+        layout = derived_row(entry, row, again, "null", None)  # only its keys matter
     except (KeyError, ValueError):
         return False
-    row = proposal.row
-    return set(keys) == set(again) and all(row.get(k) == v for k, v in again.items())
+    keys = again.to_dict()
+    return set(layout) == set(row) and all(row[k] == v for k, v in keys.items())
 
 
 def make_draw_set(entries: list[Entry],

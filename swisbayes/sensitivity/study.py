@@ -23,38 +23,8 @@ import pandas as pd
 
 from ..errors import SpecError
 from ..spec import AnalysisSpec, load_spec
+from ..verdict import VERDICTS, DecisionRule
 from .cells import Task, cell_hash, output_dir, run_cells
-
-VERDICTS = ("invest", "more evidence", "stop")
-
-
-@dataclass(frozen=True)
-class DecisionRule:
-    """Verdict from the posterior probability of a meaningful reduction, P(IRR < 1 - MCID).
-
-    Parameters
-    ----------
-    invest : float, default 0.80
-        "invest" when the probability is at least this.
-    stop : float, default 0.10
-        "stop" when the probability is below this; "more evidence" in between.
-    """
-
-    invest: float = 0.80
-    stop: float = 0.10
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.stop < self.invest <= 1:
-            raise ValueError(f"need 0 <= stop < invest <= 1; got stop={self.stop}, "
-                             f"invest={self.invest}")
-
-    def verdict(self, prob_meaningful: float) -> str:
-        """The verdict for one posterior probability of a meaningful reduction."""
-        if prob_meaningful >= self.invest:
-            return "invest"
-        if prob_meaningful < self.stop:
-            return "stop"
-        return "more evidence"
 
 
 def trial_seeds(base_seed: int, irr: float, index: int) -> tuple[int, int]:
@@ -260,5 +230,5 @@ def run_study(spec: AnalysisSpec | str | Path, scenarios: Sequence[float], n_tri
                        time.perf_counter() - start)
 
 
-__all__ = ["VERDICTS", "DecisionRule", "StudyResult", "run_study", "simulate_study_trial",
+__all__ = ["StudyResult", "run_study", "simulate_study_trial",
            "study_cell", "trial_seeds", "trial_spec"]

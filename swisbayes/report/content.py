@@ -1,0 +1,962 @@
+"""What the report says: every number, sentence and figure, computed once from the analyses.
+
+:func:`build_report` turns the fitted analyses (:mod:`swisbayes.report.analyses`) and the
+economic inputs into a :class:`Report`: plain data that :mod:`swisbayes.report.render` writes as
+HTML or Markdown and that :meth:`Report.table` writes as CSV. Each number in a table is a
+:class:`Cell` holding the exact value next to its formatted text, so what the page shows can be
+checked against the decision functions that produced it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..data import SchoolData, outcome_schema
+from ..decision import AttendanceDecision, DecisionSummary, HurdleDecision, RatioSummary
+from ..defaults import SMALL_COUNT_SUPPRESS
+from ..economics import (
+    EconomicInputs,
+    NetBenefitSummary,
+    ceac,
+    evpi,
+    format_money,
+    net_benefit,
+    population_scale,
+    summarise_net_benefit,
+)
+from ..errors import SpecError
+from ..priors import PILOT_PRIOR
+from ..provenance import library_versions, package_version
+from ..reanalysis import normal_likelihood_from_ci, posterior, published_estimate, reanalyse
+from ..value_of_information import FurtherTrialValue, LinearNetBenefit, further_trial_value
+from ..verdict import (
+    DecisionRule,
+    NormalCentreFamily,
+    PriorFamily,
+    RobustWeightFamily,
+    TippingPoint,
+    Verdict,
+    decide_verdict,
+    likelihood_from_draws,
+    prob_meaningful,
+    probability_curve,
+    tipping_points,
+)
+from .analyses import OutcomeAnalysis, PriorAnalysis
+from .disclosure import ARMS, arm_counts, la_labels
+from .figures import (
+    ForestRow,
+    figure_png,
+    plot_ceac,
+    plot_la_effects,
+    plot_ratio_posteriors,
+    plot_summary_forest,
+    plot_tipping,
+)
+
+PRIMARY = "s47"
+"""The primary outcome: the verdict and the value of information are about it."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One number of a table: its exact value, its text and its traffic-light class.
+
+    Parameters
+    ----------
+    key : str
+        What the number is (the JSON key of the decision functions, e.g.
+        ``prob_meaningful_reduction``).
+    value : float, str or None
+        The exact value (written to ``data-value`` in the HTML and to the CSV).
+    text : str
+        What the reader sees.
+    css : str, default ""
+        ``invest``, ``more`` or ``stop`` for a traffic-light cell.
+    """
+
+    key: str
+    value: float | str | None
+    text: str
+    css: str = ""
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row of the effects, economics or diagnostics table."""
+
+    outcome: str
+    prior: str
+    cells: list[Cell]
+    reliable: bool = True
+
+
+@dataclass(frozen=True)
+class Group:
+    """The rows of one outcome in the effects table, under its label."""
+
+    label: str
+    note: str
+    rows: list[Row]
+
+
+@dataclass
+class Figure:
+    """An embedded figure: PNG bytes and what it shows.
+
+    ``src`` is set by the renderer (a data URI in HTML, a file name in Markdown).
+    """
+
+    name: str
+    caption: str
+    alt: str
+    png: bytes
+    wide: bool = False
+    src: str = ""
+
+
+NONE = "\u2013"
+"""An en dash: the text of a cell with no value."""
+
+VERDICT_CSS = {"invest": "invest", "more evidence": "more", "stop": "stop"}
+
+
+def pct(p: float) -> str:
+    """A probability as a percentage for a table: ``<0.1%`` and ``>99.9%`` at the ends.
+
+    Examples
+    --------
+    >>> pct(0.0004), pct(0.0123), pct(0.5), pct(0.99996)
+    ('<0.1%', '1.2%', '50%', '>99.9%')
+    """
+    if p < 0.001:
+        return "<0.1%"
+    if p > 0.999:
+        return ">99.9%"
+    if 0.1 <= p <= 0.9:
+        return f"{p:.0%}"
+    return f"{p:.1%}"
+
+
+def ratio_text(s: RatioSummary) -> str:
+    """Median and interval of a ratio: ``0.99 (0.90 to 1.10)``."""
+    return f"{s.median:.2f} ({s.ci[0]:.2f} to {s.ci[1]:.2f})"
+
+
+@dataclass
+class Report:
+    """Everything the report shows (see the module docstring)."""
+
+    title: str
+    subtitle: str
+    verdict: str
+    verdict_word: str
+    verdict_class: str
+    headline: str
+    key_points: list[str]
+    rule_text: str
+    table_intro: str
+    effect_columns: list[str]
+    effect_groups: list[Group]
+    table_note: str
+    economics_intro: str
+    economics_columns: list[str]
+    economics_rows: list[Row]
+    economics_note: str
+    figures: list[Figure]
+    tipping: list[str]
+    evsi_sentence: str
+    evsi_columns: list[str]
+    evsi_rows: list[list[Cell]]
+    evsi_note: str
+    reanalysis_intro: str
+    reanalysis_columns: list[str]
+    reanalysis_rows: list[Row]
+    data_intro: str
+    count_columns: list[str]
+    count_rows: list[tuple[str, list]]
+    disclosure_note: str
+    diagnostics_intro: str
+    diagnostics_columns: list[str]
+    diagnostics_rows: list[Row]
+    provenance: list[tuple[str, str]]
+    assumptions: list[tuple[str, str, str]]
+    warnings: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+
+    def table(self) -> pd.DataFrame:
+        """The outcome x prior table with every exact value, for CSV (one row per row shown)."""
+        records = []
+        for section, rows in (("effects", [r for g in self.effect_groups for r in g.rows]),
+                              ("economics", self.economics_rows),
+                              ("published re-analysis", self.reanalysis_rows)):
+            for row in rows:
+                record = {"section": section, "outcome": row.outcome, "prior": row.prior,
+                          "reliable": row.reliable}
+                record |= {c.key: c.value for c in row.cells}
+                records.append(record)
+        return pd.DataFrame.from_records(records)
+
+
+# ----------------------------------------------------------------------------- effects
+
+
+def _traffic(rule: DecisionRule, p: float) -> str:
+    return VERDICT_CSS[rule.verdict(p)]
+
+
+def effect_cells(decision: DecisionSummary, rule: DecisionRule) -> list[Cell]:
+    """The effects-table cells of one outcome under one prior.
+
+    Parameters
+    ----------
+    decision : DecisionSummary
+    rule : DecisionRule
+        Colours the probability of a meaningful reduction.
+
+    Returns
+    -------
+    list of Cell
+    """
+    e, new = decision.effect, decision.new_la
+    cells = [
+        Cell("irr_median", e.median, ratio_text(e)),
+        Cell("prob_any_reduction", e.prob_any_reduction, pct(e.prob_any_reduction)),
+        Cell("prob_meaningful_reduction", e.prob_meaningful_reduction,
+             pct(e.prob_meaningful_reduction), _traffic(rule, e.prob_meaningful_reduction)),
+        Cell("prob_harm", e.prob_harm, pct(e.prob_harm)),
+        Cell("new_la.prob_meaningful_reduction", new.prob_meaningful_reduction,
+             pct(new.prob_meaningful_reduction)),
+        Cell("averted_per_1000", decision.averted_per_1000, f"{decision.averted_per_1000:+.2f}"),
+    ]
+    return cells
+
+
+EFFECT_COLUMNS = ["prior", "ratio (95% interval)", "P(any reduction)",
+                  "P(reduction ≥ MCID)", "P(harm)", "new LA: P(reduction ≥ MCID)",
+                  "averted per 1000 pupils a year"]
+
+
+def _group_note(outcome: OutcomeAnalysis) -> str:
+    spec = outcome.spec
+    first = next(iter(outcome.results.values())).decision
+    notes = [f"MCID {spec.decision.mcid:.0%}"]
+    if isinstance(first, HurdleDecision):
+        notes.append("ratio of expected days in care; averted = days in care")
+    elif isinstance(first, AttendanceDecision):
+        d = first.difference
+        notes.append(f"ratio of absence rates; under the vague prior absence changes by "
+                     f"{d.median:+.2f} points ({d.ci[0]:+.2f} to {d.ci[1]:+.2f}) from "
+                     f"{first.control_absence_pct:.1f}%; averted = sessions missed")
+    for name, why in outcome.unavailable.items():
+        notes.append(f"no '{name}' prior ({why.split(';')[0]})")
+    return "; ".join(notes)
+
+
+def effect_groups(analyses: Sequence[OutcomeAnalysis], rule: DecisionRule) -> list[Group]:
+    """One group per outcome, one row per prior (see :func:`effect_cells`)."""
+    return [Group(outcome_schema(o.outcome).label, _group_note(o),
+                  [Row(o.outcome, name, effect_cells(pa.decision, rule), pa.reliable)
+                   for name, pa in o.results.items()])
+            for o in analyses]
+
+
+# ----------------------------------------------------------------------------- diagnostics
+
+
+DIAGNOSTICS_COLUMNS = ["outcome", "prior", "draws", "max R-hat", "min bulk ESS", "divergences",
+                       "Pareto k-hat", "importance ESS", "status"]
+
+
+def diagnostics_rows(analyses: Sequence[OutcomeAnalysis]) -> list[Row]:
+    """One row per outcome and prior: the fit's gate, and the weights' when reweighted."""
+    rows = []
+    for o in analyses:
+        for name, pa in o.results.items():
+            d = pa.fit.diagnostics
+            source = ("sampled" if pa.path == "sampled"
+                      else f"reweighted from {pa.fit.spec.priors.effect.name}")
+            status = "ok" if pa.reliable else "FAILED: " + "; ".join(d.reasons)
+            cells = [Cell("outcome", o.outcome, o.outcome), Cell("prior", name, name),
+                     Cell("path", pa.path, source),
+                     Cell("rhat_max", d.rhat_max, f"{d.rhat_max:.3f}"),
+                     Cell("ess_bulk_min", d.ess_bulk_min, f"{d.ess_bulk_min:.0f}"),
+                     Cell("divergences", d.divergences, str(d.divergences)),
+                     _optional("pareto_khat", pa.pareto_khat, "{:.2f}"),
+                     _optional("importance_ess", pa.importance_ess, "{:.0f}"),
+                     Cell("ok", str(pa.reliable), status, "" if pa.reliable else "stop")]
+            rows.append(Row(o.outcome, name, cells, pa.reliable))
+    return rows
+
+
+def _optional(key: str, value: float | None, fmt: str) -> Cell:
+    return Cell(key, value, NONE if value is None else fmt.format(value))
+
+
+# ----------------------------------------------------------------------------- provenance
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def provenance_rows(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
+                    economics: EconomicInputs,
+                    economics_file: Path | None) -> list[tuple[str, str]]:
+    """What produced the report: versions, data, specs, seeds, sampler and inputs."""
+    versions = library_versions()
+    rows = [("swisbayes version", package_version()),
+            ("generated", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")),
+            ("libraries", ", ".join(f"{k} {v}" for k, v in versions.items()
+                                    if k in ("pymc", "pytensor", "nutpie", "arviz", "numpy"))),
+            ("data", f"{data.source} ({len(data.frame)} schools, "
+                     f"{data.frame['la_id'].nunique()} LAs, {data.level}-level file)"),
+            ("data sha256", data.sha256)]
+    for o in analyses:
+        base = next(iter(o.results.values())).fit.spec
+        s = base.sampler
+        rows.append((f"spec {o.spec.name}",
+                     f"sha256 {_sha256(o.spec.to_json())[:16]}; seed {s.seed}; {s.backend}, "
+                     f"{s.chains} chains x ({s.tune} tune + {s.draws} draws)"))
+    if economics_file is not None:
+        rows.append(("economic inputs", f"{economics_file} (sha256 "
+                                        f"{hashlib.sha256(economics_file.read_bytes()).hexdigest()[:16]})"))
+    rows.append(("currency", f"{economics.currency}, {economics.price_year.value} prices"))
+    return rows
+
+
+def assumption_rows(analyses: Sequence[OutcomeAnalysis], economics: EconomicInputs,
+                    bundled: bool) -> list[tuple[str, str, str]]:
+    """Every input of the report that is an assumption rather than a published figure."""
+    rows: list[tuple[str, str, str]] = []
+    if bundled:
+        rows.append(("data", "bundled synthetic data",
+                     "Simulated with the trial's published design; no real school is in it. "
+                     "Run the report with --data on the trial's data."))
+    for path, value, why in economics.assumptions():
+        rows.append((path, f"{value:,.4g}", why))
+    for o in analyses:
+        d = o.spec.decision
+        if d.mcid_source == "assumption":
+            rows.append((f"{o.spec.name}: MCID", f"{d.mcid:.0%}", d.mcid_rationale or ""))
+    planned = analyses[0].spec.priors.effect.planned_irr
+    rows.append(("planned IRR (calibrates the sceptical and enthusiastic priors)", f"{planned:g}",
+                 "The protocol's target effect was not available."))
+    pilots = [pa.prior for o in analyses for n, pa in o.results.items() if n == "pilot-informed"]
+    if pilots:
+        rows.append(("pilot estimates (models/pilots.toml)", "see file",
+                     "The pilots' per-LA estimates were not available; the pilot-informed "
+                     "prior rests on assumed numbers with the published direction."))
+    return rows
+
+
+def count_table(data: SchoolData, analyses: Sequence[OutcomeAnalysis],
+                threshold: int = SMALL_COUNT_SUPPRESS) -> tuple[list[str], list[tuple[str, list]]]:
+    """The disclosure-controlled counts per arm (see :func:`disclosure.arm_counts`)."""
+    table = arm_counts(data, [o.outcome for o in analyses], threshold)
+    return list(ARMS), [(label, list(row)) for label, row in table.iterrows()]
+
+
+def mean_pupils(data: SchoolData) -> float:
+    """Mean pupils per school: converts rates per 1000 pupils into events per school."""
+    return float(data.frame["pupils"].mean())
+
+
+def averted_per_school_year(pa: PriorAnalysis, pupils_per_school: float) -> np.ndarray:
+    """Draws of events averted per intervention school-year (positive = fewer events).
+
+    Parameters
+    ----------
+    pa : PriorAnalysis
+    pupils_per_school : float
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per draw (aligned with ``pa.weights``).
+    """
+    per_1000 = pa.draws("rate_control_per_1000") - pa.draws("rate_swis_per_1000")
+    return per_1000 / pa.spec.followup_years * pupils_per_school / 1000.0
+
+
+
+
+# ----------------------------------------------------------------------------- economics
+
+
+@dataclass(frozen=True)
+class PairedDraws:
+    """Draws of several outcomes' averted events, paired by index, with their joint weights.
+
+    The outcomes are fitted separately, so pairing draw ``i`` of each is an independent
+    pairing; importance weights of the pairs are the products of the outcomes' weights.
+    """
+
+    averted: dict[str, np.ndarray]
+    weights: np.ndarray | None
+    borrowed: tuple[str, ...]
+
+
+def _thin(x: np.ndarray, n: int) -> np.ndarray:
+    """``n`` evenly spaced draws of ``x`` (all of them when it has ``n``)."""
+    if len(x) == n:
+        return x
+    return x[np.linspace(0, len(x) - 1, n).round().astype(int)]
+
+
+def paired_draws(analyses: Sequence[OutcomeAnalysis], prior: str, outcomes: Sequence[str],
+                 pupils_per_school: float) -> PairedDraws:
+    """Averted events per school-year of ``outcomes`` under ``prior``, paired by draw.
+
+    An outcome for which ``prior`` could not be formed (no pilot estimate of it) is taken
+    under its first (vague) prior, and named in ``borrowed``.
+    """
+    by_outcome = {o.outcome: o for o in analyses}
+    chosen: dict[str, PriorAnalysis] = {}
+    borrowed = []
+    for name in outcomes:
+        if name not in by_outcome:
+            continue
+        results = by_outcome[name].results
+        if prior not in results:
+            borrowed.append(name)
+        chosen[name] = results.get(prior, next(iter(results.values())))
+    n = min(len(pa.draws("irr")) for pa in chosen.values())
+    averted = {k: _thin(averted_per_school_year(pa, pupils_per_school), n)
+               for k, pa in chosen.items()}
+    weights = [_thin(pa.weights, n) for pa in chosen.values() if pa.weights is not None]
+    joint = None
+    if weights:
+        joint = np.prod(np.vstack(weights), axis=0)
+        joint = joint / joint.sum()
+    return PairedDraws(averted, joint, tuple(borrowed))
+
+
+@dataclass(frozen=True)
+class PriorEconomics:
+    """Value for money under one prior.
+
+    Parameters
+    ----------
+    prior : str
+    nmb : NetBenefitSummary
+        Net monetary benefit per intervention school-year, every valued outcome counted.
+    evpi_per_school_year, population_evpi : float
+        Expected value of perfect information, per school-year and for the roll-out.
+    ceac : numpy.ndarray
+        P(cost-effective) per S47 enquiry avoided at each willingness to pay.
+    verdict : Verdict
+        The rule applied to P(meaningful S47 reduction) and P(NMB > 0).
+    reliable : bool
+        Every fit behind the numbers passed its checks.
+    borrowed : tuple of str
+        Outcomes counted under the vague prior, for want of this one.
+    """
+
+    prior: str
+    nmb: NetBenefitSummary
+    evpi_per_school_year: float
+    population_evpi: float
+    ceac: np.ndarray
+    verdict: Verdict
+    reliable: bool
+    borrowed: tuple[str, ...]
+
+
+def prior_economics(analyses: Sequence[OutcomeAnalysis], prior: str,
+                    economics: EconomicInputs, pupils_per_school: float) -> PriorEconomics:
+    """Net benefit, EVPI, CEAC and verdict under one prior.
+
+    The CEAC follows the published evaluation (a threshold per S47 enquiry avoided): its
+    incremental cost is the programme's cost less the value of the other outcomes' averted
+    events, so it carries their uncertainty.
+    """
+    values = economics.values
+    cost = economics.cost_per_school_year.value
+    paired = paired_draws(analyses, prior, list(values), pupils_per_school)
+    nmb = net_benefit(paired.averted, values, cost)
+    others = sum((values[k] * a for k, a in paired.averted.items() if k != PRIMARY),
+                 np.zeros_like(nmb))
+    primary = _primary(analyses)
+    pa = primary.results.get(prior, next(iter(primary.results.values())))
+    summary = summarise_net_benefit(nmb, paired.weights)
+    curve = ceac(paired.averted[PRIMARY], cost - others, economics.willingness_to_pay.grid,
+                 paired.weights)
+    value = evpi(nmb, paired.weights)
+    verdict = decide_verdict(economics.decision_rule,
+                             pa.decision.effect.prob_meaningful_reduction,
+                             summary.prob_positive, mcid=pa.decision.mcid,
+                             outcome_label=OUTCOME_PHRASES[PRIMARY])
+    reliable = all(o.results.get(prior, next(iter(o.results.values()))).reliable
+                   for o in analyses if o.outcome in values)
+    return PriorEconomics(prior, summary, value, value * population_scale(economics), curve,
+                          verdict, reliable, paired.borrowed)
+
+
+def _primary(analyses: Sequence[OutcomeAnalysis]) -> OutcomeAnalysis:
+    for o in analyses:
+        if o.outcome == PRIMARY:
+            return o
+    raise SpecError(f"the report needs the primary outcome {PRIMARY!r}; the analyses are of "
+                    f"{[o.outcome for o in analyses]}")
+
+
+OUTCOME_PHRASES = {"s47": "S47 enquiries", "referrals": "referrals", "s17": "S17 assessments",
+                   "care_entry": "entries to care", "days_in_care": "days in care",
+                   "attendance": "absence"}
+"""Each outcome as it reads in a sentence."""
+
+
+def economics_rows(per_prior: Sequence[PriorEconomics], economics: EconomicInputs,
+                   rule: DecisionRule) -> tuple[list[str], list[Row]]:
+    """The value-for-money table: one row per prior, then the published evaluation."""
+    published = economics.willingness_to_pay.published
+    marks = list(published.wtp) if published is not None else []
+    grid = list(economics.willingness_to_pay.grid)
+    columns = ["prior", "mean net benefit per school-year", "95% interval", "P(net benefit > 0)",
+               "EVPI per school-year", "EVPI for the roll-out",
+               *[f"P(cost-effective) at {format_money(w)}" for w in marks], "verdict"]
+    rows = []
+    for e in per_prior:
+        nb_css = "invest" if e.nmb.prob_positive >= rule.invest_nmb else "stop"
+        cells = [Cell("nmb_mean", e.nmb.mean, format_money(e.nmb.mean)),
+                 Cell("nmb_ci", f"{e.nmb.ci[0]!r} {e.nmb.ci[1]!r}",
+                      f"{format_money(e.nmb.ci[0])} to {format_money(e.nmb.ci[1])}"),
+                 Cell("prob_nmb_positive", e.nmb.prob_positive, pct(e.nmb.prob_positive),
+                      nb_css),
+                 Cell("evpi_per_school_year", e.evpi_per_school_year,
+                      format_money(e.evpi_per_school_year)),
+                 Cell("population_evpi", e.population_evpi, format_money(e.population_evpi))]
+        cells += [Cell(f"ceac_{w:g}", float(e.ceac[grid.index(w)]),
+                       pct(float(e.ceac[grid.index(w)]))) for w in marks]
+        cells.append(Cell("verdict", e.verdict.verdict, e.verdict.verdict,
+                          VERDICT_CSS[e.verdict.verdict]))
+        rows.append(Row(PRIMARY, e.prior, cells, e.reliable))
+    if published is not None:
+        cells = [Cell(k, None, NONE) for k in ("nmb_mean", "nmb_ci", "prob_nmb_positive",
+                                               "evpi_per_school_year", "population_evpi")]
+        cells += [Cell(f"ceac_{w:g}", p, pct(p))
+                  for w, p in zip(published.wtp, published.prob_cost_effective, strict=True)]
+        cells.append(Cell("verdict", None, "not rolled out"))
+        rows.append(Row(PRIMARY, "published economic evaluation", cells))
+    return columns, rows
+
+
+# ----------------------------------------------------------------------------- tipping, EVSI
+
+
+def fitted_likelihood(primary: OutcomeAnalysis) -> tuple[float, float]:
+    """The normal likelihood of the primary log IRR implied by its vague-prior fit."""
+    base = next(iter(primary.results.values()))
+    return likelihood_from_draws(base.draws("log_irr"), base.weights)
+
+
+def tipping_families(primary: OutcomeAnalysis) -> list[PriorFamily]:
+    """The families searched: normal priors of the sceptical prior's certainty by centre, and
+    the weight on the pilots (when the pilot-informed prior exists for the outcome)."""
+    families: list[PriorFamily] = [NormalCentreFamily()]
+    pilot = primary.results.get(PILOT_PRIOR)
+    if pilot is not None:
+        # a pilot prior without robustification has no weight to vary
+        with contextlib.suppress(SpecError):
+            families.append(RobustWeightFamily.from_robust(pilot.prior))
+    return families
+
+
+def tipping_sentences(primary: OutcomeAnalysis, current: Verdict, rule: DecisionRule,
+                      ) -> tuple[list[str], list[TippingPoint]]:
+    """What one would have to believe for the verdict to change, on this trial's data and on
+    the published estimate."""
+    label = OUTCOME_PHRASES[PRIMARY]
+    mcid = current.mcid
+    lines, points = [], []
+    sources = {"On these data": fitted_likelihood(primary),
+               "On the published estimate": _published_likelihood()}
+    for source, likelihood in sources.items():
+        found = tipping_points(likelihood, rule, current.verdict, tipping_families(primary),
+                               mcid=mcid, outcome_label=label)
+        if source == "On these data":
+            points = found
+        lines += [f"{source}: {tp.text}" for tp in found]
+    return lines, points
+
+
+def _published_likelihood() -> tuple[float, float]:
+    entry = published_estimate(PRIMARY)
+    return normal_likelihood_from_ci(entry.estimate, *entry.ci, level=entry.ci_level)
+
+
+def trial_values(analyses: Sequence[OutcomeAnalysis], economics: EconomicInputs,
+                 pupils_per_school: float) -> dict[str, FurtherTrialValue]:
+    """The value of further trials of S47 under each prior, from the summary-level posterior
+    (this fit's likelihood and the prior), the other outcomes held at their expected value."""
+    primary = _primary(analyses)
+    likelihood = fitted_likelihood(primary)
+    values = economics.values
+    out = {}
+    for name, pa in primary.results.items():
+        paired = paired_draws(analyses, name, list(values), pupils_per_school)
+        w = paired.weights
+        others = sum(values[k] * _weighted_mean(a, w) for k, a in paired.averted.items()
+                     if k != PRIMARY)
+        control = pa.draws("rate_control_per_1000") / pa.spec.followup_years
+        events = _weighted_mean(control, pa.weights) * pupils_per_school / 1000.0
+        nb = LinearNetBenefit.from_inputs(economics, outcome=PRIMARY,
+                                          events_per_school_year=events, offset=others)
+        out[name] = further_trial_value(posterior(pa.prior, *likelihood), nb, economics)
+    return out
+
+
+def _weighted_mean(x: np.ndarray, weights: np.ndarray | None) -> float:
+    return float(np.mean(x)) if weights is None else float(np.dot(weights, x))
+
+
+def evsi_table(values: dict[str, FurtherTrialValue]) -> tuple[list[str], list[list[Cell]]]:
+    """Rows by trial size: its cost and its expected value (EVSI for the roll-out) per prior."""
+    first = next(iter(values.values()))
+    columns = ["schools per arm", "cost of the trial",
+               *[f"worth at most ({name})" for name in values]]
+    rows = []
+    for i, n in enumerate(first.table["n_per_arm"]):
+        cost = float(first.table["trial_cost"].iloc[i])
+        cells = [Cell("n_per_arm", int(n), str(int(n))),
+                 Cell("trial_cost", cost, format_money(cost))]
+        for name, v in values.items():
+            evsi = float(v.table["population_evsi"].iloc[i])
+            cells.append(Cell(f"population_evsi.{name}", evsi, format_money(evsi),
+                              "invest" if evsi > cost else ""))
+        rows.append(cells)
+    ceiling = [Cell("n_per_arm", None, "perfect information"), Cell("trial_cost", None, NONE)]
+    ceiling += [Cell(f"population_evpi.{name}", v.population_evpi,
+                     format_money(v.population_evpi)) for name, v in values.items()]
+    rows.append(ceiling)
+    return columns, rows
+
+
+# ----------------------------------------------------------------------------- re-analysis
+
+
+REANALYSIS_COLUMNS = ["prior", "ratio (95% interval)", "P(any reduction)",
+                      "P(reduction ≥ MCID)", "P(harm)"]
+
+
+def reanalysis_rows(primary: OutcomeAnalysis, rule: DecisionRule) -> list[Row]:
+    """The published S47 estimate under each of the report's priors (exact posterior)."""
+    rows = []
+    mcid = primary.spec.decision.mcid
+    for name, pa in primary.results.items():
+        e = reanalyse(prior=pa.prior, outcome=PRIMARY, mcid=mcid).effect
+        cells = [Cell("irr_median", e.median, ratio_text(e)),
+                 Cell("prob_any_reduction", e.prob_any_reduction, pct(e.prob_any_reduction)),
+                 Cell("prob_meaningful_reduction", e.prob_meaningful_reduction,
+                      pct(e.prob_meaningful_reduction),
+                      _traffic(rule, e.prob_meaningful_reduction)),
+                 Cell("prob_harm", e.prob_harm, pct(e.prob_harm))]
+        rows.append(Row(PRIMARY, name, cells))
+    return rows
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def report_figures(analyses: Sequence[OutcomeAnalysis], per_prior: Sequence[PriorEconomics],
+                   economics: EconomicInputs, rule: DecisionRule,
+                   tipping: Sequence[TippingPoint], *, show_la_codes: bool) -> list[Figure]:
+    """The report's five figures, as PNG."""
+    primary = _primary(analyses)
+    mcid = primary.spec.decision.mcid
+    label = outcome_schema(PRIMARY).label
+    figures = [Figure(
+        "s47_posterior",
+        f"Posterior of the rate ratio of {label.lower()} under each prior. Solid line: no "
+        f"effect; dashed: a {mcid:.0%} reduction (the MCID). Area left of the dashed line = "
+        "the probability of a meaningful reduction.",
+        "Posterior densities of the S47 rate ratio by prior",
+        figure_png(plot_ratio_posteriors(
+            {n: (pa.draws("irr"), pa.weights) for n, pa in primary.results.items()},
+            mcid=mcid, label=label)))]
+    published = economics.willingness_to_pay.published
+    marks = (dict(zip(published.wtp, published.prob_cost_effective, strict=True))
+             if published is not None else None)
+    figures.append(Figure(
+        "ceac",
+        "Probability that SWIS is cost-effective against what one would pay per S47 enquiry "
+        "avoided (its cost less the value of other averted events), beside the published "
+        "economic evaluation.", "Cost-effectiveness acceptability curves by prior",
+        figure_png(plot_ceac(economics.willingness_to_pay.grid,
+                             {e.prior: e.ceac for e in per_prior}, published=marks))))
+    rows = [ForestRow(outcome_schema(o.outcome).label, n, pa.decision.effect.median,
+                      *pa.decision.effect.ci, pa.reliable)
+            for o in analyses for n, pa in o.results.items()]
+    figures.append(Figure(
+        "forest", "Every outcome under every prior: posterior median and 95% interval of the "
+        "ratio (log scale; below 1 = fewer with SWIS). Red rows failed their checks.",
+        "Forest plot of all outcomes and priors",
+        figure_png(plot_summary_forest(rows, mcid=mcid)), wide=True))
+    figures.append(_la_figure(primary, mcid, show_la_codes))
+    figures.append(_tipping_figure(primary, rule, tipping))
+    return figures
+
+
+def _la_figure(primary: OutcomeAnalysis, mcid: float, show_la_codes: bool) -> Figure:
+    base = next(iter(primary.results.values()))
+    codes = [str(c) for c in base.fit.idata["posterior"]["la"].to_numpy()]
+    la = np.exp(base.draws("la_log_irr"))
+    png = figure_png(plot_la_effects(la, base.draws("irr_new_la"), weights=base.weights,
+                                     labels=la_labels(codes, show_codes=True)
+                                     if show_la_codes else None,
+                                     mcid=mcid, average=base.draws("irr")))
+    return Figure("la_effects",
+                  f"S47 rate ratio in each local authority ({base.spec.priors.effect.name} "
+                  "prior), and the prediction for a new LA not in the trial: what a roll-out "
+                  "would meet." + ("" if show_la_codes else " LAs are anonymised."),
+                  "Caterpillar plot of LA effects", png)
+
+
+def _tipping_figure(primary: OutcomeAnalysis, rule: DecisionRule,
+                    tipping: Sequence[TippingPoint]) -> Figure:
+    family = NormalCentreFamily()
+    likelihood = fitted_likelihood(primary)
+    mcid = primary.spec.decision.mcid
+    values = family.grid()
+    curve = probability_curve(likelihood, family, values, mcid=mcid)
+    points = [(tp.value, tp.prob_meaningful, f"IRR {tp.value:.2f}") for tp in tipping
+              if tp.found and tp.family.kind == family.kind]
+    landmarks = family.landmarks(pa.prior for pa in primary.results.values())
+    current = [(v, prob_meaningful(family.prior_at(v), likelihood, mcid=mcid), n)
+               for n, v in landmarks.items()]
+    png = figure_png(plot_tipping(
+        values, curve, thresholds={f"invest at {rule.invest:.0%}": rule.invest,
+                                   f"stop below {rule.stop:.0%}": rule.stop},
+        points=points, current=current, xlabel=f"centre of the prior (rate ratio), SD "
+                                               f"{family.sd:.3f} on the log scale"))
+    return Figure("tipping",
+                  "Probability of a meaningful S47 reduction on these data, by the centre of a "
+                  "normal prior as certain as the sceptical one. The verdict flips where the "
+                  "curve crosses a threshold.", "Tipping-point curve", png)
+
+
+# ----------------------------------------------------------------------------- the words
+
+
+def _below(p: float) -> str:
+    """The smallest round percentage above ``p``, for "below X%" sentences."""
+    for bound in (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 0.9, 0.95, 0.99):
+        if p < bound:
+            return f"{bound:.1%}" if bound < 0.01 else f"{bound:.0%}"
+    return "100%"
+
+
+VERDICT_WORDS = {"invest": "Invest", "more evidence": "More evidence needed", "stop": "Stop"}
+
+
+def headline(verdicts: dict[str, Verdict], rule: DecisionRule) -> tuple[str, str, str, str]:
+    """The verdict, its word, its CSS class and the headline sentence.
+
+    Parameters
+    ----------
+    verdicts : dict of str to Verdict
+        The verdict under each prior, in the report's order.
+    rule : DecisionRule
+
+    Returns
+    -------
+    tuple of str
+        ``(verdict, word, css class, sentence)``; the verdict is ``"depends on the prior"``
+        when the priors disagree.
+    """
+    first = next(iter(verdicts.values()))
+    what = (f"the probability that SWIS reduces {first.outcome_label} by at least "
+            f"{first.mcid:.0%}")
+    probs = [v.prob_meaningful for v in verdicts.values()]
+    kinds = {v.verdict for v in verdicts.values()}
+    if len(kinds) > 1:
+        parts = "; ".join(f"{VERDICT_WORDS[k].lower()} under the "
+                          + ", ".join(n for n, v in verdicts.items() if v.verdict == k)
+                          + (" prior" if sum(v.verdict == k for v in verdicts.values()) == 1
+                             else " priors")
+                          for k in ("invest", "more evidence", "stop") if k in kinds)
+        return ("depends on the prior", "Depends on the prior", "mixed",
+                f"The verdict depends on the prior: {parts}. {_sentence_start(what)} ranges "
+                f"from {pct(min(probs))} to {pct(max(probs))}.")
+    kind = kinds.pop()
+    if kind == "stop":
+        text = (f"Under every prior we considered, {what} is below {_below(max(probs))} "
+                f"(at most {pct(max(probs))}), under the {rule.stop:.0%} needed to keep "
+                "considering it: the verdict is to stop.")
+    elif kind == "invest":
+        text = (f"Under every prior we considered, {what} is at least {pct(min(probs))} and "
+                "SWIS is more likely than not to be value for money: the verdict is to invest.")
+    else:
+        text = (f"Under every prior we considered the evidence is not decisive: {what} lies "
+                f"between {pct(min(probs))} and {pct(max(probs))}, so more evidence is needed.")
+    return kind, VERDICT_WORDS[kind], VERDICT_CSS[kind], text
+
+
+def _sentence_start(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def key_points(analyses: Sequence[OutcomeAnalysis], per_prior: Sequence[PriorEconomics],
+               economics: EconomicInputs) -> list[str]:
+    """The few sentences under the verdict: the data alone, a new LA, the other outcomes and
+    the value for money."""
+    primary = _primary(analyses)
+    first_name, base = next(iter(primary.results.items()))
+    d = base.decision
+    points = [d.text.replace("events", OUTCOME_PHRASES[PRIMARY]),
+              f"In a local authority that was not in the trial (what a roll-out would meet), "
+              f"the probability of a reduction of at least {d.mcid:.0%} is "
+              f"{pct(d.new_la.prob_meaningful_reduction)} under the {first_name} prior."]
+    others = [f"{OUTCOME_PHRASES[o.outcome]} {pct(r.decision.effect.prob_meaningful_reduction)}"
+              for o in analyses if o.outcome != PRIMARY
+              for r in [next(iter(o.results.values()))]]
+    if others:
+        points.append(f"Other outcomes, probability of a meaningful reduction under the "
+                      f"{first_name} prior: " + ", ".join(others) + ".")
+    e = per_prior[0]
+    points.append(
+        f"At {format_money(economics.cost_per_school_year.value)} per school-year, and counting "
+        "the assumed values of averted enquiries, referrals, assessments and days in care, "
+        f"the expected net benefit is {format_money(e.nmb.mean)} per school-year "
+        f"(95% interval {format_money(e.nmb.ci[0])} to {format_money(e.nmb.ci[1])}); the "
+        f"probability that SWIS pays for itself is {pct(e.nmb.prob_positive)} "
+        f"({e.prior} prior).")
+    return points
+
+
+# ----------------------------------------------------------------------------- the report
+
+
+def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
+                 economics: EconomicInputs, *, economics_file: Path | None = None,
+                 bundled: bool = False, show_la_codes: bool = False,
+                 suppress_threshold: int = SMALL_COUNT_SUPPRESS) -> Report:
+    """Compute everything the report shows.
+
+    Parameters
+    ----------
+    analyses : sequence of OutcomeAnalysis
+        The primary outcome (S47) and any others, each under the report's priors.
+    data : SchoolData
+        The data they were fitted to.
+    economics : EconomicInputs
+    economics_file : pathlib.Path, optional
+        Where the economic inputs came from (recorded in the provenance).
+    bundled : bool, default False
+        The data are the bundled synthetic data (the report says so at the top).
+    show_la_codes : bool, default False
+        Label LA-level results with LA codes instead of "LA 1", "LA 2", ...
+    suppress_threshold : int, default 5
+        Largest count suppressed (from 1).
+
+    Returns
+    -------
+    Report
+    """
+    rule = economics.decision_rule
+    primary = _primary(analyses)
+    pupils = mean_pupils(data)
+    per_prior = [prior_economics(analyses, name, economics, pupils) for name in primary.results]
+    verdicts = {e.prior: e.verdict for e in per_prior}
+    verdict, word, css, head = headline(verdicts, rule)
+    tipping, points = tipping_sentences(primary, per_prior[0].verdict, rule)
+    values = trial_values(analyses, economics, pupils)
+    first_value = next(iter(values.values()))
+    sizes = list(first_value.table["n_per_arm"])
+    evsi_sentence = first_value.text
+    if 100 in sizes and first_value.population_evpi > 0:
+        evsi_sentence += " " + first_value.sentence(100)
+    evsi_columns, evsi_rows = evsi_table(values)
+    eco_columns, eco_rows = economics_rows(per_prior, economics, rule)
+    count_columns, counts = count_table(data, analyses, suppress_threshold)
+    unreliable = [f"The fit of {o.spec.name} under the {n} prior failed its convergence "
+                  f"checks ({'; '.join(pa.fit.diagnostics.reasons)}): its numbers are marked "
+                  "unreliable." for o in analyses for n, pa in o.results.items()
+                  if not pa.reliable]
+    warnings = []
+    if bundled:
+        warnings.append("These results use the bundled synthetic data, simulated with the "
+                        "trial's published design: they show what the report says, not what "
+                        "the trial found. Run it with --data on the trial's data.")
+    n_assumptions = len(economics.assumptions())
+    points_text = key_points(analyses, per_prior, economics)
+    points_text.append(per_prior[0].verdict.text)
+    if tipping:
+        points_text.append(tipping[0])
+    points_text.append(evsi_sentence)
+    return Report(
+        title="Social Workers in Schools: what the evidence says for an investment decision",
+        subtitle=(f"{len(analyses)} outcomes x {len(primary.results)} priors, fitted to "
+                  f"{len(data.frame)} schools in {data.frame['la_id'].nunique()} local "
+                  f"authorities; {n_assumptions} economic inputs are assumptions (listed at "
+                  "the end)."),
+        verdict=verdict, verdict_word=word, verdict_class=css, headline=head,
+        key_points=points_text, rule_text=rule.describe(primary.spec.decision.mcid),
+        table_intro=("Each row is one outcome under one prior. The ratio compares SWIS with "
+                     "control schools (below 1 = fewer events with SWIS); 'new LA' is a local "
+                     "authority not in the trial, which is what a roll-out would meet."),
+        effect_columns=EFFECT_COLUMNS, effect_groups=effect_groups(analyses, rule),
+        table_note=("A cell is coloured by the rule applied to that outcome's probability of "
+                    "a meaningful reduction; the verdict is about S47 enquiries."),
+        economics_intro=(f"Net monetary benefit per intervention school-year: the assumed "
+                         f"values of averted events less the programme's cost of "
+                         f"{format_money(economics.cost_per_school_year.value)}. EVPI is what "
+                         "knowing the effects exactly would be worth; the roll-out covers "
+                         f"{economics.rollout.schools.value:.0f} schools for "
+                         f"{economics.rollout.horizon_years.value:.0f} years, discounted at "
+                         f"{economics.rollout.discount_rate.value:.1%}."),
+        economics_columns=eco_columns, economics_rows=eco_rows,
+        economics_note=("P(cost-effective) is per S47 enquiry avoided, as in the published "
+                        "evaluation, with the programme's cost less the value of the other "
+                        "averted events. The published figures come from the trial's "
+                        "bootstrap and its own unit costs, which were not available here."
+                        + _borrowed_note(per_prior)),
+        figures=report_figures(analyses, per_prior, economics, rule, points,
+                               show_la_codes=show_la_codes),
+        tipping=tipping,
+        evsi_sentence=evsi_sentence, evsi_columns=evsi_columns, evsi_rows=evsi_rows,
+        evsi_note=("Expected value of sample information of a further trial measuring S47 "
+                   "enquiries, for the roll-out, by preposterior analysis of the S47 effect "
+                   "(the other outcomes held at their expected values); green where it exceeds "
+                   "the trial's cost."),
+        reanalysis_intro=("The trial's published primary result (S47 IRR 1.055, 95% CI 0.955 "
+                          "to 1.166) under the same priors, by an exact conjugate update."),
+        reanalysis_columns=REANALYSIS_COLUMNS, reanalysis_rows=reanalysis_rows(primary, rule),
+        data_intro="Events in the follow-up, summed over each arm's schools.",
+        count_columns=count_columns, count_rows=counts,
+        disclosure_note=(f"Counts from 1 to {suppress_threshold} are suppressed ('c'), as in "
+                         "the Department for Education's children-in-need statistics, and so is "
+                         "a total that would reveal one. No school- or LA-level count appears "
+                         "in this report"
+                         + ("." if not show_la_codes else "; LAs are named at the user's "
+                                                          "request.")),
+        diagnostics_intro=("A fit is trusted when R-hat <= 1.01, bulk ESS >= 400 and there are "
+                           "no divergences (one retry, then flagged). A prior answered by "
+                           "reweighting the vague fit's draws needs Pareto k-hat < 0.7 and an "
+                           "importance ESS >= 400; otherwise it is sampled."),
+        diagnostics_columns=DIAGNOSTICS_COLUMNS, diagnostics_rows=diagnostics_rows(analyses),
+        provenance=provenance_rows(analyses, data, economics, economics_file),
+        assumptions=assumption_rows(analyses, economics, bundled),
+        warnings=warnings, alerts=unreliable)
+
+
+def _borrowed_note(per_prior: Sequence[PriorEconomics]) -> str:
+    notes = [f" Under the {e.prior} prior, {', '.join(OUTCOME_PHRASES[b] for b in e.borrowed)} "
+             "are counted under the vague prior (no such prior for them)."
+             for e in per_prior if e.borrowed]
+    return "".join(notes)
+
+
+__all__ = ["PRIMARY", "Cell", "Figure", "Group", "PriorEconomics", "Report", "Row",
+           "averted_per_school_year", "build_report", "diagnostics_rows", "economics_rows",
+           "effect_cells", "effect_groups", "headline", "mean_pupils", "pct", "prior_economics",
+           "ratio_text"]
