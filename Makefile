@@ -7,10 +7,9 @@
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
-SPEC   ?= models/s47_primary.toml
 OUT    ?= out
 
-.PHONY: setup run test test-fast lint bench clean
+.PHONY: setup run test test-fast lint bench clean browser
 
 setup: $(STAMP)
 
@@ -37,12 +36,23 @@ $(STAMP): pyproject.toml
 	"$(PY)" -m pip install --quiet -e ".[dev]"; \
 	touch "$(STAMP)"
 
-# The main job: the primary analysis on the bundled (synthetic) SWIS data.
+# The main job: the decision report on the bundled (synthetic) SWIS data: every outcome under
+# the standard priors, value for money, the verdict and what would change it.
 run: $(STAMP)
-	$(VENV)/bin/swisbayes fit $(SPEC) --out $(OUT)
+	$(VENV)/bin/swisbayes report --out $(OUT)/report.html
+
+# The report's browser test renders it in headless Chromium (Debian's package): install it when
+# it is missing (as root, or through sudo).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium for the report's browser test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	fi
 
 # The whole suite, slow statistical checks included, on both cores.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 # Inner loop: everything but the MCMC-heavy statistical checks.

@@ -13,6 +13,7 @@ from swisbayes import (
     decision,
     defaults,
     diagnostics,
+    economics,
     fitting,
     likelihoods,
     map_prior,
@@ -22,12 +23,17 @@ from swisbayes import (
     reanalysis,
     simulate,
     spec,
+    value_of_information,
+    verdict,
 )
 from swisbayes.data import io, validate
+from swisbayes.report import analyses, content, disclosure, figures, render, run
 
 PUBLIC = [getattr(m, name) for m in (swisbayes, atomic, compile_cache, decision, diagnostics,
-                                     fitting, likelihoods, map_prior, model, plots,
-                                     priors, reanalysis, simulate, spec, io, validate)
+                                     economics, fitting, likelihoods, map_prior, model, plots,
+                                     priors, reanalysis, simulate, spec, value_of_information,
+                                     verdict, io, validate, analyses, content, disclosure,
+                                     figures, render, run)
           for name in getattr(m, "__all__", dir(m)) if not name.startswith("_")]
 CALLABLES = sorted({f for f in PUBLIC if inspect.isfunction(f) and f.__module__.startswith(
     "swisbayes")} | {meth for cls in PUBLIC if inspect.isclass(cls) and cls.__module__.startswith(

@@ -80,7 +80,8 @@ class Cell:
     text : str
         What the reader sees.
     css : str, default ""
-        ``invest``, ``more`` or ``stop`` for a traffic-light cell.
+        ``invest``, ``more`` or ``stop`` for a traffic-light cell, ``text`` for a left-aligned
+        one.
     """
 
     key: str
@@ -285,14 +286,14 @@ def diagnostics_rows(analyses: Sequence[OutcomeAnalysis]) -> list[Row]:
             source = ("sampled" if pa.path == "sampled"
                       else f"reweighted from {pa.fit.spec.priors.effect.name}")
             status = "ok" if pa.reliable else "FAILED: " + "; ".join(d.reasons)
-            cells = [Cell("outcome", o.outcome, o.outcome), Cell("prior", name, name),
-                     Cell("path", pa.path, source),
+            cells = [Cell("outcome", o.outcome, o.outcome, "text"),
+                     Cell("prior", name, name, "text"), Cell("path", pa.path, source, "text"),
                      Cell("rhat_max", d.rhat_max, f"{d.rhat_max:.3f}"),
                      Cell("ess_bulk_min", d.ess_bulk_min, f"{d.ess_bulk_min:.0f}"),
                      Cell("divergences", d.divergences, str(d.divergences)),
                      _optional("pareto_khat", pa.pareto_khat, "{:.2f}"),
                      _optional("importance_ess", pa.importance_ess, "{:.0f}"),
-                     Cell("ok", str(pa.reliable), status, "" if pa.reliable else "stop")]
+                     Cell("ok", str(pa.reliable), status, "text" if pa.reliable else "stop")]
             rows.append(Row(o.outcome, name, cells, pa.reliable))
     return rows
 
@@ -342,7 +343,7 @@ def assumption_rows(analyses: Sequence[OutcomeAnalysis], economics: EconomicInpu
                      "Simulated with the trial's published design; no real school is in it. "
                      "Run the report with --data on the trial's data."))
     for path, value, why in economics.assumptions():
-        rows.append((path, f"{value:,.4g}", why))
+        rows.append((path, _plain_number(path, value), why))
     for o in analyses:
         d = o.spec.decision
         if d.mcid_source == "assumption":
@@ -356,6 +357,13 @@ def assumption_rows(analyses: Sequence[OutcomeAnalysis], economics: EconomicInpu
                      "The pilots' per-LA estimates were not available; the pilot-informed "
                      "prior rests on assumed numbers with the published direction."))
     return rows
+
+
+def _plain_number(path: str, value: float) -> str:
+    """An input's value as a person would write it: 2020, 37,500, 0.035."""
+    if path.endswith("year") or not float(value).is_integer():
+        return f"{value:g}"
+    return f"{value:,.0f}"
 
 
 def count_table(data: SchoolData, analyses: Sequence[OutcomeAnalysis],
@@ -721,18 +729,23 @@ def _la_figure(primary: OutcomeAnalysis, mcid: float, show_la_codes: bool) -> Fi
                   "Caterpillar plot of LA effects", png)
 
 
+TIPPING_PLOT_IRRS = (0.3, 1.5)
+"""Prior centres (IRR) drawn in the tipping-point figure: where the curve moves."""
+
+
 def _tipping_figure(primary: OutcomeAnalysis, rule: DecisionRule,
                     tipping: Sequence[TippingPoint]) -> Figure:
     family = NormalCentreFamily()
     likelihood = fitted_likelihood(primary)
     mcid = primary.spec.decision.mcid
-    values = family.grid()
+    values = family.grid(TIPPING_PLOT_IRRS)
     curve = probability_curve(likelihood, family, values, mcid=mcid)
+    lo, hi = TIPPING_PLOT_IRRS
     points = [(tp.value, tp.prob_meaningful, f"IRR {tp.value:.2f}") for tp in tipping
-              if tp.found and tp.family.kind == family.kind]
+              if tp.found and tp.family.kind == family.kind and lo <= tp.value <= hi]
     landmarks = family.landmarks(pa.prior for pa in primary.results.values())
     current = [(v, prob_meaningful(family.prior_at(v), likelihood, mcid=mcid), n)
-               for n, v in landmarks.items()]
+               for n, v in landmarks.items() if lo <= v <= hi]
     png = figure_png(plot_tipping(
         values, curve, thresholds={f"invest at {rule.invest:.0%}": rule.invest,
                                    f"stop below {rule.stop:.0%}": rule.stop},
@@ -789,9 +802,11 @@ def headline(verdicts: dict[str, Verdict], rule: DecisionRule) -> tuple[str, str
                 f"from {pct(min(probs))} to {pct(max(probs))}.")
     kind = kinds.pop()
     if kind == "stop":
-        text = (f"Under every prior we considered, {what} is below {_below(max(probs))} "
-                f"(at most {pct(max(probs))}), under the {rule.stop:.0%} needed to keep "
-                "considering it: the verdict is to stop.")
+        bound = _below(max(probs))
+        size = f"below {bound}" if float(bound.rstrip("%")) / 100 <= rule.stop else \
+            f"at most {pct(max(probs))}"
+        text = (f"Under every prior we considered, {what} is {size}, under the "
+                f"{rule.stop:.0%} needed to keep considering it: the verdict is to stop.")
     elif kind == "invest":
         text = (f"Under every prior we considered, {what} is at least {pct(min(probs))} and "
                 "SWIS is more likely than not to be value for money: the verdict is to invest.")

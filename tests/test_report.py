@@ -1,0 +1,305 @@
+"""The decision report: its numbers are the decision functions' numbers, its words follow the
+rule, it hides small counts, and it renders in a browser."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from html import unescape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from swisbayes.decision import decide_spec
+from swisbayes.economics import load_economics
+from swisbayes.reanalysis import reanalyse
+from swisbayes.report.content import headline, mean_pupils, prior_economics
+from swisbayes.report.disclosure import SUPPRESSED, arm_counts, suppress_row
+from swisbayes.report.run import make_report
+from swisbayes.simulate import TrialDesign, simulate_trial
+from swisbayes.verdict import DecisionRule, decide_verdict
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "models"
+
+
+class _Cells(HTMLParser):
+    """Every element with a ``data-key``: (table id, row's data-outcome/prior, key, value),
+    and the text of every ``td.count`` cell."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: list[tuple[str, str | None, str | None, str, str]] = []
+        self.counts: list[str] = []
+        self._table = self._outcome = self._prior = None
+        self._in_count = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            self._table = a.get("id")
+        if tag == "tr":
+            self._outcome, self._prior = a.get("data-outcome"), a.get("data-prior")
+        if "data-key" in a:
+            self.cells.append((self._table, self._outcome, self._prior, a["data-key"],
+                               a.get("data-value")))
+        self._in_count = tag == "td" and a.get("class") == "count"
+
+    def handle_data(self, data):
+        if self._in_count:
+            self.counts.append(data.strip())
+            self._in_count = False
+
+
+def _parse(path: Path) -> _Cells:
+    parser = _Cells()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def _value(cells: _Cells, table: str, key: str, *, outcome: str | None = None,
+           prior: str | None = None) -> float:
+    found = [v for t, o, p, k, v in cells.cells
+             if t == table and k == key and (outcome is None or o == outcome)
+             and (prior is None or p == prior)]
+    assert len(found) == 1, (table, key, outcome, prior, found)
+    return float(found[0])
+
+
+@pytest.fixture(scope="module")
+def bundled_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    return make_report(spec_dir=MODELS, out=out), out
+
+
+# ----------------------------------------------------------------------------- fast
+
+
+def _verdicts(probs: dict[str, float], nmb: float = 0.0, rule: DecisionRule | None = None):
+    rule = rule or DecisionRule()
+    return {name: decide_verdict(rule, p, nmb, mcid=0.1, outcome_label="S47 enquiries")
+            for name, p in probs.items()}
+
+
+@pytest.mark.parametrize(("probs", "nmb", "verdict"), [
+    ({"vague": 0.0999, "sceptical": 0.02}, 0.0, "stop"),
+    ({"vague": 0.10, "sceptical": 0.5}, 0.0, "more evidence"),
+    ({"vague": 0.7999, "sceptical": 0.3}, 0.9, "more evidence"),
+    ({"vague": 0.80, "sceptical": 0.95}, 0.5, "invest"),
+    ({"vague": 0.90, "sceptical": 0.85}, 0.4999, "more evidence"),  # effective, not value
+])
+def test_headline_follows_the_rule_on_each_side_of_each_threshold(probs, nmb, verdict):
+    rule = DecisionRule()
+    kind, word, css, text = headline(_verdicts(probs, nmb, rule), rule)
+    assert kind == verdict
+    assert word.lower().startswith(verdict.split()[0])
+    assert text.startswith("Under every prior we considered")
+    if verdict == "stop":
+        assert "the verdict is to stop" in text
+        assert "below 10%" in text
+    if verdict == "invest":
+        assert "the verdict is to invest" in text
+        assert f"at least {min(probs.values()):.0%}" in text
+    assert css in {"invest", "more", "stop"}
+
+
+def test_headline_says_when_the_priors_disagree():
+    verdicts = _verdicts({"vague": 0.05, "enthusiastic": 0.2})
+    kind, word, css, text = headline(verdicts, DecisionRule())
+    assert kind == "depends on the prior"
+    assert word == "Depends on the prior"
+    assert css == "mixed"
+    assert "stop under the vague prior" in text
+    assert "more evidence needed under the enthusiastic prior" in text
+    assert "from 5.0% to 20%" in text
+
+
+def test_headline_stop_sentence_quotes_the_largest_probability():
+    *_, text = headline(_verdicts({"vague": 0.004, "sceptical": 0.002}), DecisionRule())
+    assert "is below 0.5%" in text
+
+
+@pytest.mark.parametrize(("counts", "expected"), [
+    ([3, 40, 43], [SUPPRESSED, 40, SUPPRESSED]),   # one arm small: the total would reveal it
+    ([40, 3, 43], [40, SUPPRESSED, SUPPRESSED]),
+    ([2, 3, 5], [SUPPRESSED, SUPPRESSED, SUPPRESSED]),
+    ([4, 4, 8], [SUPPRESSED, SUPPRESSED, 8]),      # both hidden: 8 does not give either away
+    ([0, 0, 0], [0, 0, 0]),                        # zero is not suppressed (DfE convention)
+    ([0, 6, 6], [0, 6, 6]),
+    ([6, 7, 13], [6, 7, 13]),
+])
+def test_suppression_hides_small_counts_and_what_would_reveal_them(counts, expected):
+    assert suppress_row(counts) == expected
+
+
+SMALL = TrialDesign(n_la=4, n_swis=8, n_control=8, min_per_arm=1, max_per_arm=3,
+                    total_pupils=3_000)
+"""A trial small enough that care entry has arm totals from 1 to 5."""
+
+
+def _small_trial(seed: int = 11):
+    frame = simulate_trial(seed, design=SMALL).frame
+    totals = frame.groupby("arm")[["care_entry"]].sum().to_numpy().ravel()
+    assert any(1 <= v <= 5 for v in totals), "the constructed data must have small totals"
+    return frame
+
+
+def test_arm_counts_never_shows_a_count_from_1_to_the_threshold():
+    from swisbayes.data import read_school_data
+
+    frame = _small_trial()
+    data = read_school_data(frame, outcomes=["s47", "care_entry", "days_in_care"])
+    for threshold in (5, 10):
+        table = arm_counts(data, ["s47", "care_entry", "days_in_care"], threshold)
+        shown = [v for v in table.to_numpy().ravel() if v != SUPPRESSED]
+        assert SUPPRESSED in table.to_numpy().ravel()
+        assert all(not 1 <= int(v) <= threshold for v in shown)
+        # what is shown is the truth
+        care = table.loc["Children entering care"]
+        by_arm = frame.groupby("arm")["care_entry"].sum()
+        for column, arm in (("SWIS", 1), ("control", 0)):
+            assert care[column] in (SUPPRESSED, int(by_arm[arm]))
+
+
+# ----------------------------------------------------------------------------- slow
+
+
+@pytest.mark.slow
+def test_html_numbers_equal_the_decision_functions(bundled_report):
+    run, path = bundled_report
+    cells = _parse(path)
+    checked = 0
+    for o in run.analyses:
+        for name, pa in o.results.items():
+            again = decide_spec(pa.posterior, pa.spec, weights=pa.weights)
+            keys = {"irr_median": again.effect.median,
+                    "prob_meaningful_reduction": again.effect.prob_meaningful_reduction,
+                    "prob_any_reduction": again.effect.prob_any_reduction,
+                    "prob_harm": again.effect.prob_harm,
+                    "new_la.prob_meaningful_reduction": again.new_la.prob_meaningful_reduction,
+                    "averted_per_1000": again.averted_per_1000}
+            for key, expected in keys.items():
+                assert _value(cells, "effects", key, outcome=o.outcome, prior=name) == expected
+                checked += 1
+    assert checked == 6 * sum(len(o.results) for o in run.analyses) >= 6 * 6 * 3
+
+
+@pytest.mark.slow
+def test_html_economics_and_reanalysis_equal_their_functions(bundled_report):
+    run, path = bundled_report
+    cells = _parse(path)
+    inputs = load_economics(MODELS / "economics.toml")
+    pupils = mean_pupils(load_example_data(run))
+    assert pupils == pytest.approx(278858 / 268)
+    primary = next(o for o in run.analyses if o.outcome == "s47")
+    for name, pa in primary.results.items():
+        e = prior_economics(run.analyses, name, inputs, pupils)
+        assert _value(cells, "economics", "nmb_mean", prior=name) == e.nmb.mean
+        assert _value(cells, "economics", "prob_nmb_positive", prior=name) == e.nmb.prob_positive
+        assert _value(cells, "economics", "population_evpi", prior=name) == e.population_evpi
+        grid = list(inputs.willingness_to_pay.grid)
+        for w in (1000, 10000, 20000):
+            assert _value(cells, "economics", f"ceac_{w}", prior=name) == e.ceac[grid.index(w)]
+        r = reanalyse(prior=pa.prior, outcome="s47", mcid=pa.decision.mcid).effect
+        assert _value(cells, "reanalysis", "prob_meaningful_reduction", prior=name) == \
+            r.prob_meaningful_reduction
+    published = [float(v) for t, _, p, k, v in cells.cells
+                 if t == "economics" and p == "published economic evaluation"
+                 and k.startswith("ceac_")]
+    assert published == [0.013, 0.011, 0.061]
+
+
+def load_example_data(run):
+    from swisbayes.report.analyses import load_report_data
+
+    return load_report_data(None, [o.spec for o in run.analyses])
+
+
+@pytest.mark.slow
+def test_report_verdict_follows_the_rule(bundled_report):
+    run, path = bundled_report
+    cells = _parse(path)
+    verdict = next(v for t, _, _, k, v in cells.cells if k == "verdict" and t is None)
+    rule = load_economics(MODELS / "economics.toml").decision_rule
+    primary = next(o for o in run.analyses if o.outcome == "s47")
+    inputs = load_economics(MODELS / "economics.toml")
+    pupils = mean_pupils(load_example_data(run))
+    expected = {rule.verdict(pa.decision.effect.prob_meaningful_reduction,
+                             prior_economics(run.analyses, n, inputs, pupils).nmb.prob_positive)
+                for n, pa in primary.results.items()}
+    assert verdict == (expected.pop() if len(expected) == 1 else "depends on the prior")
+    assert run.ok
+    csv = path.with_suffix(".csv").read_text()
+    assert "prob_meaningful_reduction" in csv
+    assert "nmb_mean" in csv
+
+
+@pytest.mark.slow
+def test_small_counts_never_reach_the_report(tmp_path):
+    """A small trial (few pupils, rare care entry): no count from 1 to 5 is shown, and LA
+    codes appear only on request."""
+    specs = tmp_path / "models"
+    specs.mkdir()
+    for name in ("s47_primary.toml", "care_entry.toml", "economics.toml", "pilots.toml"):
+        shutil.copy(MODELS / name, specs / name)
+    frame = _small_trial()
+    data = tmp_path / "small.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "report.html"
+    make_report(data=data, spec_dir=specs, out=out, priors=("vague", "sceptical"))
+    cells = _parse(out)
+    assert SUPPRESSED in cells.counts
+    for text in cells.counts:
+        assert text == SUPPRESSED or not 1 <= int(text) <= 5
+    html = out.read_text(encoding="utf-8")
+    codes = sorted(set(frame["la_id"]))
+    assert not any(code in html for code in codes)
+    assert re.search(r">\s*(school_id|S\d{3})\s*<", html) is None  # no school-level rows
+    named = tmp_path / "named.html"
+    make_report(data=data, spec_dir=specs, out=named, priors=("vague",), show_la_codes=True)
+    assert "LAs are named at the user's request" in unescape(named.read_text(encoding="utf-8"))
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("headless Chromium is needed for the browser test; `make test` installs "
+                    "Debian's chromium package")
+    return path
+
+
+def _render(html: Path, png: Path, tmp_path: Path) -> str:
+    """Render a page to PNG in headless Chromium; returns its log (console messages)."""
+    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run", "--disable-background-networking", "--disable-component-update",
+           "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
+           "--enable-logging=stderr", "--v=0", "--window-size=1100,2400",
+           f"--screenshot={png}", html.as_uri()]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert png.is_file(), done.stderr[-2000:]
+    return done.stderr
+
+
+def _console_errors(log: str) -> list[str]:
+    return [line for line in log.splitlines() if "CONSOLE" in line or "Uncaught" in line]
+
+
+@pytest.mark.slow
+def test_report_renders_in_a_browser_without_errors(bundled_report, tmp_path):
+    import matplotlib.image as mpimg
+
+    _, path = bundled_report
+    # the check can fail: a page with a console error is caught
+    broken = tmp_path / "broken.html"
+    broken.write_text("<html><body><p>x</p><script>console.error('boom')</script></body></html>")
+    assert _console_errors(_render(broken, tmp_path / "broken.png", tmp_path))
+    png = tmp_path / "report.png"
+    log = _render(path, png, tmp_path)
+    assert _console_errors(log) == []
+    image = mpimg.imread(png)
+    assert image.shape[:2] == (2400, 1100)
+    grey = image[..., :3].mean(axis=-1)
+    assert grey.std() > 0.05  # not blank
+    assert (grey < 0.5).mean() > 0.01  # there is text and drawing on it
