@@ -645,8 +645,9 @@ def sbc(spec_file: Path, n_replicates: int, prior: str | None,
 @click.option("--show-la-codes", is_flag=True,
               help="Label LA-level results with the LA codes (anonymised as LA 1, LA 2, ... "
                    "by default).")
-@click.option("--suppress", "suppress_threshold", type=click.IntRange(min=0), default=5,
-              show_default=True, help="Largest count suppressed in the report (1 to this).")
+@click.option("--suppress", "suppress_threshold", type=click.IntRange(min=5), default=5,
+              show_default=True, help="Largest count suppressed in the report (every count "
+                                      "from 1 to this; at least 5, the DfE rule).")
 @click.option("--quiet", is_flag=True, help="No progress display (it is drawn on a terminal "
                                             "only).")
 def report(data: Path | None, spec_dir: Path, economics_file: Path | None, out: Path | None,

@@ -195,6 +195,77 @@ def prob_above(draws: np.ndarray, threshold: float,
     return float(np.sum(w[x > threshold]))
 
 
+def prob_between(draws: np.ndarray, lower: float, upper: float,
+                 weights: np.ndarray | None = None) -> float:
+    """Posterior probability that a quantity is strictly between ``lower`` and ``upper``.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        Posterior draws of one scalar quantity.
+    lower, upper : float
+        Bounds of the open interval; none of the draws is inside it if ``lower >= upper``.
+    weights : numpy.ndarray, optional
+        One weight per draw; equal weights when None.
+
+    Returns
+    -------
+    float
+        The share of draws (of their weight, when weighted) with ``lower < draw < upper``.
+        Computed from one mask, not as ``prob_above(lower) + prob_below(upper) - 1``, so that
+        it is an exact share and never negative.
+
+    Raises
+    ------
+    SpecError
+        If the weights do not fit the draws (see :func:`normalised_weights`).
+
+    Examples
+    --------
+    >>> x = np.array([0.8, 0.95, 1.05, 0.7])
+    >>> prob_between(x, 0.8, 1.1), prob_between(x, 0.8, 1.1, np.array([1.0, 2.0, 3.0, 2.0]))
+    (0.5, 0.625)
+    """
+    x = np.asarray(draws, dtype=float).ravel()
+    w = normalised_weights(weights, x.size)
+    inside = (x > lower) & (x < upper)
+    if w is None:
+        return float(np.mean(inside))
+    return float(np.sum(w[inside]))
+
+
+def rope_bounds(mcid: float) -> tuple[float, float]:
+    """The region of practical equivalence of a ratio: a change smaller than the MCID.
+
+    Parameters
+    ----------
+    mcid : float
+        Minimal clinically important reduction as a fraction (0.10 = 10% fewer events).
+
+    Returns
+    -------
+    tuple of float
+        ``(1 - mcid, 1 / (1 - mcid))``, the open interval of ratios closer to 1 than a
+        reduction of ``mcid`` or the matching increase: symmetric about 0 on the log scale,
+        ``|log ratio| < -log(1 - mcid)``.
+
+    Raises
+    ------
+    SpecError
+        If ``mcid`` is not strictly between 0 and 1.
+
+    Examples
+    --------
+    >>> lo, hi = rope_bounds(0.2)
+    >>> lo, hi, bool(np.isclose(np.log(lo), -np.log(hi)))
+    (0.8, 1.25, True)
+    """
+    if not 0.0 < mcid < 1.0:
+        raise SpecError(f"mcid must be a fraction strictly between 0 and 1 (0.10 = a 10% "
+                        f"reduction); got {mcid!r}")
+    return 1.0 - mcid, 1.0 / (1.0 - mcid)
+
+
 def equal_tailed_interval(draws: np.ndarray, ci_prob: float | None = None,
                           weights: np.ndarray | None = None) -> tuple[float, float]:
     """Equal-tailed credible interval of the draws.
@@ -247,6 +318,9 @@ class RatioSummary:
         P(ratio < 1 - MCID).
     prob_harm : float
         P(ratio > 1).
+    prob_rope : float
+        P(1 - MCID < ratio < 1 / (1 - MCID)): probability in the region of practical
+        equivalence (:func:`rope_bounds`), a change smaller than the MCID either way.
     """
 
     median: float
@@ -255,6 +329,7 @@ class RatioSummary:
     prob_any_reduction: float
     prob_meaningful_reduction: float
     prob_harm: float
+    prob_rope: float
 
 
 def summarise_ratio(draws: np.ndarray, *, mcid: float, ci_prob: float | None = None,
@@ -280,7 +355,8 @@ def summarise_ratio(draws: np.ndarray, *, mcid: float, ci_prob: float | None = N
     Raises
     ------
     SpecError
-        If the weights do not fit the draws (see :func:`normalised_weights`).
+        If the weights do not fit the draws (see :func:`normalised_weights`), or ``mcid`` is
+        not strictly between 0 and 1.
 
     Examples
     --------
@@ -288,9 +364,12 @@ def summarise_ratio(draws: np.ndarray, *, mcid: float, ci_prob: float | None = N
     >>> s = summarise_ratio(np.exp(rng.normal(0.0, 0.1, 200_000)), mcid=0.1)
     >>> round(s.prob_any_reduction, 2), round(s.prob_meaningful_reduction, 2)  # Phi(log(0.9)/0.1)
     (0.5, 0.15)
+    >>> round(s.prob_rope, 2)  # 1 - 2 Phi(log(0.9)/0.1): within 10% either way
+    0.71
     """
     draws = np.asarray(draws, dtype=float).ravel()
     prob = validate_ci_prob(ci_prob)
+    lower, upper = rope_bounds(mcid)
     return RatioSummary(
         median=_median(draws, weights),
         ci=equal_tailed_interval(draws, prob, weights),
@@ -298,6 +377,7 @@ def summarise_ratio(draws: np.ndarray, *, mcid: float, ci_prob: float | None = N
         prob_any_reduction=prob_below(draws, 1.0, weights),
         prob_meaningful_reduction=prob_below(draws, 1.0 - mcid, weights),
         prob_harm=prob_above(draws, 1.0, weights),
+        prob_rope=prob_between(draws, lower, upper, weights),
     )
 
 
@@ -527,18 +607,38 @@ def ratio_keys(s: RatioSummary) -> dict:
     -------
     dict
         ``irr_median``, ``irr_ci95`` (at ``ci_prob``), ``ci_prob``, ``prob_any_reduction``,
-        ``prob_meaningful_reduction`` and ``prob_harm``.
+        ``prob_meaningful_reduction``, ``prob_harm`` and ``prob_rope``.
     """
     return {"irr_median": s.median, "irr_ci95": list(s.ci), "ci_prob": s.ci_prob,
             "prob_any_reduction": s.prob_any_reduction,
             "prob_meaningful_reduction": s.prob_meaningful_reduction,
-            "prob_harm": s.prob_harm}
+            "prob_harm": s.prob_harm, "prob_rope": s.prob_rope}
 
 
 def _flat(posterior: xr.Dataset, name: str) -> np.ndarray:
     # Chains, then draws: the order the weights are given in.
     da = posterior[name].transpose("chain", "draw", ..., missing_dims="ignore")
     return da.to_numpy().reshape(-1)
+
+
+def averted_per_1000(posterior: xr.Dataset, followup_years: float) -> np.ndarray:
+    """Draws of events averted per 1000 pupils per year (positive = fewer with SWIS).
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        With ``rate_control_per_1000`` and ``rate_swis_per_1000``: events per 1000 pupils over
+        the follow-up, with every trial school in each arm.
+    followup_years : float
+        Length of the follow-up.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per draw, chains then draws.
+    """
+    return (_flat(posterior, "rate_control_per_1000")
+            - _flat(posterior, "rate_swis_per_1000")) / followup_years
 
 
 def decide(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: float,
@@ -572,11 +672,12 @@ def decide(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: float,
     KeyError
         If the posterior lacks one of the variables.
     SpecError
-        If the weights are not one per draw (see :func:`normalised_weights`).
+        If the weights are not one per draw (see :func:`normalised_weights`), or ``mcid`` is
+        not strictly between 0 and 1.
     """
     prob = validate_ci_prob(ci_prob)
     control = _flat(posterior, "rate_control_per_1000") / followup_years
-    averted = control - _flat(posterior, "rate_swis_per_1000") / followup_years
+    averted = averted_per_1000(posterior, followup_years)
     return DecisionSummary(
         outcome=outcome,
         prior=prior,
@@ -613,7 +714,8 @@ def decide_hurdle(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: floa
     KeyError
         If the posterior lacks one of the variables.
     SpecError
-        If the weights are not one per draw (see :func:`normalised_weights`).
+        If the weights are not one per draw (see :func:`normalised_weights`), or ``mcid`` is
+        not strictly between 0 and 1.
     """
     prob = validate_ci_prob(ci_prob)
     base = decide(posterior, outcome=outcome, prior=prior, mcid=mcid,
@@ -649,7 +751,8 @@ def decide_attendance(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: 
     KeyError
         If the posterior lacks one of the variables.
     SpecError
-        If the weights are not one per draw (see :func:`normalised_weights`).
+        If the weights are not one per draw (see :func:`normalised_weights`), or ``mcid`` is
+        not strictly between 0 and 1.
     """
     prob = validate_ci_prob(ci_prob)
     base = decide(posterior, outcome=outcome, prior=prior, mcid=mcid,
@@ -691,7 +794,8 @@ def decide_spec(posterior: xr.Dataset, spec: AnalysisSpec, *, ci_prob: float | N
     KeyError
         If the posterior lacks a variable the outcome's decision reads.
     SpecError
-        If the weights are not one per draw (see :func:`normalised_weights`).
+        If the weights are not one per draw (see :func:`normalised_weights`), or ``mcid`` is
+        not strictly between 0 and 1.
     """
     common = {"outcome": spec.outcome, "prior": spec.priors.effect.name,
               "mcid": spec.decision.mcid, "followup_years": spec.followup_years,
@@ -714,6 +818,7 @@ __all__ = [
     "DifferenceSummary",
     "HurdleDecision",
     "RatioSummary",
+    "averted_per_1000",
     "decide",
     "decide_attendance",
     "decide_hurdle",
@@ -723,7 +828,9 @@ __all__ = [
     "normalised_weights",
     "prob_above",
     "prob_below",
+    "prob_between",
     "ratio_keys",
+    "rope_bounds",
     "summarise_difference",
     "summarise_ratio",
     "weighted_quantile",

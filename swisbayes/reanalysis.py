@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 from scipy import stats
 
 from .data.schema import OUTCOMES, outcome_schema
-from .decision import RatioSummary, ratio_keys
+from .decision import RatioSummary, ratio_keys, rope_bounds
 from .defaults import validate_ci_prob
 from .errors import SpecError
 from .priors import MixturePrior, PilotSettings, get_prior
@@ -341,9 +341,16 @@ def summarise_mixture(mixture: MixturePrior, *, mcid: float,
     Returns
     -------
     RatioSummary
-        Median and interval from the mixture's quantiles; probabilities from its CDF.
+        Median and interval from the mixture's quantiles; probabilities from its CDF
+        (``prob_rope`` as the CDF at ``1 / (1 - mcid)`` minus the CDF at ``1 - mcid``).
+
+    Raises
+    ------
+    SpecError
+        If ``mcid`` is not strictly between 0 and 1.
     """
     prob = validate_ci_prob(ci_prob)
+    lower, upper = rope_bounds(mcid)
     below_one = mixture.prob_irr_below(1.0)
     return RatioSummary(
         median=float(np.exp(mixture.quantile(0.5))),
@@ -353,6 +360,7 @@ def summarise_mixture(mixture: MixturePrior, *, mcid: float,
         prob_any_reduction=below_one,
         prob_meaningful_reduction=mixture.prob_irr_below(1.0 - mcid),
         prob_harm=1.0 - below_one,
+        prob_rope=mixture.prob_irr_below(upper) - mixture.prob_irr_below(lower),
     )
 
 

@@ -58,9 +58,25 @@ SCAN_POINTS = 101
 # ------------------------------------------------------------------------------- formatting
 
 
-def _pct(p: float, *against: float) -> str:
+def format_probability(p: float, *against: float) -> str:
     """``p`` as a percentage with one decimal, or with as many more (up to four) as it takes
     not to read as one of the thresholds ``against`` that it differs from, nor as 0% or 100%.
+
+    Parameters
+    ----------
+    p : float
+        A probability.
+    *against : float
+        Thresholds it must not be mistaken for.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_probability(0.0999, 0.1), format_probability(0.25), format_probability(0.0004)
+    ('9.99%', '25.0%', '0.04%')
     """
     def fmt(x: float, d: int) -> str:
         return f"{100 * x:.{d}f}%"
@@ -284,26 +300,26 @@ class Verdict:
                f"{_threshold(self.mcid)}")
         nmb_is = "the probability that its net monetary benefit is positive is"
         nmb_note = (() if nmb is None
-                    else (f"{_sentence(nmb_is)} {_pct(nmb, rule.invest_nmb)}.",))
+                    else (f"{_sentence(nmb_is)} {format_probability(nmb, rule.invest_nmb)}.",))
         if self.verdict == "stop":
-            return (f"Stop: {cut} is {_pct(p, rule.stop)}, below the {_threshold(rule.stop)} "
-                    "needed to keep considering it.", *nmb_note)
+            return (f"Stop: {cut} is {format_probability(p, rule.stop)}, below the "
+                    f"{_threshold(rule.stop)} needed to keep considering it.", *nmb_note)
         if self.verdict == "invest":
-            first = (f"Invest: {cut} is {_pct(p, rule.invest)}, at least the "
+            first = (f"Invest: {cut} is {format_probability(p, rule.invest)}, at least the "
                      f"{_threshold(rule.invest)} required")
             if nmb is None:
                 return (first + ".", "Value for money was not assessed, so the rule's net "
                                      "monetary benefit condition was not applied.")
-            return (f"{first}, and {nmb_is} {_pct(nmb, rule.invest_nmb)}, at least "
+            return (f"{first}, and {nmb_is} {format_probability(nmb, rule.invest_nmb)}, at least "
                     f"the {_threshold(rule.invest_nmb)} required.",)
         if self.effective_not_value_for_money:
-            return (f"More evidence: {cut} is {_pct(p, rule.invest)}, at least the "
+            return (f"More evidence: {cut} is {format_probability(p, rule.invest)}, at least the "
                     f"{_threshold(rule.invest)} needed to invest, but {nmb_is} only "
-                    f"{_pct(nmb, rule.invest_nmb)}, below the "
+                    f"{format_probability(nmb, rule.invest_nmb)}, below the "
                     f"{_threshold(rule.invest_nmb)} required.",
                     "SWIS is likely effective but not likely value for money at this cost.")
-        return (f"More evidence: {cut} is {_pct(p, rule.stop, rule.invest)}, not below the "
-                f"{_threshold(rule.stop)} at which the rule stops, but short of the "
+        return (f"More evidence: {cut} is {format_probability(p, rule.stop, rule.invest)}, not "
+                f"below the {_threshold(rule.stop)} at which the rule stops, but short of the "
                 f"{_threshold(rule.invest)} needed to invest.", *nmb_note)
 
     @property
@@ -983,7 +999,7 @@ class TippingPoint:
             head = ("changes the verdict" if self.change is not None
                     else f"brings it to {_threshold(self.target)}")
             return (f"No prior of this family ({self.family.parameter}; {span}) {head}: "
-                    f"{what} stays between {_pct(lo)} and {_pct(hi)}.")
+                    f"{what} stays between {format_probability(lo)} and {format_probability(hi)}.")
         if self.change is None:
             return (f"{_sentence(what)} reaches {_threshold(self.target)} with "
                     f"{self.family.prior_phrase(self.value)}.")
@@ -1250,5 +1266,5 @@ def likelihood_from_draws(log_irr_draws: np.ndarray | Sequence[float],
 
 __all__ = ["SCAN_POINTS", "VERDICTS", "DecisionRule", "NormalCentreFamily", "NormalSDFamily",
            "PriorFamily", "RobustWeightFamily", "TippingPoint", "Verdict", "decide_verdict",
-           "likelihood_from_draws", "prob_meaningful", "probability_curve", "tipping_point",
-           "tipping_points"]
+           "format_probability", "likelihood_from_draws", "prob_meaningful",
+           "probability_curve", "tipping_point", "tipping_points"]

@@ -15,7 +15,7 @@ from swisbayes.cli import cli
 from .conftest import PRIMARY_SPEC
 
 JSON_KEYS = {"outcome", "prior", "mcid", "irr_median", "irr_ci95", "prob_any_reduction",
-             "prob_meaningful_reduction", "prob_harm", "new_la", "averted_per_1000",
+             "prob_meaningful_reduction", "prob_harm", "prob_rope", "new_la", "averted_per_1000",
              "diagnostics"}
 
 

@@ -20,7 +20,9 @@ from swisbayes.decision import (
     normalised_weights,
     prob_above,
     prob_below,
+    prob_between,
     ratio_keys,
+    rope_bounds,
     summarise_difference,
     summarise_ratio,
     weighted_quantile,
@@ -46,6 +48,8 @@ def test_probabilities_match_the_normal_closed_form(normal_log_irr):
     assert s.prob_meaningful_reduction == pytest.approx(
         stats.norm.cdf((np.log(0.9) - mu) / sigma), abs=MC_TOL)
     assert s.prob_harm == pytest.approx(stats.norm.sf(-mu / sigma), abs=MC_TOL)
+    assert s.prob_rope == pytest.approx(stats.norm.cdf((np.log(1 / 0.9) - mu) / sigma)
+                                        - stats.norm.cdf((np.log(0.9) - mu) / sigma), abs=MC_TOL)
     assert s.median == pytest.approx(np.exp(mu), rel=2e-3)
     lo, hi = s.ci
     assert lo == pytest.approx(np.exp(mu - 1.959964 * sigma), rel=3e-3)
@@ -56,7 +60,37 @@ def test_probabilities_are_shares_of_draws_exactly():
     draws = np.array([0.5, 0.85, 0.95, 1.0, 1.2])
     s = summarise_ratio(draws, mcid=0.1)
     assert (s.prob_any_reduction, s.prob_meaningful_reduction, s.prob_harm) == (0.6, 0.4, 0.2)
+    assert s.prob_rope == 0.4  # 0.95 and 1.0, inside (0.9, 1.111...)
     assert prob_below(draws, 0.9) == 0.4
+
+
+@pytest.mark.parametrize("mcid", [0.05, 0.1, 0.2, 0.5])
+def test_rope_is_the_change_smaller_than_the_mcid_either_way(mcid):
+    lo, hi = rope_bounds(mcid)
+    assert (lo, hi) == (1 - mcid, 1 / (1 - mcid))
+    assert np.log(lo) == pytest.approx(-np.log(hi), rel=1e-14)  # symmetric on the log scale
+
+
+@pytest.mark.parametrize("mcid", [0.0, 1.0, -0.1, 1.5, float("nan")])
+def test_rope_needs_an_mcid_strictly_between_0_and_1(mcid):
+    with pytest.raises(SpecError, match="strictly between 0 and 1"):
+        rope_bounds(mcid)
+    with pytest.raises(SpecError, match="strictly between 0 and 1"):
+        summarise_ratio(np.array([0.9, 1.1]), mcid=mcid)
+
+
+def test_rope_excludes_its_bounds():
+    lo, hi = rope_bounds(0.2)  # 0.8 and 1.25, both exact in binary floating point
+    draws = np.array([lo, np.nextafter(lo, 1.0), 1.0, np.nextafter(hi, 1.0), hi])
+    s = summarise_ratio(draws, mcid=0.2)
+    assert s.prob_rope == 0.6          # the three draws strictly inside
+    assert prob_between(draws, lo, hi) == 0.6
+    assert s.prob_meaningful_reduction == 0.0   # lo itself is not a meaningful reduction
+    weights = np.array([4.0, 1.0, 1.0, 1.0, 3.0])   # all the weight at the bounds but 3/10
+    assert summarise_ratio(draws, mcid=0.2, weights=weights).prob_rope == pytest.approx(0.3)
+    assert prob_between(draws, 1.0, 1.0) == 0.0      # an empty interval
+    # a change smaller than the MCID, up or down, is practically equivalent; at the MCID it is not
+    assert summarise_ratio(np.array([0.9, 1 / 0.9]), mcid=0.1).prob_rope == 0.0
 
 
 def test_interval_probability_is_validated():
@@ -85,15 +119,16 @@ def test_decide_turns_rates_into_events_averted_per_year():
     assert {"irr_median", "irr_ci95", "prob_any_reduction", "prob_meaningful_reduction",
             "prob_harm", "new_la", "averted_per_1000"} <= set(keys)
     assert set(keys["new_la"]) == {"irr_median", "irr_ci95", "ci_prob", "prob_any_reduction",
-                                   "prob_meaningful_reduction", "prob_harm"}
+                                   "prob_meaningful_reduction", "prob_harm", "prob_rope"}
     assert keys["ci_prob"] == 0.95
+    assert keys["prob_rope"] == d.effect.prob_rope == np.mean((irr > 0.9) & (irr < 1 / 0.9))
 
 
 # --- days in care and attendance -------------------------------------------------------------
 
 COUNT_KEYS = {"outcome", "prior", "mcid", "irr_median", "irr_ci95", "ci_prob",
-              "prob_any_reduction", "prob_meaningful_reduction", "prob_harm", "new_la",
-              "averted_per_1000", "averted_per_1000_ci95", "control_rate_per_1000"}
+              "prob_any_reduction", "prob_meaningful_reduction", "prob_harm", "prob_rope",
+              "new_la", "averted_per_1000", "averted_per_1000_ci95", "control_rate_per_1000"}
 
 
 def _posterior(rng, shape=(2, 5000), **extra) -> xr.Dataset:
@@ -141,8 +176,9 @@ def test_attendance_adds_the_difference_in_points():
     assert set(keys) == COUNT_KEYS | {"mcid_pp", "diff_pp_median", "diff_pp_ci95",
                                       "prob_meaningful_improvement_pp", "control_absence_pct"}
     assert set(keys["new_la"]) == {"irr_median", "irr_ci95", "ci_prob", "prob_any_reduction",
-                                   "prob_meaningful_reduction", "prob_harm", "diff_pp_median",
-                                   "diff_pp_ci95", "prob_meaningful_improvement_pp"}
+                                   "prob_meaningful_reduction", "prob_harm", "prob_rope",
+                                   "diff_pp_median", "diff_pp_ci95",
+                                   "prob_meaningful_improvement_pp"}
     # P(diff < -0.5) for N(-0.6, 0.2) is Phi(0.5).
     assert keys["prob_meaningful_improvement_pp"] == pytest.approx(stats.norm.cdf(0.5),
                                                                    abs=MC_TOL * 2)
@@ -202,6 +238,10 @@ def test_weighted_probabilities_by_hand():
     assert prob_above(x, 1.0, W) == pytest.approx(3 / 8)   # 1.05
     assert prob_above(x, 0.7, W) == pytest.approx(6 / 8)
     assert (prob_below(x, 0.9), prob_above(x, 0.9)) == (0.5, 0.5)
+    assert prob_between(x, 0.75, 1.0, W) == pytest.approx(3 / 8)   # 0.8, 0.95
+    assert prob_between(x, 0.7, 1.05, W) == pytest.approx(3 / 8)   # the bounds are left out
+    assert prob_between(x, 0.0, 2.0, W) == 1.0
+    assert prob_between(x, 0.8, 0.8, W) == 0.0
 
 
 def test_normal_tilting_weights_give_the_tilted_normal():
@@ -256,6 +296,12 @@ def test_weighted_count_decision_by_hand():
     assert (d.effect.prob_any_reduction, d.effect.prob_meaningful_reduction,
             d.effect.prob_harm) == (pytest.approx(5 / 8), pytest.approx(3 / 8),
                                     pytest.approx(3 / 8))
+    # ROPE (0.9, 1.111): 0.95 (2/8) and 1.05 (3/8); 0.8 and 0.7 are meaningful reductions
+    assert d.effect.prob_rope == pytest.approx(5 / 8)
+    # new LA 0.75, 1.0, 1.2, 0.6: only 1.0 (2/8)
+    assert d.new_la.prob_rope == pytest.approx(2 / 8)
+    assert d.to_dict()["prob_rope"] == d.effect.prob_rope
+    assert summarise_ratio(TINY_COUNT["irr"], mcid=0.1).prob_rope == 0.5  # unweighted: 2 of 4
     # new LA: sorted 0.6 (2/8), 0.75 (1/8), 1.0 (2/8), 1.2 (3/8): the median point 1/2 is 1.0
     assert d.new_la.median == pytest.approx(1.0)
     assert d.new_la.prob_any_reduction == pytest.approx(3 / 8)
@@ -283,11 +329,13 @@ def test_weighted_hurdle_decision_by_hand():
     assert zero.prob_any_reduction == pytest.approx(7 / 8)
     assert zero.prob_meaningful_reduction == pytest.approx(5 / 8)  # 0.85, 0.6; 0.9 is not < 0.9
     assert zero.prob_harm == pytest.approx(1 / 8)
+    assert zero.prob_rope == 0.0  # 0.9 is on the bound; 1.2 and the rest are outside
     # positive sorted 0.95 (3/8), 1.0 (2/8), 1.1 (1/8), 1.3 (2/8): points 3/16, 1/2 -> 1.0
     assert positive.median == pytest.approx(1.0)
     assert positive.prob_any_reduction == pytest.approx(3 / 8)
     assert positive.prob_meaningful_reduction == 0.0
     assert positive.prob_harm == pytest.approx(3 / 8)  # 1.1 and 1.3; 1.0 is not > 1
+    assert positive.prob_rope == pytest.approx(6 / 8)  # 0.95, 1.0 and 1.1 < 1.111; not 1.3
     assert d.to_dict()["parts"]["zero"]["prob_any_reduction"] == pytest.approx(7 / 8)
 
 

@@ -16,7 +16,7 @@ from .conftest import ROOT
 COUNT_SPECS = ("s47_primary", "referrals", "s17", "care_entry")
 NON_COUNT_SPECS = ("days_in_care", "attendance")
 RATIO_KEYS = {"irr_median", "irr_ci95", "ci_prob", "prob_any_reduction",
-              "prob_meaningful_reduction", "prob_harm"}
+              "prob_meaningful_reduction", "prob_harm", "prob_rope"}
 PRIMARY_KEYS = RATIO_KEYS | {"outcome", "prior", "mcid", "new_la", "averted_per_1000",
                              "averted_per_1000_ci95", "control_rate_per_1000", "diagnostics",
                              "analysis", "data_sha256", "seed", "sampler", "swisbayes_version"}

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 
 
 def fake_result(name, median, ci, ok=True):
-    effect = RatioSummary(median, ci, 0.95, 0.5, 0.2, 0.5)
+    effect = RatioSummary(median, ci, 0.95, 0.5, 0.2, 0.5, 0.3)
     spec = SimpleNamespace(name=name, priors=SimpleNamespace(effect=SimpleNamespace(name="vague")),
                            decision=SimpleNamespace(mcid=0.1))
     return SimpleNamespace(spec=spec, ok=ok, decision=SimpleNamespace(effect=effect))

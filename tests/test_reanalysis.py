@@ -22,7 +22,7 @@ from swisbayes.reanalysis import (
 )
 
 FIT_KEYS = {"outcome", "prior", "mcid", "irr_median", "irr_ci95", "ci_prob", "prob_any_reduction",
-            "prob_meaningful_reduction", "prob_harm"}
+            "prob_meaningful_reduction", "prob_harm", "prob_rope"}
 REANALYSIS_KEYS = FIT_KEYS | {"source", "estimate", "ci", "posterior"}
 SOURCE = "https://sswr.confex.com/sswr/2025/webprogram/Paper57381.html"
 
@@ -85,6 +85,24 @@ def test_single_normal_prior_gives_the_textbook_normal_normal_update():
     assert s.prob_meaningful_reduction == pytest.approx(
         stats.norm.cdf((np.log(0.9) - mean) / sd), rel=1e-12)
     assert s.prob_harm == pytest.approx(1 - stats.norm.cdf(-mean / sd), rel=1e-12)
+    rope = (stats.norm.cdf((np.log(1 / 0.9) - mean) / sd)
+            - stats.norm.cdf((np.log(0.9) - mean) / sd))
+    assert s.prob_rope == pytest.approx(rope, abs=1e-12)
+
+
+@pytest.mark.parametrize("mcid", [0.03, 0.05, 0.1])
+def test_rope_probability_of_a_mixture_is_its_exact_normal_cdf(mcid):
+    y, se = normal_likelihood_from_ci(USER_IRR, *USER_CI)
+    post = posterior(MIXTURE, y, se)
+    assert len(post.weights) == 2
+    lo, hi = np.log(1 - mcid), np.log(1 / (1 - mcid))
+    rope = sum(w * (stats.norm.cdf((hi - m) / s) - stats.norm.cdf((lo - m) / s))
+               for w, m, s in zip(post.weights, post.means, post.sds, strict=True))
+    summary = summarise_mixture(post, mcid=mcid)
+    assert summary.prob_rope == pytest.approx(rope, abs=1e-12)
+    assert 0.05 < summary.prob_rope < 0.95  # far from 0 and 1, so the check has power
+    # the ROPE and the meaningful reduction do not overlap: together at most everything
+    assert summary.prob_rope + summary.prob_meaningful_reduction <= 1.0
 
 
 def test_mixture_posterior_matches_numerical_integration():

@@ -98,10 +98,13 @@ def test_headline_follows_the_rule_on_each_side_of_each_threshold(probs, nmb, ve
     assert text.startswith("Under every prior we considered")
     if verdict == "stop":
         assert "the verdict is to stop" in text
-        assert "below 10%" in text
+        assert f"is at most {max(probs.values()):.2%}, under the 10% needed" in text
     if verdict == "invest":
         assert "the verdict is to invest" in text
-        assert f"at least {min(probs.values()):.0%}" in text
+        assert f"at least {min(probs.values()):.1%}" in text
+    if verdict == "more evidence" and min(probs.values()) >= 0.8:  # works, poor value
+        assert "SWIS probably works" in text
+        assert "value for money is at most 49.99%, under the 50%" in text
     assert css in {"invest", "more", "stop"}
 
 
@@ -113,12 +116,23 @@ def test_headline_says_when_the_priors_disagree():
     assert css == "mixed"
     assert "stop under the vague prior" in text
     assert "more evidence needed under the enthusiastic prior" in text
-    assert "from 5.0% to 20%" in text
+    assert "from 5.0% to 20.0%" in text
 
 
 def test_headline_stop_sentence_quotes_the_largest_probability():
     *_, text = headline(_verdicts({"vague": 0.004, "sceptical": 0.002}), DecisionRule())
     assert "is below 0.5%" in text
+
+
+def test_cli_refuses_a_suppression_threshold_below_five():
+    from click.testing import CliRunner
+
+    from swisbayes.cli import cli
+
+    result = CliRunner().invoke(cli, ["report", "--suppress", "3", "--quiet"])
+    assert result.exit_code == 2
+    assert "--suppress" in result.output
+    assert "3" in result.output
 
 
 @pytest.mark.parametrize(("counts", "expected"), [
@@ -170,6 +184,7 @@ def test_arm_counts_never_shows_a_count_from_1_to_the_threshold():
 def test_html_numbers_equal_the_decision_functions(bundled_report):
     run, path = bundled_report
     cells = _parse(path)
+    pupils = 278858 / 268  # the bundled data's mean school size
     checked = 0
     for o in run.analyses:
         for name, pa in o.results.items():
@@ -178,12 +193,16 @@ def test_html_numbers_equal_the_decision_functions(bundled_report):
                     "prob_meaningful_reduction": again.effect.prob_meaningful_reduction,
                     "prob_any_reduction": again.effect.prob_any_reduction,
                     "prob_harm": again.effect.prob_harm,
+                    "prob_rope": again.effect.prob_rope,
                     "new_la.prob_meaningful_reduction": again.new_la.prob_meaningful_reduction,
                     "averted_per_1000": again.averted_per_1000}
             for key, expected in keys.items():
                 assert _value(cells, "effects", key, outcome=o.outcome, prior=name) == expected
                 checked += 1
-    assert checked == 6 * sum(len(o.results) for o in run.analyses) >= 6 * 6 * 3
+            per_school = _value(cells, "effects", "averted_per_school_year", outcome=o.outcome,
+                                prior=name)
+            assert per_school == pytest.approx(again.averted_per_1000 * pupils / 1000, rel=1e-12)
+    assert checked == 7 * sum(len(o.results) for o in run.analyses) >= 7 * 6 * 3
 
 
 @pytest.mark.slow
@@ -209,6 +228,27 @@ def test_html_economics_and_reanalysis_equal_their_functions(bundled_report):
                  if t == "economics" and p == "published economic evaluation"
                  and k.startswith("ceac_")]
     assert published == [0.013, 0.011, 0.061]
+
+
+@pytest.mark.slow
+def test_net_benefit_by_hand_from_the_posterior(bundled_report):
+    """NMB under the vague prior, from the rates in the posterior and the inputs, with the
+    units written out: per 1000 pupils over the follow-up -> per school-year."""
+    run, _ = bundled_report
+    inputs = load_economics(MODELS / "economics.toml")
+    pupils = 278858 / 268
+    total = -inputs.cost_per_school_year.value
+    for o in run.analyses:
+        if o.outcome not in inputs.values:
+            continue
+        post = o.results["vague"].fit.idata["posterior"]
+        per_1000 = (post["rate_control_per_1000"] - post["rate_swis_per_1000"]).to_numpy()
+        per_school_year = per_1000.mean() / o.spec.followup_years * pupils / 1000
+        total += inputs.values[o.outcome] * per_school_year
+    e = prior_economics(run.analyses, "vague", inputs, pupils)
+    assert e.nmb.mean == pytest.approx(total, rel=1e-9)
+    assert e.counted == ("s47", "referrals", "s17", "days_in_care")
+    assert e.missing == ()
 
 
 def load_example_data(run):
@@ -237,7 +277,7 @@ def test_report_verdict_follows_the_rule(bundled_report):
 
 
 @pytest.mark.slow
-def test_small_counts_never_reach_the_report(tmp_path):
+def test_small_counts_never_reach_the_report(tmp_path, monkeypatch):
     """A small trial (few pupils, rare care entry): no count from 1 to 5 is shown, and LA
     codes appear only on request."""
     specs = tmp_path / "models"
@@ -258,7 +298,20 @@ def test_small_counts_never_reach_the_report(tmp_path):
     assert not any(code in html for code in codes)
     assert re.search(r">\s*(school_id|S\d{3})\s*<", html) is None  # no school-level rows
     named = tmp_path / "named.html"
+    seen = []
+    from swisbayes.report import content
+
+    original = content.plot_la_effects
+
+    def spy(*args, labels=None, **kwargs):
+        seen.append(labels)
+        return original(*args, labels=labels, **kwargs)
+
+    monkeypatch.setattr(content, "plot_la_effects", spy)
+    make_report(data=data, spec_dir=specs, out=out, priors=("vague",))
     make_report(data=data, spec_dir=specs, out=named, priors=("vague",), show_la_codes=True)
+    assert seen[0] is None  # anonymised in the figure
+    assert sorted(seen[1]) == codes
     assert "LAs are named at the user's request" in unescape(named.read_text(encoding="utf-8"))
 
 

@@ -29,7 +29,7 @@ from swisbayes.sensitivity.reweight import (
 )
 from swisbayes.sensitivity.routing import GroupRouter, Proposal, _reproduces_fit, make_draw_set
 from swisbayes.sensitivity.rows import Entry, sampled_row
-from swisbayes.sensitivity.store import CellStore
+from swisbayes.sensitivity.store import ROW_FORMAT, CellStore
 
 from .conftest import PRIMARY_SPEC, ROOT
 
@@ -292,20 +292,22 @@ def test_prior_targets_are_read_from_the_model_graph(primary_spec):
 def test_store_trusts_only_intact_rows(tmp_path):
     store = CellStore(tmp_path)
     sha = store.write_netcdf("a", b"posterior bytes")
-    store.write_row({"format": 1, "cell": "a", "path": "sampled", "netcdf_sha256": sha})
-    store.write_row({"format": 1, "cell": "b", "path": "reweighted"})
-    store.write_row({"format": 1, "cell": "other", "path": "reweighted"})
-    store.row_path("c").write_text('{"format": 1, "cell": "c", "pa')  # truncated
+    store.write_row({"format": ROW_FORMAT, "cell": "a", "path": "sampled", "netcdf_sha256": sha})
+    store.write_row({"format": ROW_FORMAT, "cell": "b", "path": "reweighted"})
+    store.write_row({"format": ROW_FORMAT, "cell": "other", "path": "reweighted"})
+    store.write_row({"format": ROW_FORMAT - 1, "cell": "old", "path": "reweighted"})
+    store.row_path("c").write_text('{"format": 2, "cell": "c", "pa')  # truncated
     store.row_path("d").write_text(store.row_path("other").read_text())  # another cell's row
     (store.cells / ".a.json.x1.tmp").write_text("half")
     assert store.remove_temporaries() == 1
-    assert set(store.valid_rows(["a", "b", "c", "d", "e"])) == {"a", "b"}
+    assert set(store.valid_rows(["a", "b", "c", "d", "e", "old"])) == {"a", "b"}
     store.netcdf_path("a").write_bytes(b"posterior bytez")
     assert set(store.valid_rows(["a", "b"])) == {"b"}
     reasons = {e["cell"]: e["reason"] for e in map(json.loads, (tmp_path / "run.log").read_text(
         ).splitlines()) if e["event"] == "invalid"}
     assert reasons == {"a": "netCDF checksum mismatch", "c": "row does not parse (JSONDecodeError)",
-                       "d": "row belongs to another cell"}
+                       "d": "row belongs to another cell",
+                       "old": f"row format {ROW_FORMAT - 1}, expected {ROW_FORMAT}"}
 
 
 def _posterior(rng) -> xr.Dataset:

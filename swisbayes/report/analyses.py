@@ -25,7 +25,7 @@ from ..fitting import FitResult, fit
 from ..priors import PILOT_PRIOR, MixturePrior
 from ..sensitivity.grid import Reweighting
 from ..sensitivity.resolve import effect_prior
-from ..sensitivity.reweight import NotReweightableError, PriorState, find_targets, log_ratio, psis
+from ..sensitivity.reweight import PriorState, find_targets, reweight
 from ..spec import AnalysisSpec, load_spec
 
 STANDARD_PRIORS = ("vague", "sceptical", "enthusiastic", PILOT_PRIOR)
@@ -116,14 +116,6 @@ def _resolve(spec: AnalysisSpec, name: str) -> MixturePrior:
     return effect_prior(spec.with_prior(name))
 
 
-def _reweight(base: FitResult, targets, old: PriorState, new: PriorState):
-    try:
-        lr = log_ratio(base.idata["posterior"].to_dataset(), targets, new, old)
-    except NotReweightableError:
-        return None
-    return psis(lr)
-
-
 def analyse_outcome(spec: AnalysisSpec, data: SchoolData,
                     priors: Sequence[str] = STANDARD_PRIORS, *,
                     reweighting: Reweighting | None = None,
@@ -165,15 +157,15 @@ def analyse_outcome(spec: AnalysisSpec, data: SchoolData,
     base_spec = spec.with_prior(resolved[first])
     base = fit(base_spec, data)
     old = PriorState.of(base_spec, resolved[first])
+    posterior = base.idata["posterior"].to_dataset()
     targets = find_targets(base_spec, data, []) if len(names) > 1 else None
     results = {first: PriorAnalysis(base_spec, resolved[first], base, "sampled", None, None,
                                     None, base.decision)}
     for name in names[1:]:
         prior_spec = spec.with_prior(resolved[name])
-        rw = _reweight(base, targets, old, PriorState.of(prior_spec, resolved[name]))
+        rw = reweight(posterior, targets, PriorState.of(prior_spec, resolved[name]), old)
         if base.ok and rw is not None and rw.acceptable(settings.max_khat, settings.min_ess):
-            decision = decide_spec(base.idata["posterior"].to_dataset(), prior_spec,
-                                   weights=rw.weights)
+            decision = decide_spec(posterior, prior_spec, weights=rw.weights)
             results[name] = PriorAnalysis(prior_spec, resolved[name], base, "reweighted",
                                           rw.weights, rw.pareto_khat, rw.ess, decision)
             continue

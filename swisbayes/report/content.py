@@ -9,7 +9,6 @@ checked against the decision functions that produced it.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
@@ -20,7 +19,13 @@ import numpy as np
 import pandas as pd
 
 from ..data import SchoolData, outcome_schema
-from ..decision import AttendanceDecision, DecisionSummary, HurdleDecision, RatioSummary
+from ..decision import (
+    AttendanceDecision,
+    DecisionSummary,
+    HurdleDecision,
+    RatioSummary,
+    averted_per_1000,
+)
 from ..defaults import SMALL_COUNT_SUPPRESS
 from ..economics import (
     EconomicInputs,
@@ -36,6 +41,8 @@ from ..errors import SpecError
 from ..priors import PILOT_PRIOR
 from ..provenance import library_versions, package_version
 from ..reanalysis import normal_likelihood_from_ci, posterior, published_estimate, reanalyse
+from ..sensitivity.reweight import equal_weight_draws
+from ..sensitivity.store import sha256_file
 from ..value_of_information import FurtherTrialValue, LinearNetBenefit, further_trial_value
 from ..verdict import (
     DecisionRule,
@@ -45,13 +52,14 @@ from ..verdict import (
     TippingPoint,
     Verdict,
     decide_verdict,
+    format_probability,
     likelihood_from_draws,
     prob_meaningful,
     probability_curve,
     tipping_points,
 )
 from .analyses import OutcomeAnalysis, PriorAnalysis
-from .disclosure import ARMS, arm_counts, la_labels
+from .disclosure import ARMS, arm_counts
 from .figures import (
     ForestRow,
     figure_png,
@@ -130,21 +138,21 @@ NONE = "\u2013"
 VERDICT_CSS = {"invest": "invest", "more evidence": "more", "stop": "stop"}
 
 
-def pct(p: float) -> str:
-    """A probability as a percentage for a table: ``<0.1%`` and ``>99.9%`` at the ends.
+def pct(p: float, *against: float) -> str:
+    """A probability for a table or sentence: ``<0.1%`` and ``>99.9%`` at the ends (draws
+    cannot show 0 or 1), else :func:`~swisbayes.verdict.format_probability` (never reading as
+    a threshold in ``against`` that it is not).
 
     Examples
     --------
-    >>> pct(0.0004), pct(0.0123), pct(0.5), pct(0.99996)
-    ('<0.1%', '1.2%', '50%', '>99.9%')
+    >>> pct(0.0004), pct(0.0123), pct(0.0999, 0.1), pct(0.99996)
+    ('<0.1%', '1.2%', '9.99%', '>99.9%')
     """
     if p < 0.001:
         return "<0.1%"
     if p > 0.999:
         return ">99.9%"
-    if 0.1 <= p <= 0.9:
-        return f"{p:.0%}"
-    return f"{p:.1%}"
+    return format_probability(p, *against)
 
 
 def ratio_text(s: RatioSummary) -> str:
@@ -214,7 +222,8 @@ def _traffic(rule: DecisionRule, p: float) -> str:
     return VERDICT_CSS[rule.verdict(p)]
 
 
-def effect_cells(decision: DecisionSummary, rule: DecisionRule) -> list[Cell]:
+def effect_cells(decision: DecisionSummary, rule: DecisionRule,
+                 pupils_per_school: float) -> list[Cell]:
     """The effects-table cells of one outcome under one prior.
 
     Parameters
@@ -222,28 +231,36 @@ def effect_cells(decision: DecisionSummary, rule: DecisionRule) -> list[Cell]:
     decision : DecisionSummary
     rule : DecisionRule
         Colours the probability of a meaningful reduction.
+    pupils_per_school : float
+        Turns events averted per 1000 pupils into events averted per school (the posterior
+        median scales exactly).
 
     Returns
     -------
     list of Cell
     """
     e, new = decision.effect, decision.new_la
+    per_school = decision.averted_per_1000 * pupils_per_school / 1000.0
     cells = [
         Cell("irr_median", e.median, ratio_text(e)),
         Cell("prob_any_reduction", e.prob_any_reduction, pct(e.prob_any_reduction)),
         Cell("prob_meaningful_reduction", e.prob_meaningful_reduction,
-             pct(e.prob_meaningful_reduction), _traffic(rule, e.prob_meaningful_reduction)),
+             pct(e.prob_meaningful_reduction, rule.stop, rule.invest),
+             _traffic(rule, e.prob_meaningful_reduction)),
         Cell("prob_harm", e.prob_harm, pct(e.prob_harm)),
+        Cell("prob_rope", e.prob_rope, pct(e.prob_rope)),
         Cell("new_la.prob_meaningful_reduction", new.prob_meaningful_reduction,
              pct(new.prob_meaningful_reduction)),
         Cell("averted_per_1000", decision.averted_per_1000, f"{decision.averted_per_1000:+.2f}"),
+        Cell("averted_per_school_year", per_school, f"{per_school:+.2f}"),
     ]
     return cells
 
 
 EFFECT_COLUMNS = ["prior", "ratio (95% interval)", "P(any reduction)",
-                  "P(reduction ≥ MCID)", "P(harm)", "new LA: P(reduction ≥ MCID)",
-                  "averted per 1000 pupils a year"]
+                  "P(reduction ≥ MCID)", "P(harm)", "P(practically no change)",
+                  "new LA: P(reduction ≥ MCID)", "averted per 1000 pupils a year (median)",
+                  "averted per school a year (median)"]
 
 
 def _group_note(outcome: OutcomeAnalysis) -> str:
@@ -262,10 +279,12 @@ def _group_note(outcome: OutcomeAnalysis) -> str:
     return "; ".join(notes)
 
 
-def effect_groups(analyses: Sequence[OutcomeAnalysis], rule: DecisionRule) -> list[Group]:
+def effect_groups(analyses: Sequence[OutcomeAnalysis], rule: DecisionRule,
+                  pupils_per_school: float) -> list[Group]:
     """One group per outcome, one row per prior (see :func:`effect_cells`)."""
     return [Group(outcome_schema(o.outcome).label, _group_note(o),
-                  [Row(o.outcome, name, effect_cells(pa.decision, rule), pa.reliable)
+                  [Row(o.outcome, name, effect_cells(pa.decision, rule, pupils_per_school),
+                      pa.reliable)
                    for name, pa in o.results.items()])
             for o in analyses]
 
@@ -328,8 +347,8 @@ def provenance_rows(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
                      f"sha256 {_sha256(o.spec.to_json())[:16]}; seed {s.seed}; {s.backend}, "
                      f"{s.chains} chains x ({s.tune} tune + {s.draws} draws)"))
     if economics_file is not None:
-        rows.append(("economic inputs", f"{economics_file} (sha256 "
-                                        f"{hashlib.sha256(economics_file.read_bytes()).hexdigest()[:16]})"))
+        rows.append(("economic inputs", f"{economics_file.name} (sha256 "
+                                        f"{sha256_file(economics_file)[:16]})"))
     rows.append(("currency", f"{economics.currency}, {economics.price_year.value} prices"))
     return rows
 
@@ -391,8 +410,7 @@ def averted_per_school_year(pa: PriorAnalysis, pupils_per_school: float) -> np.n
     numpy.ndarray
         One value per draw (aligned with ``pa.weights``).
     """
-    per_1000 = pa.draws("rate_control_per_1000") - pa.draws("rate_swis_per_1000")
-    return per_1000 / pa.spec.followup_years * pupils_per_school / 1000.0
+    return averted_per_1000(pa.posterior, pa.spec.followup_years) * pupils_per_school / 1000.0
 
 
 
@@ -402,22 +420,25 @@ def averted_per_school_year(pa: PriorAnalysis, pupils_per_school: float) -> np.n
 
 @dataclass(frozen=True)
 class PairedDraws:
-    """Draws of several outcomes' averted events, paired by index, with their joint weights.
+    """Equally weighted draws of several outcomes' averted events, paired by index.
 
-    The outcomes are fitted separately, so pairing draw ``i`` of each is an independent
-    pairing; importance weights of the pairs are the products of the outcomes' weights.
+    The outcomes are fitted separately, so draw ``i`` of one is paired with draw ``i`` of the
+    others as if they were independent (the report says so); reweighted draws are first
+    resampled to equal weights (:func:`~swisbayes.sensitivity.reweight.equal_weight_draws`).
+
+    Parameters
+    ----------
+    averted : dict of str to numpy.ndarray
+        Events averted per school-year, by outcome.
+    borrowed : tuple of str
+        Outcomes taken under their first (vague) prior, for want of the one asked for.
+    missing : tuple of str
+        Outcomes asked for that have no analysis (not counted).
     """
 
     averted: dict[str, np.ndarray]
-    weights: np.ndarray | None
     borrowed: tuple[str, ...]
-
-
-def _thin(x: np.ndarray, n: int) -> np.ndarray:
-    """``n`` evenly spaced draws of ``x`` (all of them when it has ``n``)."""
-    if len(x) == n:
-        return x
-    return x[np.linspace(0, len(x) - 1, n).round().astype(int)]
+    missing: tuple[str, ...]
 
 
 def paired_draws(analyses: Sequence[OutcomeAnalysis], prior: str, outcomes: Sequence[str],
@@ -438,14 +459,11 @@ def paired_draws(analyses: Sequence[OutcomeAnalysis], prior: str, outcomes: Sequ
             borrowed.append(name)
         chosen[name] = results.get(prior, next(iter(results.values())))
     n = min(len(pa.draws("irr")) for pa in chosen.values())
-    averted = {k: _thin(averted_per_school_year(pa, pupils_per_school), n)
+    averted = {k: equal_weight_draws(averted_per_school_year(pa, pupils_per_school),
+                                     pa.weights, n)
                for k, pa in chosen.items()}
-    weights = [_thin(pa.weights, n) for pa in chosen.values() if pa.weights is not None]
-    joint = None
-    if weights:
-        joint = np.prod(np.vstack(weights), axis=0)
-        joint = joint / joint.sum()
-    return PairedDraws(averted, joint, tuple(borrowed))
+    missing = tuple(k for k in outcomes if k not in chosen)
+    return PairedDraws(averted, tuple(borrowed), missing)
 
 
 @dataclass(frozen=True)
@@ -467,6 +485,10 @@ class PriorEconomics:
         Every fit behind the numbers passed its checks.
     borrowed : tuple of str
         Outcomes counted under the vague prior, for want of this one.
+    counted : tuple of str
+        Outcomes whose averted events are valued.
+    missing : tuple of str
+        Outcomes with a value but no analysis: not counted.
     """
 
     prior: str
@@ -477,17 +499,36 @@ class PriorEconomics:
     verdict: Verdict
     reliable: bool
     borrowed: tuple[str, ...]
+    counted: tuple[str, ...]
+    missing: tuple[str, ...]
 
 
 def prior_economics(analyses: Sequence[OutcomeAnalysis], prior: str,
                     economics: EconomicInputs, pupils_per_school: float) -> PriorEconomics:
     """Net benefit, EVPI, CEAC and verdict under one prior.
 
-    The CEAC follows the published evaluation (a threshold per S47 enquiry avoided): its
-    incremental cost is the programme's cost less the value of the other outcomes' averted
-    events, so it carries their uncertainty.
+    Parameters
+    ----------
+    analyses : sequence of OutcomeAnalysis
+        Must include the primary outcome (S47), which must have a value per averted event.
+    prior : str
+    economics : EconomicInputs
+    pupils_per_school : float
+
+    Returns
+    -------
+    PriorEconomics
+
+    Notes
+    -----
+    The CEAC is per S47 enquiry avoided, like the published one, but its incremental cost is
+    the programme's cost less the value of the other outcomes' averted events (so it carries
+    their uncertainty); the published curve comes from the trial's bootstrap of its own costs.
     """
     values = economics.values
+    if PRIMARY not in values:
+        raise SpecError(f"the economic inputs give no value per averted {PRIMARY} event "
+                        f"(value_per_event.{PRIMARY}); the verdict and the CEAC need one")
     cost = economics.cost_per_school_year.value
     paired = paired_draws(analyses, prior, list(values), pupils_per_school)
     nmb = net_benefit(paired.averted, values, cost)
@@ -495,10 +536,9 @@ def prior_economics(analyses: Sequence[OutcomeAnalysis], prior: str,
                  np.zeros_like(nmb))
     primary = _primary(analyses)
     pa = primary.results.get(prior, next(iter(primary.results.values())))
-    summary = summarise_net_benefit(nmb, paired.weights)
-    curve = ceac(paired.averted[PRIMARY], cost - others, economics.willingness_to_pay.grid,
-                 paired.weights)
-    value = evpi(nmb, paired.weights)
+    summary = summarise_net_benefit(nmb)
+    curve = ceac(paired.averted[PRIMARY], cost - others, economics.willingness_to_pay.grid)
+    value = evpi(nmb)
     verdict = decide_verdict(economics.decision_rule,
                              pa.decision.effect.prob_meaningful_reduction,
                              summary.prob_positive, mcid=pa.decision.mcid,
@@ -506,7 +546,8 @@ def prior_economics(analyses: Sequence[OutcomeAnalysis], prior: str,
     reliable = all(o.results.get(prior, next(iter(o.results.values()))).reliable
                    for o in analyses if o.outcome in values)
     return PriorEconomics(prior, summary, value, value * population_scale(economics), curve,
-                          verdict, reliable, paired.borrowed)
+                          verdict, reliable, paired.borrowed, tuple(paired.averted),
+                          paired.missing)
 
 
 def _primary(analyses: Sequence[OutcomeAnalysis]) -> OutcomeAnalysis:
@@ -538,8 +579,8 @@ def economics_rows(per_prior: Sequence[PriorEconomics], economics: EconomicInput
         cells = [Cell("nmb_mean", e.nmb.mean, format_money(e.nmb.mean)),
                  Cell("nmb_ci", f"{e.nmb.ci[0]!r} {e.nmb.ci[1]!r}",
                       f"{format_money(e.nmb.ci[0])} to {format_money(e.nmb.ci[1])}"),
-                 Cell("prob_nmb_positive", e.nmb.prob_positive, pct(e.nmb.prob_positive),
-                      nb_css),
+                 Cell("prob_nmb_positive", e.nmb.prob_positive,
+                      pct(e.nmb.prob_positive, rule.invest_nmb), nb_css),
                  Cell("evpi_per_school_year", e.evpi_per_school_year,
                       format_money(e.evpi_per_school_year)),
                  Cell("population_evpi", e.population_evpi, format_money(e.population_evpi))]
@@ -553,7 +594,7 @@ def economics_rows(per_prior: Sequence[PriorEconomics], economics: EconomicInput
                                                "evpi_per_school_year", "population_evpi")]
         cells += [Cell(f"ceac_{w:g}", p, pct(p))
                   for w, p in zip(published.wtp, published.prob_cost_effective, strict=True)]
-        cells.append(Cell("verdict", None, "not rolled out"))
+        cells.append(Cell("verdict", None, NONE))
         rows.append(Row(PRIMARY, "published economic evaluation", cells))
     return columns, rows
 
@@ -561,40 +602,62 @@ def economics_rows(per_prior: Sequence[PriorEconomics], economics: EconomicInput
 # ----------------------------------------------------------------------------- tipping, EVSI
 
 
+def data_alone(outcome: OutcomeAnalysis) -> PriorAnalysis:
+    """The outcome under the vague prior: the fit that stands for what the data say."""
+    if "vague" not in outcome.results:
+        raise SpecError(f"{outcome.spec.name}: the report needs the 'vague' prior among its "
+                        "priors (its fit gives the data's likelihood for the tipping points and "
+                        f"the value of information); got {list(outcome.results)}")
+    return outcome.results["vague"]
+
+
 def fitted_likelihood(primary: OutcomeAnalysis) -> tuple[float, float]:
     """The normal likelihood of the primary log IRR implied by its vague-prior fit."""
-    base = next(iter(primary.results.values()))
+    base = data_alone(primary)
     return likelihood_from_draws(base.draws("log_irr"), base.weights)
+
+
+def centre_family(primary: OutcomeAnalysis) -> NormalCentreFamily:
+    """Normal priors as certain as this report's sceptical prior, indexed by their centre."""
+    sceptical = primary.results.get("sceptical")
+    if sceptical is not None and len(sceptical.prior.sds) == 1:
+        return NormalCentreFamily(sd=sceptical.prior.sds[0], sd_label="the sceptical prior")
+    return NormalCentreFamily()
 
 
 def tipping_families(primary: OutcomeAnalysis) -> list[PriorFamily]:
     """The families searched: normal priors of the sceptical prior's certainty by centre, and
     the weight on the pilots (when the pilot-informed prior exists for the outcome)."""
-    families: list[PriorFamily] = [NormalCentreFamily()]
+    families: list[PriorFamily] = [centre_family(primary)]
     pilot = primary.results.get(PILOT_PRIOR)
-    if pilot is not None:
-        # a pilot prior without robustification has no weight to vary
-        with contextlib.suppress(SpecError):
-            families.append(RobustWeightFamily.from_robust(pilot.prior))
+    if pilot is not None and "robust_weight" in pilot.prior.details:
+        families.append(RobustWeightFamily.from_robust(pilot.prior))
     return families
 
 
 def tipping_sentences(primary: OutcomeAnalysis, current: Verdict, rule: DecisionRule,
                       ) -> tuple[list[str], list[TippingPoint]]:
-    """What one would have to believe for the verdict to change, on this trial's data and on
-    the published estimate."""
+    """What one would have to believe for the vague-prior verdict to change, on this trial's
+    data and on the published estimate (each from its own vague-prior verdict).
+
+    Returns
+    -------
+    list of str, list of TippingPoint
+        The sentences, and the tipping points on these data (for the figure).
+    """
     label = OUTCOME_PHRASES[PRIMARY]
     mcid = current.mcid
-    lines, points = [], []
-    sources = {"On these data": fitted_likelihood(primary),
-               "On the published estimate": _published_likelihood()}
-    for source, likelihood in sources.items():
-        found = tipping_points(likelihood, rule, current.verdict, tipping_families(primary),
-                               mcid=mcid, outcome_label=label)
-        if source == "On these data":
-            points = found
-        lines += [f"{source}: {tp.text}" for tp in found]
-    return lines, points
+    families = tipping_families(primary)
+    fitted = tipping_points(fitted_likelihood(primary), rule, current, families, mcid=mcid)
+    published = _published_likelihood()
+    verdict = rule.verdict(prob_meaningful(primary.results["vague"].prior, published, mcid=mcid))
+    on_published = tipping_points(published, rule, verdict, families, mcid=mcid,
+                                  outcome_label=label)
+    lines = [f"On these data, from the vague-prior verdict ('{current.verdict}'): {tp.text}"
+             for tp in fitted]
+    lines += [f"On the published estimate, from its vague-prior verdict ('{verdict}'): "
+              f"{tp.text}" for tp in on_published]
+    return lines, fitted
 
 
 def _published_likelihood() -> tuple[float, float]:
@@ -612,19 +675,14 @@ def trial_values(analyses: Sequence[OutcomeAnalysis], economics: EconomicInputs,
     out = {}
     for name, pa in primary.results.items():
         paired = paired_draws(analyses, name, list(values), pupils_per_school)
-        w = paired.weights
-        others = sum(values[k] * _weighted_mean(a, w) for k, a in paired.averted.items()
+        others = sum(values[k] * float(np.mean(a)) for k, a in paired.averted.items()
                      if k != PRIMARY)
         control = pa.draws("rate_control_per_1000") / pa.spec.followup_years
-        events = _weighted_mean(control, pa.weights) * pupils_per_school / 1000.0
+        events = float(np.average(control, weights=pa.weights)) * pupils_per_school / 1000.0
         nb = LinearNetBenefit.from_inputs(economics, outcome=PRIMARY,
                                           events_per_school_year=events, offset=others)
         out[name] = further_trial_value(posterior(pa.prior, *likelihood), nb, economics)
     return out
-
-
-def _weighted_mean(x: np.ndarray, weights: np.ndarray | None) -> float:
-    return float(np.mean(x)) if weights is None else float(np.dot(weights, x))
 
 
 def evsi_table(values: dict[str, FurtherTrialValue]) -> tuple[list[str], list[list[Cell]]]:
@@ -642,7 +700,8 @@ def evsi_table(values: dict[str, FurtherTrialValue]) -> tuple[list[str], list[li
             cells.append(Cell(f"population_evsi.{name}", evsi, format_money(evsi),
                               "invest" if evsi > cost else ""))
         rows.append(cells)
-    ceiling = [Cell("n_per_arm", None, "perfect information"), Cell("trial_cost", None, NONE)]
+    ceiling = [Cell("n_per_arm", None, "perfect information on the S47 effect"),
+               Cell("trial_cost", None, NONE)]
     ceiling += [Cell(f"population_evpi.{name}", v.population_evpi,
                      format_money(v.population_evpi)) for name, v in values.items()]
     rows.append(ceiling)
@@ -653,7 +712,7 @@ def evsi_table(values: dict[str, FurtherTrialValue]) -> tuple[list[str], list[li
 
 
 REANALYSIS_COLUMNS = ["prior", "ratio (95% interval)", "P(any reduction)",
-                      "P(reduction ≥ MCID)", "P(harm)"]
+                      "P(reduction ≥ MCID)", "P(harm)", "P(practically no change)"]
 
 
 def reanalysis_rows(primary: OutcomeAnalysis, rule: DecisionRule) -> list[Row]:
@@ -665,9 +724,10 @@ def reanalysis_rows(primary: OutcomeAnalysis, rule: DecisionRule) -> list[Row]:
         cells = [Cell("irr_median", e.median, ratio_text(e)),
                  Cell("prob_any_reduction", e.prob_any_reduction, pct(e.prob_any_reduction)),
                  Cell("prob_meaningful_reduction", e.prob_meaningful_reduction,
-                      pct(e.prob_meaningful_reduction),
+                      pct(e.prob_meaningful_reduction, rule.stop, rule.invest),
                       _traffic(rule, e.prob_meaningful_reduction)),
-                 Cell("prob_harm", e.prob_harm, pct(e.prob_harm))]
+                 Cell("prob_harm", e.prob_harm, pct(e.prob_harm)),
+                 Cell("prob_rope", e.prob_rope, pct(e.prob_rope))]
         rows.append(Row(PRIMARY, name, cells))
     return rows
 
@@ -678,7 +738,7 @@ def reanalysis_rows(primary: OutcomeAnalysis, rule: DecisionRule) -> list[Row]:
 def report_figures(analyses: Sequence[OutcomeAnalysis], per_prior: Sequence[PriorEconomics],
                    economics: EconomicInputs, rule: DecisionRule,
                    tipping: Sequence[TippingPoint], *, show_la_codes: bool) -> list[Figure]:
-    """The report's five figures, as PNG."""
+    """The report's figures, as PNG (the LAs' effects only when the model has them)."""
     primary = _primary(analyses)
     mcid = primary.spec.decision.mcid
     label = outcome_schema(PRIMARY).label
@@ -709,23 +769,27 @@ def report_figures(analyses: Sequence[OutcomeAnalysis], per_prior: Sequence[Prio
         "ratio (log scale; below 1 = fewer with SWIS). Red rows failed their checks.",
         "Forest plot of all outcomes and priors",
         figure_png(plot_summary_forest(rows, mcid=mcid)), wide=True))
-    figures.append(_la_figure(primary, mcid, show_la_codes))
+    la_figure = _la_figure(primary, mcid, show_la_codes)
+    if la_figure is not None:
+        figures.append(la_figure)
     figures.append(_tipping_figure(primary, rule, tipping))
     return figures
 
 
-def _la_figure(primary: OutcomeAnalysis, mcid: float, show_la_codes: bool) -> Figure:
-    base = next(iter(primary.results.values()))
+def _la_figure(primary: OutcomeAnalysis, mcid: float, show_la_codes: bool) -> Figure | None:
+    """The LAs' effects under the vague prior; None when the model has no LA-varying effect."""
+    base = data_alone(primary)
+    if "la_log_irr" not in base.fit.idata["posterior"]:
+        return None
     codes = [str(c) for c in base.fit.idata["posterior"]["la"].to_numpy()]
     la = np.exp(base.draws("la_log_irr"))
     png = figure_png(plot_la_effects(la, base.draws("irr_new_la"), weights=base.weights,
-                                     labels=la_labels(codes, show_codes=True)
-                                     if show_la_codes else None,
+                                     labels=codes if show_la_codes else None,
                                      mcid=mcid, average=base.draws("irr")))
     return Figure("la_effects",
-                  f"S47 rate ratio in each local authority ({base.spec.priors.effect.name} "
-                  "prior), and the prediction for a new LA not in the trial: what a roll-out "
-                  "would meet." + ("" if show_la_codes else " LAs are anonymised."),
+                  "S47 rate ratio in each local authority (vague prior), and the prediction "
+                  "for a new LA not in the trial: what a roll-out would meet."
+                  + ("" if show_la_codes else " LAs are anonymised."),
                   "Caterpillar plot of LA effects", png)
 
 
@@ -735,7 +799,7 @@ TIPPING_PLOT_IRRS = (0.3, 1.5)
 
 def _tipping_figure(primary: OutcomeAnalysis, rule: DecisionRule,
                     tipping: Sequence[TippingPoint]) -> Figure:
-    family = NormalCentreFamily()
+    family = centre_family(primary)
     likelihood = fitted_likelihood(primary)
     mcid = primary.spec.decision.mcid
     values = family.grid(TIPPING_PLOT_IRRS)
@@ -801,18 +865,28 @@ def headline(verdicts: dict[str, Verdict], rule: DecisionRule) -> tuple[str, str
                 f"The verdict depends on the prior: {parts}. {_sentence_start(what)} ranges "
                 f"from {pct(min(probs))} to {pct(max(probs))}.")
     kind = kinds.pop()
+    nmb = [v.prob_nmb_positive for v in verdicts.values() if v.prob_nmb_positive is not None]
     if kind == "stop":
         bound = _below(max(probs))
-        size = f"below {bound}" if float(bound.rstrip("%")) / 100 <= rule.stop else \
-            f"at most {pct(max(probs))}"
+        size = (f"below {bound}" if float(bound.rstrip("%")) / 100 < rule.stop
+                else f"at most {pct(max(probs), rule.stop)}")
         text = (f"Under every prior we considered, {what} is {size}, under the "
                 f"{rule.stop:.0%} needed to keep considering it: the verdict is to stop.")
     elif kind == "invest":
-        text = (f"Under every prior we considered, {what} is at least {pct(min(probs))} and "
-                "SWIS is more likely than not to be value for money: the verdict is to invest.")
+        text = (f"Under every prior we considered, {what} is at least "
+                f"{pct(min(probs), rule.invest)}, and the probability that SWIS is value for "
+                f"money is at least {pct(min(nmb), rule.invest_nmb)} (the rule asks for "
+                f"{rule.invest_nmb:.0%}): the verdict is to invest.")
+    elif all(v.effective_not_value_for_money for v in verdicts.values()):
+        text = (f"Under every prior we considered, SWIS probably works: {what} is at least "
+                f"{pct(min(probs), rule.invest)}. But the probability that it is value for "
+                f"money is at most {pct(max(nmb), rule.invest_nmb)}, under the "
+                f"{rule.invest_nmb:.0%} the rule asks for, so more evidence (or a cheaper "
+                "programme) is needed before investing.")
     else:
         text = (f"Under every prior we considered the evidence is not decisive: {what} lies "
-                f"between {pct(min(probs))} and {pct(max(probs))}, so more evidence is needed.")
+                f"between {pct(min(probs), rule.stop)} and {pct(max(probs), rule.invest)}, so "
+                "more evidence is needed.")
     return kind, VERDICT_WORDS[kind], VERDICT_CSS[kind], text
 
 
@@ -820,31 +894,42 @@ def _sentence_start(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _phrase_list(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def key_points(analyses: Sequence[OutcomeAnalysis], per_prior: Sequence[PriorEconomics],
                economics: EconomicInputs) -> list[str]:
-    """The few sentences under the verdict: the data alone, a new LA, the other outcomes and
-    the value for money."""
+    """The few sentences under the verdict, each under the vague prior (the data alone): the
+    primary effect, a new LA, the other outcomes and the value for money."""
     primary = _primary(analyses)
-    first_name, base = next(iter(primary.results.items()))
-    d = base.decision
-    points = [d.text.replace("events", OUTCOME_PHRASES[PRIMARY]),
-              f"In a local authority that was not in the trial (what a roll-out would meet), "
-              f"the probability of a reduction of at least {d.mcid:.0%} is "
-              f"{pct(d.new_la.prob_meaningful_reduction)} under the {first_name} prior."]
-    others = [f"{OUTCOME_PHRASES[o.outcome]} {pct(r.decision.effect.prob_meaningful_reduction)}"
-              for o in analyses if o.outcome != PRIMARY
-              for r in [next(iter(o.results.values()))]]
+    d = data_alone(primary).decision
+    e = d.effect
+    change = "fewer" if e.median < 1 else "more"
+    points = [
+        f"With the data alone (vague prior), SWIS schools had an estimated "
+        f"{abs(1 - e.median):.1%} {change} {OUTCOME_PHRASES[PRIMARY]} (rate ratio {e.median:.2f}, "
+        f"{e.ci_prob:.0%} interval {e.ci[0]:.2f} to {e.ci[1]:.2f}); the probability of a "
+        f"reduction of at least {d.mcid:.0%} is {pct(e.prob_meaningful_reduction)}, of any "
+        f"reduction {pct(e.prob_any_reduction)} and of more enquiries {pct(e.prob_harm)}.",
+        f"In a local authority that was not in the trial (what a roll-out would meet), the "
+        f"probability of a reduction of at least {d.mcid:.0%} is "
+        f"{pct(d.new_la.prob_meaningful_reduction)}."]
+    others = [f"{OUTCOME_PHRASES[o.outcome]} "
+              f"{pct(data_alone(o).decision.effect.prob_meaningful_reduction)}"
+              for o in analyses if o.outcome != PRIMARY and "vague" in o.results]
     if others:
-        points.append(f"Other outcomes, probability of a meaningful reduction under the "
-                      f"{first_name} prior: " + ", ".join(others) + ".")
-    e = per_prior[0]
+        points.append("Other outcomes, probability of a meaningful reduction: "
+                      + ", ".join(others) + ".")
+    nb = next(x for x in per_prior if x.prior == "vague")
+    counted = _phrase_list([OUTCOME_PHRASES[k] for k in nb.counted])
     points.append(
-        f"At {format_money(economics.cost_per_school_year.value)} per school-year, and counting "
-        "the assumed values of averted enquiries, referrals, assessments and days in care, "
-        f"the expected net benefit is {format_money(e.nmb.mean)} per school-year "
-        f"(95% interval {format_money(e.nmb.ci[0])} to {format_money(e.nmb.ci[1])}); the "
-        f"probability that SWIS pays for itself is {pct(e.nmb.prob_positive)} "
-        f"({e.prior} prior).")
+        f"At {_cost(economics)} per school-year, counting the assumed values of averted "
+        f"{counted}, the expected net benefit is {format_money(nb.nmb.mean)} per school-year "
+        f"(95% interval {format_money(nb.nmb.ci[0])} to {format_money(nb.nmb.ci[1])}); the "
+        f"probability that SWIS pays for itself is {pct(nb.nmb.prob_positive)}.")
     return points
 
 
@@ -880,16 +965,21 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
     rule = economics.decision_rule
     primary = _primary(analyses)
     pupils = mean_pupils(data)
+    if suppress_threshold < SMALL_COUNT_SUPPRESS:
+        raise SpecError(f"suppress_threshold must be at least {SMALL_COUNT_SUPPRESS} (counts "
+                        f"from 1 to {SMALL_COUNT_SUPPRESS} are never shown); got "
+                        f"{suppress_threshold}")
+    data_alone(primary)  # the vague prior is needed: fail before any work
     per_prior = [prior_economics(analyses, name, economics, pupils) for name in primary.results]
     verdicts = {e.prior: e.verdict for e in per_prior}
     verdict, word, css, head = headline(verdicts, rule)
-    tipping, points = tipping_sentences(primary, per_prior[0].verdict, rule)
+    tipping, points = tipping_sentences(primary, verdicts["vague"], rule)
     values = trial_values(analyses, economics, pupils)
-    first_value = next(iter(values.values()))
-    sizes = list(first_value.table["n_per_arm"])
-    evsi_sentence = first_value.text
-    if 100 in sizes and first_value.population_evpi > 0:
-        evsi_sentence += " " + first_value.sentence(100)
+    evsi_sentence = f"Under the vague prior: {values['vague'].text}"
+    sizes = list(values["vague"].table["n_per_arm"])
+    if 100 in sizes and values["vague"].population_evpi > 0 \
+            and values["vague"].sentence(100) not in evsi_sentence:
+        evsi_sentence += " " + values["vague"].sentence(100)
     evsi_columns, evsi_rows = evsi_table(values)
     eco_columns, eco_rows = economics_rows(per_prior, economics, rule)
     count_columns, counts = count_table(data, analyses, suppress_threshold)
@@ -904,7 +994,11 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
                         "the trial found. Run it with --data on the trial's data.")
     n_assumptions = len(economics.assumptions())
     points_text = key_points(analyses, per_prior, economics)
-    points_text.append(per_prior[0].verdict.text)
+    missing = sorted({k for e in per_prior for k in e.missing})
+    if missing:
+        warnings.append("No analysis of " + _phrase_list([OUTCOME_PHRASES[k] for k in missing])
+                        + " was found in the spec directory, so its value per averted event "
+                        "is not counted in the net benefit.")
     if tipping:
         points_text.append(tipping[0])
     points_text.append(evsi_sentence)
@@ -917,23 +1011,27 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
         verdict=verdict, verdict_word=word, verdict_class=css, headline=head,
         key_points=points_text, rule_text=rule.describe(primary.spec.decision.mcid),
         table_intro=("Each row is one outcome under one prior. The ratio compares SWIS with "
-                     "control schools (below 1 = fewer events with SWIS); 'new LA' is a local "
-                     "authority not in the trial, which is what a roll-out would meet."),
-        effect_columns=EFFECT_COLUMNS, effect_groups=effect_groups(analyses, rule),
+                     "control schools (below 1 = fewer events with SWIS). 'Practically no "
+                     "change' is a ratio within the MCID either way (between 0.9 and 1/0.9 for "
+                     "a 10% MCID); 'new LA' is a local authority not in the trial, which is "
+                     "what a roll-out would meet."),
+        effect_columns=EFFECT_COLUMNS, effect_groups=effect_groups(analyses, rule, pupils),
         table_note=("A cell is coloured by the rule applied to that outcome's probability of "
                     "a meaningful reduction; the verdict is about S47 enquiries."),
         economics_intro=(f"Net monetary benefit per intervention school-year: the assumed "
                          f"values of averted events less the programme's cost of "
-                         f"{format_money(economics.cost_per_school_year.value)}. EVPI is what "
-                         "knowing the effects exactly would be worth; the roll-out covers "
+                         f"{_cost(economics)}, the outcomes fitted separately and combined "
+                         "assuming independence between them. EVPI is what knowing the effects "
+                         "exactly would be worth; the roll-out covers "
                          f"{economics.rollout.schools.value:.0f} schools for "
                          f"{economics.rollout.horizon_years.value:.0f} years, discounted at "
                          f"{economics.rollout.discount_rate.value:.1%}."),
         economics_columns=eco_columns, economics_rows=eco_rows,
-        economics_note=("P(cost-effective) is per S47 enquiry avoided, as in the published "
-                        "evaluation, with the programme's cost less the value of the other "
-                        "averted events. The published figures come from the trial's "
-                        "bootstrap and its own unit costs, which were not available here."
+        economics_note=("P(cost-effective) is per S47 enquiry avoided, like the published "
+                        "figures, but its cost is the programme's cost less the assumed value of "
+                        "the other averted events. The published figures come from the trial's "
+                        "bootstrap of its own costs, which were not available here, so the two "
+                        "are not directly comparable."
                         + _borrowed_note(per_prior)),
         figures=report_figures(analyses, per_prior, economics, rule, points,
                                show_la_codes=show_la_codes),
@@ -941,10 +1039,10 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
         evsi_sentence=evsi_sentence, evsi_columns=evsi_columns, evsi_rows=evsi_rows,
         evsi_note=("Expected value of sample information of a further trial measuring S47 "
                    "enquiries, for the roll-out, by preposterior analysis of the S47 effect "
-                   "(the other outcomes held at their expected values); green where it exceeds "
-                   "the trial's cost."),
-        reanalysis_intro=("The trial's published primary result (S47 IRR 1.055, 95% CI 0.955 "
-                          "to 1.166) under the same priors, by an exact conjugate update."),
+                   "(the other outcomes held at their expected values, so the last row is "
+                   "perfect information on S47 alone, not the EVPI of the table above); green "
+                   "where it exceeds the trial's cost."),
+        reanalysis_intro=_reanalysis_intro(),
         reanalysis_columns=REANALYSIS_COLUMNS, reanalysis_rows=reanalysis_rows(primary, rule),
         data_intro="Events in the follow-up, summed over each arm's schools.",
         count_columns=count_columns, count_rows=counts,
@@ -962,6 +1060,19 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
         provenance=provenance_rows(analyses, data, economics, economics_file),
         assumptions=assumption_rows(analyses, economics, bundled),
         warnings=warnings, alerts=unreliable)
+
+
+def _reanalysis_intro() -> str:
+    entry = published_estimate(PRIMARY)
+    return (f"The trial's published primary result (S47 IRR {entry.estimate:.3f}, "
+            f"{entry.ci_level:.0%} CI {entry.ci[0]:.3f} to {entry.ci[1]:.3f}) under the same "
+            "priors, by an exact conjugate update.")
+
+
+def _cost(economics: EconomicInputs) -> str:
+    """The programme's cost as given (an input is quoted exactly, not rounded)."""
+    symbol = "£" if economics.currency == "GBP" else f"{economics.currency} "
+    return f"{symbol}{economics.cost_per_school_year.value:,.0f}"
 
 
 def _borrowed_note(per_prior: Sequence[PriorEconomics]) -> str:

@@ -5,8 +5,8 @@ counts: each outcome's events per trial arm. Counts follow the rule of the Depar
 Education's children-in-need statistics: any number from 1 to the threshold (5 by default) is
 suppressed and shown as ``c``; where an arm is suppressed, the total is suppressed too, so the
 hidden number cannot be recovered by subtraction (secondary suppression). No school-level or
-LA-level count is shown at all, and LAs are anonymised ("LA 1", ...) unless the user asks for
-their codes.
+LA-level count is shown at all, and LAs are anonymised in figures ("LA 1", ... in the order of
+their effects) unless the user asks for their codes.
 """
 
 from __future__ import annotations
@@ -110,25 +110,4 @@ def arm_counts(data: SchoolData, outcomes: Sequence[str],
     return pd.DataFrame.from_dict(table, orient="index", columns=list(ARMS), dtype=object)
 
 
-def la_labels(codes: Sequence[str], *, show_codes: bool = False) -> list[str]:
-    """Labels of LAs in a figure or table: "LA 1".."LA n" unless codes are asked for.
-
-    Parameters
-    ----------
-    codes : sequence of str
-        The LA codes, in the model's order.
-    show_codes : bool, default False
-
-    Returns
-    -------
-    list of str
-
-    Examples
-    --------
-    >>> la_labels(["E09000022", "E06000045"])
-    ['LA 1', 'LA 2']
-    """
-    return list(codes) if show_codes else [f"LA {i + 1}" for i in range(len(codes))]
-
-
-__all__ = ["ARMS", "SUPPRESSED", "arm_counts", "is_disclosive", "la_labels", "suppress_row"]
+__all__ = ["ARMS", "SUPPRESSED", "arm_counts", "is_disclosive", "suppress_row"]

@@ -5,13 +5,15 @@ atomically, so an interrupted run never leaves half a report.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
 import jinja2
 
 from ..atomic import write_atomic, write_text_atomic
-from .content import Report
+from .content import Figure, Report
 from .figures import png_data_uri
 
 Format = Literal["html", "md"]
@@ -23,18 +25,21 @@ _ENV = jinja2.Environment(
     trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
+def _with_sources(report: Report, src: Callable[[Figure], str]) -> Report:
+    """A copy of the report whose figures point at ``src(figure)``."""
+    return replace(report, figures=[replace(f, src=src(f)) for f in report.figures])
+
+
 def render_html(report: Report) -> str:
     """The report as one HTML page with its figures embedded (no network needed to view it)."""
-    for figure in report.figures:
-        figure.src = png_data_uri(figure.png)
-    return _ENV.get_template("report.html.j2").render(r=report)
+    page = _with_sources(report, lambda f: png_data_uri(f.png))
+    return _ENV.get_template("report.html.j2").render(r=page)
 
 
 def render_markdown(report: Report, figure_dir: str) -> str:
     """The report as Markdown; figures are referred to as ``figure_dir/<name>.png``."""
-    for figure in report.figures:
-        figure.src = f"{figure_dir}/{figure.name}.png"
-    return _ENV.get_template("report.md.j2").render(r=report)
+    page = _with_sources(report, lambda f: f"{figure_dir}/{f.name}.png")
+    return _ENV.get_template("report.md.j2").render(r=page)
 
 
 def write_report(report: Report, out: str | Path, fmt: Format = "html") -> list[Path]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..data import SchoolData
+from ..defaults import SMALL_COUNT_SUPPRESS
 from ..economics import economics_path, load_economics
 from ..sensitivity.progress import StepProgress
 from .analyses import STANDARD_PRIORS, OutcomeAnalysis, load_report_data, report_specs, run_analyses
@@ -48,7 +49,8 @@ def make_report(*, data: str | Path | pd.DataFrame | SchoolData | None = None,
                 spec_dir: str | Path = "models", economics: str | Path | None = None,
                 out: str | Path = "out/report.html", fmt: Format = "html",
                 priors: Sequence[str] = STANDARD_PRIORS, show_la_codes: bool = False,
-                suppress_threshold: int = 5, progress: bool = False) -> ReportRun:
+                suppress_threshold: int = SMALL_COUNT_SUPPRESS,
+                progress: bool = False) -> ReportRun:
     """Fit every outcome of ``spec_dir`` under the standard priors and write the report.
 
     Parameters
@@ -67,7 +69,7 @@ def make_report(*, data: str | Path | pd.DataFrame | SchoolData | None = None,
     show_la_codes : bool, default False
         Name LAs by code in LA-level results (anonymised otherwise).
     suppress_threshold : int, default 5
-        Largest count suppressed in the report.
+        Largest count suppressed in the report (at least 5).
     progress : bool, default False
         Show which model and prior is being fitted (on a terminal only).
 

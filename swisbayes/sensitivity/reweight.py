@@ -23,6 +23,7 @@ from ..decision import normalised_weights
 from ..priors import MixturePrior
 from ..spec import AnalysisSpec
 from .hyper import get_scale, half_normal_paths, set_scale
+from .ranks import thin
 
 _PROBE_PRIOR = MixturePrior("probe", "probe", "probe", (0.3, 0.7), (0.123, -0.234),
                             (0.345, 0.456))
@@ -328,5 +329,49 @@ def psis(log_ratios: np.ndarray) -> Reweighted:
     return Reweighted(weights, float(khat), r_eff * kish_ess(weights))
 
 
-__all__ = ["NotReweightableError", "PriorState", "PriorTargets", "Reweighted", "find_targets",
-           "kish_ess", "log_ratio", "psis"]
+def reweight(posterior: xr.Dataset, targets: PriorTargets, new: PriorState,
+             old: PriorState) -> Reweighted | None:
+    """PSIS weights of ``posterior`` (sampled under ``old``) for ``new``, or None when the two
+    differ in a way importance weights cannot express (see :func:`log_ratio`)."""
+    try:
+        return psis(log_ratio(posterior, targets, new, old))
+    except NotReweightableError:
+        return None
+
+
+def equal_weight_draws(draws: np.ndarray, weights: np.ndarray | None, n: int) -> np.ndarray:
+    """``n`` equally weighted draws standing for importance-weighted ones.
+
+    Systematic resampling (deterministic: the points ``(i + 1/2) / n`` of the weights'
+    cumulative sum), so that draws of separately fitted quantities can be paired by index.
+    Without weights, ``n`` evenly spaced draws (all of them when there are ``n``).
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        Draws of one scalar, flat (chains then draws).
+    weights : numpy.ndarray or None
+        Normalised importance weights, one per draw.
+    n : int
+        Draws wanted (at most ``len(draws)``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (n,), in the draws' order.
+
+    Examples
+    --------
+    >>> equal_weight_draws(np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.0, 0.5, 0.5, 0.0]), 4)
+    array([2., 2., 3., 3.])
+    """
+    x = np.asarray(draws, dtype=float).ravel()
+    if weights is None:
+        return x if x.size == n else thin(x, n)
+    cdf = np.cumsum(np.asarray(weights, dtype=float).ravel())
+    idx = np.searchsorted(cdf / cdf[-1], (np.arange(n) + 0.5) / n)
+    return x[np.minimum(idx, x.size - 1)]
+
+
+__all__ = ["NotReweightableError", "PriorState", "PriorTargets", "Reweighted",
+           "equal_weight_draws", "find_targets", "kish_ess", "log_ratio", "psis", "reweight"]

@@ -42,7 +42,7 @@ from ..spec import AnalysisSpec
 from .grid import Reweighting
 from .hyper import get_scale, half_normal_paths
 from .resolve import effect_prior
-from .reweight import NotReweightableError, PriorState, PriorTargets, find_targets, log_ratio, psis
+from .reweight import PriorState, PriorTargets, find_targets, reweight
 from .rows import Entry, derived_row
 
 
@@ -222,12 +222,8 @@ class GroupRouter:
         self.waiting = still
 
     def _reweight(self, draw_set: DrawSet, proposal: Proposal):
-        try:
-            lr = log_ratio(proposal.posterior, self._targets(proposal), draw_set.state,
-                           proposal.draw_set.state)
-        except NotReweightableError:
-            return None
-        return psis(lr)
+        return reweight(proposal.posterior, self._targets(proposal), draw_set.state,
+                        proposal.draw_set.state)
 
     def _targets(self, proposal: Proposal) -> PriorTargets:
         if self.targets is None:

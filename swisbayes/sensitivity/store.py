@@ -30,8 +30,8 @@ import xarray as xr
 from ..atomic import write_atomic, write_text_atomic
 from ..errors import SwisbayesError
 
-ROW_FORMAT = 1
-"""Version of the row layout; rows of another version are recomputed."""
+ROW_FORMAT = 2
+"""Version of the row layout; rows of another version are recomputed (2: ``prob_rope``)."""
 
 
 class CellStore:
