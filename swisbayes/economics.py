@@ -738,7 +738,7 @@ def format_money(amount: float, currency: str = "GBP") -> str:
     Examples
     --------
     >>> format_money(1_234_567), format_money(430_200), format_money(-999_600), format_money(0)
-    ('£1.2m', '£430k', '-£1.0m', '£0')
+    ('£1.2m', '£430k', '-£1m', '£0')
     """
     symbol = "£" if currency == "GBP" else f"{currency} "
     sign = "-" if amount < 0 else ""
@@ -747,8 +747,9 @@ def format_money(amount: float, currency: str = "GBP") -> str:
         return f"{sign}{symbol}{x:.0f}"
     for scale, unit in ((1e3, "k"), (1e6, "m"), (1e9, "bn")):
         scaled = x / scale
-        text = f"{scaled:.1f}" if scaled < 9.95 else f"{scaled:.0f}"
-        if float(text) < 1000 or unit == "bn":  # 999,600 is "£1.0m", not "£1000k"
+        # one decimal below 10 of a unit, dropped when it is 0: "£1k", "£1.2m", "£38k"
+        text = f"{scaled:.1f}".removesuffix(".0") if scaled < 9.95 else f"{scaled:.0f}"
+        if float(text) < 1000 or unit == "bn":  # 999,600 is "£1m", not "£1000k"
             return f"{sign}{symbol}{text}{unit}"
     raise AssertionError("unreachable: the last unit returns")
 

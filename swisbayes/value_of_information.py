@@ -429,7 +429,7 @@ class FurtherTrialValue:
     @property
     def text(self) -> str:
         """Plain-English summary: the ceiling set by perfect information, and the best trial."""
-        if self.population_evpi == 0:
+        if self.population_evpi < 0.5:  # rounds to nothing: the decision cannot change
             return ("No further trial could change this decision: even knowing the effect "
                     "exactly would not, so more evidence is worth nothing to it.")
         ceiling = (f"Perfect information about the effect would be worth at most "

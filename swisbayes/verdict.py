@@ -838,7 +838,7 @@ class RobustWeightFamily(PriorFamily):
         informative_details = {key: v for key, v in details.items()
                                if key not in ("robust_weight", "vague")}
         name = (prior.name.removesuffix("-robust") if prior.name.endswith("-robust")
-                else f"{prior.name} (informative part)")
+                else f"{prior.name} before robustification")
         informative = MixturePrior(
             name, f"Informative part of the '{prior.name}' prior.",
             f"read back from '{prior.name}': {prior.provenance}",

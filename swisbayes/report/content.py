@@ -156,8 +156,8 @@ def pct(p: float, *against: float) -> str:
 
 
 def ratio_text(s: RatioSummary) -> str:
-    """Median and interval of a ratio: ``0.99 (0.90 to 1.10)``."""
-    return f"{s.median:.2f} ({s.ci[0]:.2f} to {s.ci[1]:.2f})"
+    """Median and interval of a ratio: ``0.99 (0.90 to 1.10)`` written with an en dash."""
+    return f"{s.median:.2f} ({s.ci[0]:.2f}{NONE}{s.ci[1]:.2f})"
 
 
 @dataclass
