@@ -61,6 +61,8 @@ SCAN_POINTS = 101
 def format_probability(p: float, *against: float) -> str:
     """``p`` as a percentage with one decimal, or with as many more (up to four) as it takes
     not to read as one of the thresholds ``against`` that it differs from, nor as 0% or 100%.
+    Exactly 0 or 1 (which only a share of draws gives) reads "less than 0.1%" or "more than
+    99.9%": a few thousand draws cannot tell a probability from zero below that.
 
     Parameters
     ----------
@@ -77,9 +79,14 @@ def format_probability(p: float, *against: float) -> str:
     --------
     >>> format_probability(0.0999, 0.1), format_probability(0.25), format_probability(0.0004)
     ('9.99%', '25.0%', '0.04%')
+    >>> format_probability(0.0)
+    'less than 0.1%'
     """
     def fmt(x: float, d: int) -> str:
         return f"{100 * x:.{d}f}%"
+
+    if p <= 0.0 or p >= 1.0:  # from draws, 0 and 1 mean only "beyond their resolution"
+        return "less than 0.1%" if p <= 0.0 else "more than 99.9%"
 
     for d in range(1, 5):
         text = fmt(p, d)
