@@ -38,11 +38,13 @@ from ..economics import (
     summarise_net_benefit,
 )
 from ..errors import SpecError
+from ..map_prior import load_pilots
 from ..priors import PILOT_PRIOR
 from ..provenance import library_versions, package_version
 from ..reanalysis import normal_likelihood_from_ci, posterior, published_estimate, reanalyse
 from ..sensitivity.reweight import equal_weight_draws
 from ..sensitivity.store import sha256_file
+from ..spec import AnalysisSpec
 from ..value_of_information import FurtherTrialValue, LinearNetBenefit, further_trial_value
 from ..verdict import (
     DecisionRule,
@@ -370,12 +372,17 @@ def assumption_rows(analyses: Sequence[OutcomeAnalysis], economics: EconomicInpu
     planned = analyses[0].spec.priors.effect.planned_irr
     rows.append(("planned IRR (calibrates the sceptical and enthusiastic priors)", f"{planned:g}",
                  "The protocol's target effect was not available."))
-    pilots = [pa.prior for o in analyses for n, pa in o.results.items() if n == "pilot-informed"]
-    if pilots:
-        rows.append(("pilot estimates (models/pilots.toml)", "see file",
-                     "The pilots' per-LA estimates were not available; the pilot-informed "
-                     "prior rests on assumed numbers with the published direction."))
+    for o in analyses:
+        if PILOT_PRIOR in o.results:
+            rows += _pilot_assumptions(o.spec)
     return rows
+
+
+def _pilot_assumptions(spec: AnalysisSpec) -> list[tuple[str, str, str]]:
+    """The pilot estimates behind a spec's pilot-informed prior that are assumptions."""
+    path = spec.priors.effect.pilot_settings(spec.outcome).pilots_path()
+    return [(f"pilot {p.la} ({p.outcome}, {path.name})", "assumed estimate", p.rationale or "")
+            for p in load_pilots(path) if p.outcome == spec.outcome and p.source == "assumption"]
 
 
 def _plain_number(path: str, value: float) -> str:
@@ -411,8 +418,6 @@ def averted_per_school_year(pa: PriorAnalysis, pupils_per_school: float) -> np.n
         One value per draw (aligned with ``pa.weights``).
     """
     return averted_per_1000(pa.posterior, pa.spec.followup_years) * pupils_per_school / 1000.0
-
-
 
 
 # ----------------------------------------------------------------------------- economics
