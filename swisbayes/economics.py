@@ -741,8 +741,8 @@ def format_money(amount: float, currency: str = "GBP") -> str:
     ('£1.2m', '£430k', '-£1m', '£0')
     """
     symbol = "£" if currency == "GBP" else f"{currency} "
-    sign = "-" if amount < 0 else ""
     x = abs(float(amount))
+    sign = "-" if amount < 0 and round(x) >= 1 else ""  # -0.4 is "£0", not "-£0"
     if not math.isfinite(x) or round(x) < 1000:
         return f"{sign}{symbol}{x:.0f}"
     for scale, unit in ((1e3, "k"), (1e6, "m"), (1e9, "bn")):

@@ -62,7 +62,7 @@ def format_probability(p: float, *against: float) -> str:
     """``p`` as a percentage with one decimal, or with as many more (up to four) as it takes
     not to read as one of the thresholds ``against`` that it differs from, nor as 0% or 100%.
     Exactly 0 or 1 (which only a share of draws gives) reads "less than 0.1%" or "more than
-    99.9%": a few thousand draws cannot tell a probability from zero below that.
+    99.9%": a few thousand draws cannot resolve a probability beyond that.
 
     Parameters
     ----------
@@ -85,7 +85,7 @@ def format_probability(p: float, *against: float) -> str:
     def fmt(x: float, d: int) -> str:
         return f"{100 * x:.{d}f}%"
 
-    if p <= 0.0 or p >= 1.0:  # from draws, 0 and 1 mean only "beyond their resolution"
+    if p <= 0.0 or p >= 1.0:  # a share of draws: 0 and 1 mean only "beyond their resolution"
         return "less than 0.1%" if p <= 0.0 else "more than 99.9%"
 
     for d in range(1, 5):

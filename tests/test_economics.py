@@ -178,7 +178,7 @@ def test_population_scale_is_rollout_schools_times_discounted_years():
 @pytest.mark.parametrize(("amount", "text"), [
     (0, "£0"), (430.4, "£430"), (999.4, "£999"), (999.6, "£1k"), (37_500, "£38k"),
     (430_200, "£430k"), (999_600, "£1m"), (1_234_567, "£1.2m"), (12_345_678, "£12m"),
-    (3.4e9, "£3.4bn"), (-2_500_000, "-£2.5m"),
+    (3.4e9, "£3.4bn"), (-2_500_000, "-£2.5m"), (-0.4, "£0"), (-0.6, "-£1"),
 ])
 def test_format_money(amount, text):
     assert format_money(amount) == text

@@ -10,6 +10,7 @@ from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -129,8 +130,59 @@ def test_headline_stop_sentence_quotes_the_largest_probability():
 def test_cli_refuses_a_suppression_threshold_below_five():
     result = CliRunner().invoke(cli, ["report", "--suppress", "3", "--quiet"])
     assert result.exit_code == 2
-    assert "--suppress" in result.output
-    assert "3" in result.output
+    assert "'--suppress': 3 is not in the range x>=5" in result.output
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"suppress_threshold": 4}, "suppress_threshold must be at least 5"),
+    ({"priors": ("sceptical", "enthusiastic")}, "must include 'vague'"),
+])
+def test_make_report_refuses_bad_settings_before_fitting(tmp_path, monkeypatch, kwargs, message):
+    from swisbayes.errors import SpecError
+    from swisbayes.report import analyses
+
+    def no_fits(*args, **kwargs):
+        raise AssertionError("nothing may be fitted before the settings are checked")
+
+    monkeypatch.setattr(analyses, "fit", no_fits)
+    with pytest.raises(SpecError, match=message):
+        make_report(spec_dir=MODELS, out=tmp_path / "r.html", **kwargs)
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_equal_weight_draws_follow_the_weights():
+    """Systematic resampling picks draw i floor(n w_i) or floor(n w_i) + 1 times (exactly),
+    never a draw of weight 0, so the resampled mean is the weighted mean within MC error."""
+    from swisbayes.sensitivity.reweight import equal_weight_draws
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=4000)
+    w = np.exp(0.5 * x)
+    w[:100] = 0.0
+    w /= w.sum()
+    index = np.arange(x.size, dtype=float)  # draws that name themselves
+    for n in (4000, 1000):
+        picked = equal_weight_draws(index, w, n).astype(int)
+        counts = np.bincount(picked, minlength=x.size)
+        assert counts.sum() == n
+        assert np.all(counts[:100] == 0)
+        assert np.all((counts >= np.floor(n * w) - 1e-9) & (counts <= np.floor(n * w) + 1))
+        y = x[picked]
+        assert abs(y.mean() - np.dot(w, x)) < 4 * x.std() / np.sqrt(n)
+    np.testing.assert_array_equal(equal_weight_draws(x, None, 4000), x)
+
+
+def test_headline_extremes_never_read_as_at_most_less_than():
+    rule = DecisionRule()
+    *_, works = headline(_verdicts({"vague": 0.9, "sceptical": 0.85}, 0.0, rule), rule)
+    assert "value for money is less than 0.1%" in works
+    *_, invest = headline(_verdicts({"vague": 0.9}, 1.0, rule), rule)
+    assert "value for money is more than 99.9%" in invest
+    *_, mixed = headline(_verdicts({"vague": 0.0999, "sceptical": 0.5}), rule)
+    assert "ranges from 9.99% to 50.0%" in mixed
+    *_, open_ = headline(_verdicts({"vague": 0.5, "sceptical": 0.85}, 0.2, rule), rule)
+    assert "not decisive" in open_
+    assert "Under the sceptical prior SWIS probably works but is unlikely to be value" in open_
 
 
 @pytest.mark.parametrize(("counts", "expected"), [
@@ -247,6 +299,21 @@ def test_net_benefit_by_hand_from_the_posterior(bundled_report):
     assert e.nmb.mean == pytest.approx(total, rel=1e-9)
     assert e.counted == ("s47", "referrals", "s17", "days_in_care")
     assert e.missing == ()
+    # Under a reweighted prior the draws are resampled to equal weights before pairing: the
+    # mean net benefit is the importance-weighted total within Monte Carlo error.
+    total, ess = -inputs.cost_per_school_year.value, []
+    for o in run.analyses:
+        if o.outcome not in inputs.values:
+            continue
+        pa = o.results["enthusiastic"]
+        per_1000 = (pa.draws("rate_control_per_1000") - pa.draws("rate_swis_per_1000"))
+        w = pa.weights if pa.weights is not None else np.full(per_1000.size, 1 / per_1000.size)
+        total += inputs.values[o.outcome] * np.dot(w, per_1000) / o.spec.followup_years \
+            * pupils / 1000
+        ess.append(1 / np.sum(w**2))
+    e = prior_economics(run.analyses, "enthusiastic", inputs, pupils)
+    spread = (e.nmb.ci[1] - e.nmb.ci[0]) / 3.92  # about one posterior SD
+    assert abs(e.nmb.mean - total) < 4 * spread / np.sqrt(min(ess))
 
 
 def load_example_data(run):

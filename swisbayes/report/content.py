@@ -38,7 +38,7 @@ from ..economics import (
     summarise_net_benefit,
 )
 from ..errors import SpecError
-from ..map_prior import load_pilots
+from ..map_prior import PilotEstimate, load_pilots
 from ..priors import PILOT_PRIOR
 from ..provenance import library_versions, package_version
 from ..reanalysis import normal_likelihood_from_ci, posterior, published_estimate, reanalyse
@@ -141,20 +141,23 @@ VERDICT_CSS = {"invest": "invest", "more evidence": "more", "stop": "stop"}
 
 
 def pct(p: float, *against: float) -> str:
-    """A probability for a table or sentence: ``<0.1%`` and ``>99.9%`` at the ends (draws
-    cannot show 0 or 1), else :func:`~swisbayes.verdict.format_probability` (never reading as
-    a threshold in ``against`` that it is not).
+    """A probability for a table: :func:`~swisbayes.verdict.format_probability` (never reading
+    as a threshold in ``against`` that it is not), with ``<0.1%``/``>99.9%`` for 0 and 1.
 
     Examples
     --------
-    >>> pct(0.0004), pct(0.0123), pct(0.0999, 0.1), pct(0.99996)
-    ('<0.1%', '1.2%', '9.99%', '>99.9%')
+    >>> pct(0.0), pct(0.0004), pct(0.0123), pct(0.0999, 0.1), pct(1.0)
+    ('<0.1%', '0.04%', '1.2%', '9.99%', '>99.9%')
     """
-    if p < 0.001:
-        return "<0.1%"
-    if p > 0.999:
-        return ">99.9%"
-    return format_probability(p, *against)
+    text = format_probability(p, *against)
+    return text.replace("less than ", "<").replace("more than ", ">")
+
+
+def bound(word: str, p: float, *against: float) -> str:
+    """``at most 6.2%`` for a sentence, or ``less than 0.1%``/``more than 99.9%`` at the ends
+    (never "at most <0.1%")."""
+    text = format_probability(p, *against)
+    return text if text.startswith(("less than", "more than")) else f"{word} {text}"
 
 
 def ratio_text(s: RatioSummary) -> str:
@@ -259,10 +262,12 @@ def effect_cells(decision: DecisionSummary, rule: DecisionRule,
     return cells
 
 
-EFFECT_COLUMNS = ["prior", "ratio (95% interval)", "P(any reduction)",
-                  "P(reduction ≥ MCID)", "P(harm)", "P(practically no change)",
-                  "new LA: P(reduction ≥ MCID)", "averted per 1000 pupils a year (median)",
-                  "averted per school a year (median)"]
+def effect_columns(pupils_per_school: float) -> list[str]:
+    """Headers of the effects table (the school size the per-school column uses)."""
+    return ["prior", "ratio (95% interval)", "P(any reduction)", "P(reduction ≥ MCID)",
+            "P(harm)", "P(practically no change)", "new LA: P(reduction ≥ MCID)",
+            "averted per 1000 pupils a year (median)",
+            f"averted per school of {pupils_per_school:,.0f} pupils a year (median)"]
 
 
 def _group_note(outcome: OutcomeAnalysis) -> str:
@@ -304,8 +309,10 @@ def diagnostics_rows(analyses: Sequence[OutcomeAnalysis]) -> list[Row]:
     for o in analyses:
         for name, pa in o.results.items():
             d = pa.fit.diagnostics
-            source = ("sampled" if pa.path == "sampled"
-                      else f"reweighted from {pa.fit.spec.priors.effect.name}")
+            source = f"reweighted from {pa.fit.spec.priors.effect.name}"
+            if pa.path == "sampled":
+                source = ("sampled" if pa.pareto_khat is None
+                          else "sampled (the vague fit's weights fell short)")
             status = "ok" if pa.reliable else "FAILED: " + "; ".join(d.reasons)
             cells = [Cell("outcome", o.outcome, o.outcome, "text"),
                      Cell("prior", name, name, "text"), Cell("path", pa.path, source, "text"),
@@ -381,8 +388,14 @@ def assumption_rows(analyses: Sequence[OutcomeAnalysis], economics: EconomicInpu
 def _pilot_assumptions(spec: AnalysisSpec) -> list[tuple[str, str, str]]:
     """The pilot estimates behind a spec's pilot-informed prior that are assumptions."""
     path = spec.priors.effect.pilot_settings(spec.outcome).pilots_path()
-    return [(f"pilot {p.la} ({p.outcome}, {path.name})", "assumed estimate", p.rationale or "")
+    return [(f"pilot {p.la} ({p.outcome}, {path.name})", _pilot_value(p), p.rationale or "")
             for p in load_pilots(path) if p.outcome == spec.outcome and p.source == "assumption"]
+
+
+def _pilot_value(p: PilotEstimate) -> str:
+    if p.ratio is not None:
+        return f"ratio {p.ratio:g} ({p.ci_low:g}{NONE}{p.ci_high:g})"
+    return f"log ratio {p.log_estimate:g} (SE {p.se:g})"
 
 
 def _plain_number(path: str, value: float) -> str:
@@ -658,11 +671,15 @@ def tipping_sentences(primary: OutcomeAnalysis, current: Verdict, rule: Decision
     verdict = rule.verdict(prob_meaningful(primary.results["vague"].prior, published, mcid=mcid))
     on_published = tipping_points(published, rule, verdict, families, mcid=mcid,
                                   outcome_label=label)
-    lines = [f"On these data, from the vague-prior verdict ('{current.verdict}'): {tp.text}"
-             for tp in fitted]
-    lines += [f"On the published estimate, from its vague-prior verdict ('{verdict}'): "
-              f"{tp.text}" for tp in on_published]
+    lines = [f"On these data (a normal approximation of the vague fit), from its verdict "
+             f"'{current.verdict}': {_lower_first(tp.text)}" for tp in fitted]
+    lines += [f"On the published estimate, from its vague-prior verdict '{verdict}': "
+              f"{_lower_first(tp.text)}" for tp in on_published]
     return lines, fitted
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def _published_likelihood() -> tuple[float, float]:
@@ -821,9 +838,11 @@ def _tipping_figure(primary: OutcomeAnalysis, rule: DecisionRule,
         points=points, current=current, xlabel=f"centre of the prior (rate ratio), SD "
                                                f"{family.sd:.3f} on the log scale"))
     return Figure("tipping",
-                  "Probability of a meaningful S47 reduction on these data, by the centre of a "
-                  "normal prior as certain as the sceptical one. The verdict flips where the "
-                  "curve crosses a threshold.", "Tipping-point curve", png)
+                  "Probability of a meaningful S47 reduction on these data (a normal "
+                  "approximation of the vague fit), by the centre of a normal prior as certain "
+                  "as the sceptical one. Above the stop line the verdict leaves 'stop'; "
+                  "investing also needs the net benefit to be probably positive.",
+                  "Tipping-point curve", png)
 
 
 # ----------------------------------------------------------------------------- the words
@@ -868,30 +887,37 @@ def headline(verdicts: dict[str, Verdict], rule: DecisionRule) -> tuple[str, str
                           for k in ("invest", "more evidence", "stop") if k in kinds)
         return ("depends on the prior", "Depends on the prior", "mixed",
                 f"The verdict depends on the prior: {parts}. {_sentence_start(what)} ranges "
-                f"from {pct(min(probs))} to {pct(max(probs))}.")
+                f"from {format_probability(min(probs), rule.stop, rule.invest)} to "
+                f"{format_probability(max(probs), rule.stop, rule.invest)}.")
     kind = kinds.pop()
     nmb = [v.prob_nmb_positive for v in verdicts.values() if v.prob_nmb_positive is not None]
+    poor_value = [n for n, v in verdicts.items() if v.effective_not_value_for_money]
     if kind == "stop":
-        bound = _below(max(probs))
-        size = (f"below {bound}" if float(bound.rstrip("%")) / 100 < rule.stop
-                else f"at most {pct(max(probs), rule.stop)}")
+        ceiling = _below(max(probs))
+        size = (f"below {ceiling}" if float(ceiling.rstrip("%")) / 100 < rule.stop
+                else bound("at most", max(probs), rule.stop))
         text = (f"Under every prior we considered, {what} is {size}, under the "
                 f"{rule.stop:.0%} needed to keep considering it: the verdict is to stop.")
     elif kind == "invest":
-        text = (f"Under every prior we considered, {what} is at least "
-                f"{pct(min(probs), rule.invest)}, and the probability that SWIS is value for "
-                f"money is at least {pct(min(nmb), rule.invest_nmb)} (the rule asks for "
-                f"{rule.invest_nmb:.0%}): the verdict is to invest.")
-    elif all(v.effective_not_value_for_money for v in verdicts.values()):
-        text = (f"Under every prior we considered, SWIS probably works: {what} is at least "
-                f"{pct(min(probs), rule.invest)}. But the probability that it is value for "
-                f"money is at most {pct(max(nmb), rule.invest_nmb)}, under the "
+        text = (f"Under every prior we considered, {what} is "
+                f"{bound('at least', min(probs), rule.invest)}, and the probability that SWIS "
+                f"is value for money is {bound('at least', min(nmb), rule.invest_nmb)} (the "
+                f"rule asks for {rule.invest_nmb:.0%}): the verdict is to invest.")
+    elif len(poor_value) == len(verdicts):
+        text = (f"Under every prior we considered, SWIS probably works: {what} is "
+                f"{bound('at least', min(probs), rule.invest)}. But the probability that it is "
+                f"value for money is {bound('at most', max(nmb), rule.invest_nmb)}, under the "
                 f"{rule.invest_nmb:.0%} the rule asks for, so more evidence (or a cheaper "
                 "programme) is needed before investing.")
     else:
         text = (f"Under every prior we considered the evidence is not decisive: {what} lies "
-                f"between {pct(min(probs), rule.stop)} and {pct(max(probs), rule.invest)}, so "
-                "more evidence is needed.")
+                f"between {format_probability(min(probs), rule.stop, rule.invest)} and "
+                f"{format_probability(max(probs), rule.stop, rule.invest)}, so more evidence is "
+                "needed.")
+        if poor_value:
+            text += (f" Under the {_phrase_list(poor_value)} "
+                     f"{'prior' if len(poor_value) == 1 else 'priors'} SWIS probably works but "
+                     "is unlikely to be value for money.")
     return kind, VERDICT_WORDS[kind], VERDICT_CSS[kind], text
 
 
@@ -941,6 +967,32 @@ def key_points(analyses: Sequence[OutcomeAnalysis], per_prior: Sequence[PriorEco
 # ----------------------------------------------------------------------------- the report
 
 
+def check_settings(priors: Sequence[str], suppress_threshold: int) -> None:
+    """Refuse report settings that would hide a problem or show a small count.
+
+    Parameters
+    ----------
+    priors : sequence of str
+        The report's priors: the vague prior must be among them (its fit is the data's
+        likelihood for the tipping points and the value of information).
+    suppress_threshold : int
+        At least :data:`~swisbayes.defaults.SMALL_COUNT_SUPPRESS`.
+
+    Raises
+    ------
+    SpecError
+        Naming the setting, what was given and what is expected.
+    """
+    if suppress_threshold < SMALL_COUNT_SUPPRESS:
+        raise SpecError(f"suppress_threshold must be at least {SMALL_COUNT_SUPPRESS} (counts "
+                        f"from 1 to {SMALL_COUNT_SUPPRESS} are never shown); got "
+                        f"{suppress_threshold}")
+    if "vague" not in priors:
+        raise SpecError(f"the report's priors must include 'vague' (its fit is the data's "
+                        f"likelihood for the tipping points and the value of information); got "
+                        f"{list(priors)}")
+
+
 def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
                  economics: EconomicInputs, *, economics_file: Path | None = None,
                  bundled: bool = False, show_la_codes: bool = False,
@@ -970,17 +1022,13 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
     rule = economics.decision_rule
     primary = _primary(analyses)
     pupils = mean_pupils(data)
-    if suppress_threshold < SMALL_COUNT_SUPPRESS:
-        raise SpecError(f"suppress_threshold must be at least {SMALL_COUNT_SUPPRESS} (counts "
-                        f"from 1 to {SMALL_COUNT_SUPPRESS} are never shown); got "
-                        f"{suppress_threshold}")
-    data_alone(primary)  # the vague prior is needed: fail before any work
+    check_settings(list(primary.results), suppress_threshold)
     per_prior = [prior_economics(analyses, name, economics, pupils) for name in primary.results]
     verdicts = {e.prior: e.verdict for e in per_prior}
     verdict, word, css, head = headline(verdicts, rule)
     tipping, points = tipping_sentences(primary, verdicts["vague"], rule)
     values = trial_values(analyses, economics, pupils)
-    evsi_sentence = f"Under the vague prior: {values['vague'].text}"
+    evsi_sentence = f"Under the vague prior, {_lower_first(values['vague'].text)}"
     sizes = list(values["vague"].table["n_per_arm"])
     if 100 in sizes and values["vague"].population_evpi > 0 \
             and values["vague"].sentence(100) not in evsi_sentence:
@@ -997,7 +1045,7 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
         warnings.append("These results use the bundled synthetic data, simulated with the "
                         "trial's published design: they show what the report says, not what "
                         "the trial found. Run it with --data on the trial's data.")
-    n_assumptions = len(economics.assumptions())
+    assumptions = assumption_rows(analyses, economics, bundled)
     points_text = key_points(analyses, per_prior, economics)
     missing = sorted({k for e in per_prior for k in e.missing})
     if missing:
@@ -1011,8 +1059,8 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
         title="Social Workers in Schools: what the evidence says for an investment decision",
         subtitle=(f"{len(analyses)} outcomes x {len(primary.results)} priors, fitted to "
                   f"{len(data.frame)} schools in {data.frame['la_id'].nunique()} local "
-                  f"authorities; {n_assumptions} economic inputs are assumptions (listed at "
-                  "the end)."),
+                  f"authorities; {len(assumptions)} inputs are assumptions, not published "
+                  "figures (listed at the end)."),
         verdict=verdict, verdict_word=word, verdict_class=css, headline=head,
         key_points=points_text, rule_text=rule.describe(primary.spec.decision.mcid),
         table_intro=("Each row is one outcome under one prior. The ratio compares SWIS with "
@@ -1020,7 +1068,8 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
                      "change' is a ratio within the MCID either way (between 0.9 and 1/0.9 for "
                      "a 10% MCID); 'new LA' is a local authority not in the trial, which is "
                      "what a roll-out would meet."),
-        effect_columns=EFFECT_COLUMNS, effect_groups=effect_groups(analyses, rule, pupils),
+        effect_columns=effect_columns(pupils),
+        effect_groups=effect_groups(analyses, rule, pupils),
         table_note=("A cell is coloured by the rule applied to that outcome's probability of "
                     "a meaningful reduction; the verdict is about S47 enquiries."),
         economics_intro=(f"Net monetary benefit per intervention school-year: the assumed "
@@ -1063,7 +1112,7 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
                            "importance ESS >= 400; otherwise it is sampled."),
         diagnostics_columns=DIAGNOSTICS_COLUMNS, diagnostics_rows=diagnostics_rows(analyses),
         provenance=provenance_rows(analyses, data, economics, economics_file),
-        assumptions=assumption_rows(analyses, economics, bundled),
+        assumptions=assumptions,
         warnings=warnings, alerts=unreliable)
 
 
@@ -1081,8 +1130,8 @@ def _cost(economics: EconomicInputs) -> str:
 
 
 def _borrowed_note(per_prior: Sequence[PriorEconomics]) -> str:
-    notes = [f" Under the {e.prior} prior, {', '.join(OUTCOME_PHRASES[b] for b in e.borrowed)} "
-             "are counted under the vague prior (no such prior for them)."
+    notes = [f" Under the {e.prior} prior, {_phrase_list([OUTCOME_PHRASES[b] for b in e.borrowed])}"
+             " are counted under the vague prior (no such prior for them)."
              for e in per_prior if e.borrowed]
     return "".join(notes)
 

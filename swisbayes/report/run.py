@@ -14,7 +14,7 @@ from ..defaults import SMALL_COUNT_SUPPRESS
 from ..economics import economics_path, load_economics
 from ..sensitivity.progress import StepProgress
 from .analyses import STANDARD_PRIORS, OutcomeAnalysis, load_report_data, report_specs, run_analyses
-from .content import Report, build_report
+from .content import Report, build_report, check_settings
 from .render import Format, write_report
 
 
@@ -86,6 +86,7 @@ def make_report(*, data: str | Path | pd.DataFrame | SchoolData | None = None,
         run.ok                       # every fit passed its diagnostics
     """
     start = time.perf_counter()
+    check_settings(priors, suppress_threshold)  # before any fit
     specs = report_specs(spec_dir)
     candidate = Path(spec_dir) / "economics.toml"
     economics_file = economics_path(economics if economics is not None
