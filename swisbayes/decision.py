@@ -125,6 +125,12 @@ def _median(x: np.ndarray, weights: np.ndarray | None) -> float:
     return float(weighted_quantile(x, 0.5, weights))
 
 
+def _share(mask: np.ndarray, weights: np.ndarray | None) -> float:
+    """The share of the draws (of their weight, when weighted) where ``mask`` holds."""
+    w = normalised_weights(weights, mask.size)
+    return float(np.mean(mask)) if w is None else float(np.sum(w[mask]))
+
+
 def prob_below(draws: np.ndarray, threshold: float,
                weights: np.ndarray | None = None) -> float:
     """Posterior probability that a quantity is below ``threshold``.
@@ -154,10 +160,7 @@ def prob_below(draws: np.ndarray, threshold: float,
     (0.5, 0.375)
     """
     x = np.asarray(draws, dtype=float).ravel()
-    w = normalised_weights(weights, x.size)
-    if w is None:
-        return float(np.mean(x < threshold))
-    return float(np.sum(w[x < threshold]))
+    return _share(x < threshold, weights)
 
 
 def prob_above(draws: np.ndarray, threshold: float,
@@ -189,10 +192,7 @@ def prob_above(draws: np.ndarray, threshold: float,
     (0.25, 0.375)
     """
     x = np.asarray(draws, dtype=float).ravel()
-    w = normalised_weights(weights, x.size)
-    if w is None:
-        return float(np.mean(x > threshold))
-    return float(np.sum(w[x > threshold]))
+    return _share(x > threshold, weights)
 
 
 def prob_between(draws: np.ndarray, lower: float, upper: float,
@@ -227,11 +227,7 @@ def prob_between(draws: np.ndarray, lower: float, upper: float,
     (0.5, 0.625)
     """
     x = np.asarray(draws, dtype=float).ravel()
-    w = normalised_weights(weights, x.size)
-    inside = (x > lower) & (x < upper)
-    if w is None:
-        return float(np.mean(inside))
-    return float(np.sum(w[inside]))
+    return _share((x > lower) & (x < upper), weights)
 
 
 def rope_bounds(mcid: float) -> tuple[float, float]:
