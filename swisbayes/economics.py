@@ -628,6 +628,15 @@ def summarise_net_benefit(nmb: np.ndarray, weights: np.ndarray | None = None,
     )
 
 
+def _net_benefit_by_wtp(averted: np.ndarray, cost: float | np.ndarray,
+                        wtp: Sequence[float]) -> Iterator[np.ndarray]:
+    """Net-benefit draws ``t * averted - cost`` at each willingness to pay ``t``."""
+    a = np.asarray(averted, dtype=float).ravel()
+    c = np.broadcast_to(np.asarray(cost, dtype=float), np.shape(averted)).ravel()
+    for t in wtp:
+        yield float(t) * a - c
+
+
 def ceac(averted: np.ndarray, cost: float | np.ndarray, wtp: Sequence[float],
          weights: np.ndarray | None = None) -> np.ndarray:
     """Cost-effectiveness acceptability curve: P(wtp * averted - cost > 0) at each threshold.
@@ -656,9 +665,8 @@ def ceac(averted: np.ndarray, cost: float | np.ndarray, wtp: Sequence[float],
     >>> ceac(np.array([-1.0, 1.0, 2.0, 4.0]), 2.0, [0.0, 1.0, 2.0, 10.0])
     array([0.  , 0.25, 0.5 , 0.75])
     """
-    a = np.asarray(averted, dtype=float).ravel()
-    c = np.broadcast_to(np.asarray(cost, dtype=float), np.shape(averted)).ravel()
-    return np.array([prob_above(float(t) * a - c, 0.0, weights=weights) for t in wtp])
+    return np.array([prob_above(nmb, 0.0, weights=weights)
+                     for nmb in _net_benefit_by_wtp(averted, cost, wtp)])
 
 
 def evpi(nmb: np.ndarray, weights: np.ndarray | None = None) -> float:
@@ -713,12 +721,21 @@ def evpi_by_wtp(averted: np.ndarray, cost: float | np.ndarray, wtp: Sequence[flo
     >>> evpi_by_wtp(np.array([-1.0, 1.0, 2.0, 4.0]), 2.0, [1.0, 2.0])  # see evpi's example
     array([0.5, 1. ])
     """
-    a = np.asarray(averted, dtype=float).ravel()
-    c = np.broadcast_to(np.asarray(cost, dtype=float), np.shape(averted)).ravel()
-    return np.array([evpi(float(t) * a - c, weights) for t in wtp])
+    return np.array([evpi(nmb, weights) for nmb in _net_benefit_by_wtp(averted, cost, wtp)])
 
 
 # ----------------------------------------------------------------------------- formatting
+
+
+def currency_symbol(currency: str) -> str:
+    """What amounts in ``currency`` are written with: ``£`` for GBP, else the code and a space.
+
+    Examples
+    --------
+    >>> currency_symbol("GBP"), currency_symbol("EUR")
+    ('£', 'EUR ')
+    """
+    return "£" if currency == "GBP" else f"{currency} "
 
 
 def format_money(amount: float, currency: str = "GBP") -> str:
@@ -740,7 +757,7 @@ def format_money(amount: float, currency: str = "GBP") -> str:
     >>> format_money(1_234_567), format_money(430_200), format_money(-999_600), format_money(0)
     ('£1.2m', '£430k', '-£1m', '£0')
     """
-    symbol = "£" if currency == "GBP" else f"{currency} "
+    symbol = currency_symbol(currency)
     x = abs(float(amount))
     sign = "-" if amount < 0 and round(x) >= 1 else ""  # -0.4 is "£0", not "-£0"
     if not math.isfinite(x) or round(x) < 1000:
@@ -756,6 +773,7 @@ def format_money(amount: float, currency: str = "GBP") -> str:
 
 __all__ = ["ASSUMPTION", "DEFAULT_ECONOMICS", "Count", "EconomicInputs", "FurtherTrial", "Money",
            "NetBenefitSummary", "PublishedAcceptability", "Rate", "Rollout", "RuleThresholds",
-           "Sourced", "WillingnessToPay", "Year", "annuity_factor", "ceac", "economics_path",
+           "Sourced", "WillingnessToPay", "Year", "annuity_factor", "ceac", "currency_symbol",
+           "economics_path",
            "evpi", "evpi_by_wtp", "format_money", "load_economics", "net_benefit",
            "population_scale", "summarise_net_benefit", "validated_economics"]

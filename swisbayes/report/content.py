@@ -31,6 +31,7 @@ from ..economics import (
     EconomicInputs,
     NetBenefitSummary,
     ceac,
+    currency_symbol,
     evpi,
     format_money,
     net_benefit,
@@ -1125,8 +1126,7 @@ def _reanalysis_intro() -> str:
 
 def _cost(economics: EconomicInputs) -> str:
     """The programme's cost as given (an input is quoted exactly, not rounded)."""
-    symbol = "£" if economics.currency == "GBP" else f"{economics.currency} "
-    return f"{symbol}{economics.cost_per_school_year.value:,.0f}"
+    return f"{currency_symbol(economics.currency)}{economics.cost_per_school_year.value:,.0f}"
 
 
 def _borrowed_note(per_prior: Sequence[PriorEconomics]) -> str:
