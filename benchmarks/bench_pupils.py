@@ -31,7 +31,7 @@ RUN = """
 import json, resource, time
 start = time.perf_counter()
 import swisbayes
-from swisbayes.data import read_school_data, read_table
+from swisbayes.data.io import read_school_data, read_table
 imported = time.perf_counter()
 spec = swisbayes.load_spec({spec!r})
 if {pupil}:
@@ -70,8 +70,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="Also write the results here.")
     args = parser.parse_args()
 
-    from swisbayes.data import read_school_data
-    from swisbayes.simulate import TrialDesign, simulate_pupils
+    from swisbayes.data.io import read_school_data
+    from swisbayes.data.simulate import TrialDesign, simulate_pupils
 
     with tempfile.TemporaryDirectory() as tmp:
         trial = simulate_pupils(2024, irr={"s47": 0.9},

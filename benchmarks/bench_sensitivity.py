@@ -50,8 +50,8 @@ def time_cli(grid: Path, out: Path) -> float:
 
 def time_naive(cells, data, n: int) -> list[float]:
     """Seconds of ``n`` cells spread over the grid, each rebuilt, recompiled and sampled."""
-    from swisbayes.fitting import _COMPILED, fit
-    from swisbayes.sensitivity.resolve import resolved_spec
+    from swisbayes.evidence.resolver import resolved_spec
+    from swisbayes.inference.fitting import _COMPILED, fit
 
     step = max(1, len(cells) // n)
     chosen = cells[::step][:n]
@@ -67,7 +67,7 @@ def time_naive(cells, data, n: int) -> list[float]:
 
 def time_meta_analysis(cells) -> float:
     """Seconds of one meta-analysis of the pilots (the pilot-informed prior), uncached."""
-    from swisbayes.sensitivity import resolve
+    from swisbayes.evidence import resolver as resolve
 
     pilot = next((c.spec for c in cells if resolve.needs_meta_analysis(c.spec)), None)
     if pilot is None:
@@ -96,7 +96,8 @@ def main() -> None:
     results["grid_cli_warm_map_s"] = time_cli(args.grid, tmp / "cli_warm")
 
     import swisbayes
-    from swisbayes.sensitivity import load_grid, run_grid
+    from swisbayes.spec.grid import load_grid
+    from swisbayes.workflows.sensitivity import run_grid
 
     grid = load_grid(args.grid)
     specs = [swisbayes.load_spec(p) for p in grid.spec_paths()]

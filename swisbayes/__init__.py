@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .data import load_example, read_school_data, validate
-from .errors import ConvergenceError, DataError, SpecError, SwisbayesError
-from .provenance import package_version
-from .simulate import simulate_pupils, simulate_trial
-from .spec import AnalysisSpec, load_spec
+from swisbayes._base.errors import ConvergenceError, DataError, SpecError, SwisbayesError
+from swisbayes._base.provenance import package_version
+from swisbayes.data.io import load_example, read_school_data, validate
+from swisbayes.data.simulate import simulate_pupils, simulate_trial
+from swisbayes.spec.analysis import AnalysisSpec, load_spec
 
 if TYPE_CHECKING:
-    from .fitting import FitResult, fit
+    from swisbayes.inference.fitting import FitResult, fit
 
 __version__ = package_version()
 
@@ -38,7 +38,7 @@ __all__ = [
 
 def __getattr__(name: str):
     if name in {"fit", "FitResult"}:
-        from . import fitting as _fitting
+        from swisbayes.inference import fitting as _fitting
 
         return getattr(_fitting, name)
     raise AttributeError(f"module 'swisbayes' has no attribute {name!r}")

@@ -1,5 +1,5 @@
 """``python -m swisbayes`` runs the command line."""
 
-from .cli import main
+from swisbayes.cli import main
 
 main()

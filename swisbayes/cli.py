@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .errors import SpecError, SwisbayesError
+from swisbayes._base.errors import SpecError, SwisbayesError
 
 if TYPE_CHECKING:
-    from .fitting import FitResult
+    from swisbayes.inference.fitting import FitResult
 
 EXIT_BAD_INPUT = 1
 EXIT_UNRELIABLE = 3
@@ -48,8 +48,8 @@ def validate(file: Path, outcomes: tuple[str, ...], as_json: bool) -> None:
 
     A file with a ``pupil_id`` column is pupil-level (one row per pupil).
     """
-    from .data import OUTCOMES
-    from .data import validate as validate_data
+    from swisbayes.data.io import validate as validate_data
+    from swisbayes.data.schema import OUTCOMES
 
     unknown = [o for o in outcomes if o not in OUTCOMES]
     if unknown:
@@ -89,7 +89,7 @@ def simulate(seed: int, out: Path, irr_s47: float, irr_referrals: float, irr_s17
              irr_care_entry: float, la_effect_sd: float, pupil_level: bool,
              total_pupils: int | None) -> None:
     """Simulate a SWIS-shaped trial with known effects and write it to OUT."""
-    from .simulate import TrialDesign, simulate_pupils, simulate_trial
+    from swisbayes.data.simulate import TrialDesign, simulate_pupils, simulate_trial
 
     if out.suffix.lower() not in {".csv", ".parquet", ".pq"}:
         raise click.BadParameter("must end in .csv, .parquet or .pq", param_hint="--out")
@@ -115,8 +115,9 @@ def simulate(seed: int, out: Path, irr_s47: float, irr_referrals: float, irr_s17
                 type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--all", "fit_all", is_flag=True,
               help="Fit every analysis spec in --spec-dir and print one table (JSON: a list).")
-@click.option("--spec-dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("models"), show_default=True, help="Where --all looks for specs.")
+@click.option("--spec-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where --all looks for specs (default: ./models if it exists, else the "
+                   "shipped specs).")
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="School-level CSV/Parquet (default: the bundled synthetic SWIS data).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -129,15 +130,18 @@ def simulate(seed: int, out: Path, irr_s47: float, irr_referrals: float, irr_s17
 @click.option("--chains", type=click.IntRange(min=1), default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--progress/--no-progress", default=False, help="Show the sampler's progress bar.")
-def fit(spec_file: Path | None, fit_all: bool, spec_dir: Path, data: Path | None,
+def fit(spec_file: Path | None, fit_all: bool, spec_dir: Path | None, data: Path | None,
         out: Path | None, seed: int | None, sampler: str | None, draws: int | None,
         tune: int | None, chains: int | None, as_json: bool, progress: bool) -> None:
-    """Fit the analysis in SPEC (or every spec, with --all) and print its decision quantities."""
-    from .spec import load_spec
+    """Fit the analysis in SPEC (or every spec, with --all) and print its decision quantities.
+
+    SPEC is a spec file, or the name of a shipped spec (e.g. s47_primary)."""
+    from swisbayes._base.files import find_spec_file, specs_dir
+    from swisbayes.spec.analysis import load_spec
 
     if fit_all == (spec_file is not None):
         raise click.UsageError("give either SPEC or --all")
-    paths = _spec_files(spec_dir) if fit_all else [spec_file]
+    paths = _spec_files(spec_dir or specs_dir()) if fit_all else [find_spec_file(spec_file)]
     overrides = {k: v for k, v in {"seed": seed, "backend": sampler, "draws": draws,
                                    "tune": tune, "chains": chains}.items() if v is not None}
     specs = [load_spec(p) for p in paths]  # every spec is checked before anything is fitted
@@ -159,7 +163,7 @@ def fit(spec_file: Path | None, fit_all: bool, spec_dir: Path, data: Path | None
 
 def _spec_files(directory: Path) -> list[Path]:
     """Analysis specs in ``directory``: TOML files with a top-level ``outcome`` key."""
-    from .spec import read_toml
+    from swisbayes.spec.analysis import read_toml
 
     if not directory.is_dir():
         raise click.BadParameter(f"{directory} is not a directory", param_hint="--spec-dir")
@@ -171,8 +175,8 @@ def _spec_files(directory: Path) -> list[Path]:
 
 
 def _fit_one(spec, data: Path | None, out: Path | None, progress: bool):
-    from .atomic import write_text_atomic
-    from .fitting import fit as run_fit
+    from swisbayes._base.atomic import write_text_atomic
+    from swisbayes.inference.fitting import fit as run_fit
 
     result = run_fit(spec, data, progress=progress)
     if out is not None:
@@ -206,7 +210,7 @@ def format_table(results: list[FitResult]) -> str:
 
 def _table_notes(d) -> list[str]:
     """Notes of one table row: what a non-count outcome's ratio and averted column mean."""
-    from .decision import AttendanceDecision, HurdleDecision
+    from swisbayes.decision.summaries import AttendanceDecision, HurdleDecision
 
     if isinstance(d, HurdleDecision):
         zero, positive = d.parts["zero"], d.parts["positive"]
@@ -242,9 +246,9 @@ def reanalyse(outcome: str, prior_names: tuple[str, ...],
               prior_normal: tuple[float, float] | None, mcid: float, estimate: float | None,
               ci: tuple[float, float] | None, as_json: bool) -> None:
     """Re-analyse a published effect estimate under one or more priors (exact, no sampling)."""
-    from .priors import MixturePrior, library_names
-    from .reanalysis import format_table
-    from .reanalysis import reanalyse as run_reanalysis
+    from swisbayes.evidence.reanalysis import format_table
+    from swisbayes.evidence.reanalysis import reanalyse as run_reanalysis
+    from swisbayes.priors.library import MixturePrior, library_names
 
     if (estimate is None) != (ci is None):
         raise click.UsageError("--estimate and --ci must be given together")
@@ -279,8 +283,8 @@ def reanalyse(outcome: str, prior_names: tuple[str, ...],
 def priors(as_json: bool, mcid: float, plot_file: Path | None, pilots: Path | None,
            posterior_file: Path | None, name: str | None) -> None:
     """List the prior library (or make a prior from a posterior) with what each one implies."""
-    from .map_prior import effective_sample_size
-    from .priors import PilotSettings, get_prior, library_names
+    from swisbayes.evidence.meta_analysis import effective_sample_size
+    from swisbayes.priors.library import PilotSettings, get_prior, library_names
 
     if posterior_file is not None:
         prior = _prior_from_posterior(posterior_file, name)
@@ -292,7 +296,7 @@ def priors(as_json: bool, mcid: float, plot_file: Path | None, pilots: Path | No
               "weights": list(p.weights), "means": list(p.means), "sds": list(p.sds)}
              for p in rows]
     if plot_file is not None:
-        from .plots import plot_priors, save_figure
+        from swisbayes.plots.basic import plot_priors, save_figure
 
         shown = rows if posterior_file is not None else [
             p for p in rows if p.name in {"vague", "sceptical", "enthusiastic", "pessimistic",
@@ -315,9 +319,9 @@ def priors(as_json: bool, mcid: float, plot_file: Path | None, pilots: Path | No
 
 
 def _prior_from_posterior(path: Path, name: str | None):
-    from .data import outcome_schema
-    from .fitting import FitResult
-    from .map_prior import posterior_as_prior
+    from swisbayes.data.schema import outcome_schema
+    from swisbayes.evidence.meta_analysis import posterior_as_prior
+    from swisbayes.inference.fitting import FitResult
 
     result = FitResult.from_netcdf(path)
     if outcome_schema(result.spec.outcome).kind != "count":
@@ -350,8 +354,8 @@ def _prior_toml(prior) -> str:
 
 
 def format_fit(result: FitResult) -> str:
-    """Readable multi-line summary of a :class:`~swisbayes.fitting.FitResult`."""
-    from .data import outcome_schema
+    """Readable multi-line summary of a :class:`~swisbayes.inference.fitting.FitResult`."""
+    from swisbayes.data.schema import outcome_schema
 
     d, spec, diag = result.decision, result.spec, result.diagnostics
     pct = spec.decision.mcid
@@ -387,7 +391,7 @@ def format_fit(result: FitResult) -> str:
 
 def _fit_rows(d) -> list[tuple[str, object]]:
     """Labelled ratio summaries of a decision: the effect, a new LA, and the hurdle's parts."""
-    from .decision import AttendanceDecision, HurdleDecision
+    from swisbayes.decision.summaries import AttendanceDecision, HurdleDecision
 
     if isinstance(d, HurdleDecision):
         return [("days ratio, trial LAs", d.effect), ("days ratio, a new LA", d.new_la),
@@ -400,7 +404,7 @@ def _fit_rows(d) -> list[tuple[str, object]]:
 
 def _difference_lines(d) -> list[str]:
     """Attendance's difference in absence, in percentage points (nothing for other outcomes)."""
-    from .decision import AttendanceDecision
+    from swisbayes.decision.summaries import AttendanceDecision
 
     if not isinstance(d, AttendanceDecision):
         return []
@@ -447,8 +451,9 @@ def sensitivity(spec_files: tuple[Path, ...], grid_file: Path, data: Path | None
     Most cells reuse a sampled cell's draws, reweighted by Pareto-smoothed importance sampling;
     exit code 3 if any cell failed its diagnostics (or its fit raised).
     """
-    from .sensitivity import load_grid, run_grid
-    from .sensitivity.table import format_text
+    from swisbayes.spec.grid import load_grid
+    from swisbayes.workflows.sensitivity import run_grid
+    from swisbayes.workflows.tables import format_text
 
     grid = load_grid(grid_file)
     out = out if out is not None else Path("out") / grid.name
@@ -461,7 +466,7 @@ def sensitivity(spec_files: tuple[Path, ...], grid_file: Path, data: Path | None
     if screen:
         _sensitivity_screen(result, data, err=as_json)
     if plots and result.rows:
-        from .sensitivity.plots import write_plots
+        from swisbayes.plots.sensitivity import write_plots
 
         written = write_plots(result, plot_dir or out / "plots", threshold=decision_threshold)
         click.echo(f"wrote {len(written)} figures to {written[0].parent}", err=as_json)
@@ -477,7 +482,7 @@ def sensitivity(spec_files: tuple[Path, ...], grid_file: Path, data: Path | None
 
 def _sensitivity_screen(result, data: Path | None, *, err: bool) -> None:
     """Screen the run's sampled fits, print the screens and where they disagree with the grid."""
-    from .sensitivity.screen import compare_with_grid, screen_grid, write_screen
+    from swisbayes.inference.screen import compare_with_grid, screen_grid, write_screen
 
     screens = screen_grid(result, data)
     notes = compare_with_grid(screens, result.table) if result.rows else []
@@ -552,9 +557,9 @@ def simulate_study(spec_file: Path, scenarios: list[float], n_trials: int,
     Reports P(invest), P(more evidence) and P(stop) per scenario with Monte Carlo standard
     errors, the 95% interval's coverage of the true IRR, and the fits that failed the gate.
     """
-    from .sensitivity.study import run_study
-    from .spec import load_spec
-    from .verdict import DecisionRule
+    from swisbayes.decision.rule import DecisionRule
+    from swisbayes.spec.analysis import load_spec
+    from swisbayes.workflows.study import run_study
 
     spec = load_spec(spec_file).with_sampler(draws=draws, tune=tune, chains=chains)
     if mcid is not None:
@@ -570,8 +575,8 @@ def simulate_study(spec_file: Path, scenarios: list[float], n_trials: int,
                        resume=resume, progress=not quiet)
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text)
     if plot_file is not None and result.rows:
-        from .plots import save_figure
-        from .sensitivity.calibration_plots import plot_verdicts
+        from swisbayes.plots.basic import save_figure
+        from swisbayes.plots.calibration import plot_verdicts
 
         save_figure(plot_verdicts(result), plot_file)
         click.echo(f"wrote {plot_file}", err=as_json)
@@ -604,9 +609,9 @@ def sbc(spec_file: Path, n_replicates: int, prior: str | None,
 
     Exit code 3 if a parameter's ranks are flagged as not uniform.
     """
-    from .priors import MixturePrior
-    from .sensitivity.sbc import run_sbc
-    from .spec import load_spec
+    from swisbayes.priors.library import MixturePrior
+    from swisbayes.spec.analysis import load_spec
+    from swisbayes.workflows.sbc import run_sbc
 
     if prior is not None and prior_normal is not None:
         raise click.UsageError("give --prior or --prior-normal, not both")
@@ -619,8 +624,8 @@ def sbc(spec_file: Path, n_replicates: int, prior: str | None,
                      workers=workers, scheduler=scheduler, resume=resume, progress=not quiet)
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text)
     if plot_file is not None and result.rows:
-        from .plots import save_figure
-        from .sensitivity.calibration_plots import plot_rank_histograms
+        from swisbayes.plots.basic import save_figure
+        from swisbayes.plots.calibration import plot_rank_histograms
 
         save_figure(plot_rank_histograms(result), plot_file)
         click.echo(f"wrote {plot_file}", err=as_json)
@@ -633,9 +638,9 @@ def sbc(spec_file: Path, n_replicates: int, prior: str | None,
 @cli.command()
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="School- or pupil-level CSV/Parquet (default: the bundled synthetic SWIS data).")
-@click.option("--spec-dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("models"), show_default=True,
-              help="Directory with the analysis specs (s47_primary.toml, referrals.toml, ...).")
+@click.option("--spec-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory with the analysis specs (s47_primary.toml, referrals.toml, ...; "
+                   "default: ./models if it exists, else the shipped specs).")
 @click.option("--economics", "economics_file", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Economic inputs TOML (default: SPEC_DIR/economics.toml).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -650,11 +655,11 @@ def sbc(spec_file: Path, n_replicates: int, prior: str | None,
                                       "from 1 to this; at least 5, the DfE rule).")
 @click.option("--quiet", is_flag=True, help="No progress display (it is drawn on a terminal "
                                             "only).")
-def report(data: Path | None, spec_dir: Path, economics_file: Path | None, out: Path | None,
+def report(data: Path | None, spec_dir: Path | None, economics_file: Path | None, out: Path | None,
            fmt: str, show_la_codes: bool, suppress_threshold: int, quiet: bool) -> None:
     """Write the decision report: every outcome under the standard priors, the value for
     money, the verdict and what would change it (exit code 3 if a fit failed its checks)."""
-    from .report.run import make_report
+    from swisbayes.report.run import make_report
 
     out = out if out is not None else Path("out") / f"report.{fmt}"
     run = make_report(data=data, spec_dir=spec_dir, economics=economics_file, out=out, fmt=fmt,

@@ -11,15 +11,15 @@ from scipy import stats
 from scipy.special import expit
 
 import swisbayes
-from swisbayes.attendance import (
+from swisbayes.data.io import read_school_data
+from swisbayes.data.simulate import simulate_trial
+from swisbayes.families.attendance import (
     attendance_columns,
     attendance_data_values,
     beta_binomial_logit_logp,
     log_binomial_coefficient,
 )
-from swisbayes.data import read_school_data
-from swisbayes.model import build_model
-from swisbayes.simulate import simulate_trial
+from swisbayes.families.count import build_model
 
 from .conftest import ROOT
 

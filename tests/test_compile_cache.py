@@ -13,9 +13,9 @@ import pytest
 from scipy import stats
 
 import swisbayes
-from swisbayes.compile_cache import compile_model
-from swisbayes.data import read_school_data
-from swisbayes.model import build_model
+from swisbayes.data.io import read_school_data
+from swisbayes.families.count import build_model
+from swisbayes.inference.compile_cache import compile_model
 
 from .conftest import PRIMARY_SPEC
 
@@ -25,9 +25,9 @@ _CHILD = """
 import ctypes, hashlib, json, sys
 import numpy as np
 import swisbayes
-from swisbayes.compile_cache import compile_model
-from swisbayes.data import read_school_data
-from swisbayes.model import build_model
+from swisbayes.inference.compile_cache import compile_model
+from swisbayes.data.io import read_school_data
+from swisbayes.families.count import build_model
 spec = swisbayes.load_spec(sys.argv[1])
 data = read_school_data(swisbayes.load_example(), outcomes=["s47"], covariates=["fsm_pct"])
 out = {}

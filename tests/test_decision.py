@@ -8,7 +8,8 @@ import xarray as xr
 from scipy import stats
 
 import swisbayes
-from swisbayes.decision import (
+from swisbayes._base.errors import SpecError
+from swisbayes.decision.summaries import (
     AttendanceDecision,
     HurdleDecision,
     decide,
@@ -27,7 +28,6 @@ from swisbayes.decision import (
     summarise_ratio,
     weighted_quantile,
 )
-from swisbayes.errors import SpecError
 
 from .conftest import PRIMARY_SPEC, ROOT
 

@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from swisbayes._base.errors import SpecError
 from swisbayes.data.schema import OUTCOMES
-from swisbayes.economics import (
+from swisbayes.decision.rule import DecisionRule
+from swisbayes.economics.net_benefit import (
     ASSUMPTION,
     annuity_factor,
     ceac,
@@ -24,8 +26,6 @@ from swisbayes.economics import (
     summarise_net_benefit,
     validated_economics,
 )
-from swisbayes.errors import SpecError
-from swisbayes.verdict import DecisionRule
 
 from .conftest import ROOT
 

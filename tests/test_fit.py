@@ -9,8 +9,8 @@ import pytest
 
 import swisbayes
 from swisbayes import ConvergenceError, fit
-from swisbayes.fitting import _COMPILED, FitResult
-from swisbayes.simulate import simulate_trial
+from swisbayes.data.simulate import simulate_trial
+from swisbayes.inference.fitting import _COMPILED, FitResult
 
 pytestmark = pytest.mark.slow
 

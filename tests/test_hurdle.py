@@ -10,16 +10,16 @@ import pytest
 from scipy import stats
 
 import swisbayes
-from swisbayes.data import read_school_data
-from swisbayes.hurdle import (
+from swisbayes.data.io import read_school_data
+from swisbayes.data.simulate import simulate_trial
+from swisbayes.families.count import build_model
+from swisbayes.families.hurdle import (
     expected_days,
     hurdle_data_values,
     hurdle_logp,
     zero_truncated_nb_logp,
 )
-from swisbayes.likelihoods import log_factorial
-from swisbayes.model import build_model
-from swisbayes.simulate import simulate_trial
+from swisbayes.families.likelihoods import log_factorial
 
 from .conftest import ROOT
 

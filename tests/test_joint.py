@@ -17,9 +17,8 @@ from scipy import stats
 
 import swisbayes
 from swisbayes import SpecError, fit
-from swisbayes.diagnostics import Diagnostics
-from swisbayes.fitting import FitResult
-from swisbayes.joint import (
+from swisbayes.data.simulate import simulate_trial
+from swisbayes.families.joint import (
     INDEPENDENCE_METHOD,
     JOINT_METHOD,
     JointResult,
@@ -34,8 +33,9 @@ from swisbayes.joint import (
     load_joint_spec,
     prob_all_below,
 )
-from swisbayes.simulate import simulate_trial
-from swisbayes.spec import read_toml
+from swisbayes.inference.diagnostics import Diagnostics
+from swisbayes.inference.fitting import FitResult
+from swisbayes.spec.analysis import read_toml
 
 from .conftest import ROOT
 

@@ -8,7 +8,7 @@ import pytensor
 import pytensor.tensor as pt
 from scipy import stats
 
-from swisbayes.likelihoods import (
+from swisbayes.families.likelihoods import (
     log_factorial,
     nb_log_mean_logp,
     negative_binomial,

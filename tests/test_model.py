@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from swisbayes.data import read_school_data
-from swisbayes.model import build_model, prior_values
+from swisbayes.data.io import read_school_data
+from swisbayes.families.count import build_model, prior_values
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 import swisbayes
 from swisbayes.cli import cli, format_fit
-from swisbayes.fitting import FitResult
+from swisbayes.inference.fitting import FitResult
 
 from .conftest import ROOT
 

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import matplotlib
 
-from swisbayes.decision import RatioSummary
-from swisbayes.plots import plot_forest
+from swisbayes.decision.summaries import RatioSummary
+from swisbayes.plots.basic import plot_forest
 
 matplotlib.use("Agg")
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from swisbayes.errors import SpecError
-from swisbayes.priors import (
+from swisbayes._base.errors import SpecError
+from swisbayes.priors.library import (
     MAX_COMPONENTS,
     MixturePrior,
     enthusiastic,

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import swisbayes
 from swisbayes.cli import cli
-from swisbayes.priors import library_names
+from swisbayes.priors.library import library_names
 
 from .conftest import PRIMARY_SPEC
 

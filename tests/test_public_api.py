@@ -7,27 +7,24 @@ import inspect
 import pytest
 
 import swisbayes
-from swisbayes import (
-    atomic,
-    compile_cache,
-    decision,
-    defaults,
-    diagnostics,
-    economics,
-    fitting,
-    likelihoods,
-    map_prior,
-    model,
-    plots,
-    priors,
-    reanalysis,
-    simulate,
-    spec,
-    value_of_information,
-    verdict,
-)
-from swisbayes.data import io, validate
-from swisbayes.report import analyses, content, disclosure, figures, render, run
+from swisbayes._base import atomic, defaults
+from swisbayes.data import io, simulate
+from swisbayes.data.io import validate
+from swisbayes.decision import rule as verdict
+from swisbayes.decision import summaries as decision
+from swisbayes.economics import net_benefit as economics
+from swisbayes.economics import voi as value_of_information
+from swisbayes.evidence import meta_analysis as map_prior
+from swisbayes.evidence import reanalysis
+from swisbayes.families import count as model
+from swisbayes.families import likelihoods
+from swisbayes.inference import compile_cache, diagnostics, fitting
+from swisbayes.plots import basic as plots
+from swisbayes.plots import decision as figures
+from swisbayes.priors import library as priors
+from swisbayes.report import content, disclosure, render, run
+from swisbayes.spec import analysis as spec
+from swisbayes.workflows import multiprior as analyses
 
 PUBLIC = [getattr(m, name) for m in (swisbayes, atomic, compile_cache, decision, diagnostics,
                                      economics, fitting, likelihoods, map_prior, model, plots,
@@ -65,5 +62,5 @@ def test_ci_prob_defaults_to_none_and_resolves_to_the_package_default(func):
 def test_top_level_exports_are_the_package_s_own_objects():
     for name in swisbayes.__all__:
         assert getattr(swisbayes, name).__module__.startswith("swisbayes."), name
-    assert swisbayes.fit.__module__ == "swisbayes.fitting"
+    assert swisbayes.fit.__module__ == "swisbayes.inference.fitting"
     assert inspect.isfunction(swisbayes.fit)  # not shadowed by a submodule of that name

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import swisbayes
-from swisbayes.data import read_school_data
-from swisbayes.model import build_model
-from swisbayes.simulate import TrialDesign, simulate_pupils
+from swisbayes.data.io import read_school_data
+from swisbayes.data.simulate import TrialDesign, simulate_pupils
+from swisbayes.families.count import build_model
 
 TRUE_IRR = 0.85
 

@@ -10,17 +10,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from swisbayes._base.errors import DataError
 from swisbayes.cli import cli
-from swisbayes.data import (
-    OUTCOMES,
-    normalise_pupil_frame,
-    read_school_data,
-    sufficient_statistics,
-    validate,
-)
-from swisbayes.data.schema import MAX_BASELINE_DAYS, MAX_FOLLOWUP_DAYS
-from swisbayes.errors import DataError
-from swisbayes.simulate import Assumption, TrialDesign, simulate_pupils
+from swisbayes.data import normalise_pupil_frame, sufficient_statistics
+from swisbayes.data.io import read_school_data, validate
+from swisbayes.data.schema import MAX_BASELINE_DAYS, MAX_FOLLOWUP_DAYS, OUTCOMES
+from swisbayes.data.simulate import Assumption, TrialDesign, simulate_pupils
 
 SMALL = TrialDesign(n_la=4, n_swis=8, n_control=8, min_per_arm=1, max_per_arm=3,
                     total_pupils=4_000)

@@ -15,14 +15,14 @@ import pytest
 from click.testing import CliRunner
 
 from swisbayes.cli import cli
-from swisbayes.decision import decide_spec
-from swisbayes.economics import load_economics
-from swisbayes.reanalysis import reanalyse
+from swisbayes.data.simulate import TrialDesign, simulate_trial
+from swisbayes.decision.rule import DecisionRule, decide_verdict
+from swisbayes.decision.summaries import decide_spec
+from swisbayes.economics.net_benefit import load_economics
+from swisbayes.evidence.reanalysis import reanalyse
 from swisbayes.report.content import headline, mean_pupils, prior_economics
 from swisbayes.report.disclosure import SUPPRESSED, arm_counts, suppress_row
 from swisbayes.report.run import make_report
-from swisbayes.simulate import TrialDesign, simulate_trial
-from swisbayes.verdict import DecisionRule, decide_verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
@@ -138,8 +138,8 @@ def test_cli_refuses_a_suppression_threshold_below_five():
     ({"priors": ("sceptical", "enthusiastic")}, "must include 'vague'"),
 ])
 def test_make_report_refuses_bad_settings_before_fitting(tmp_path, monkeypatch, kwargs, message):
-    from swisbayes.errors import SpecError
-    from swisbayes.report import analyses
+    from swisbayes._base.errors import SpecError
+    from swisbayes.workflows import multiprior as analyses
 
     def no_fits(*args, **kwargs):
         raise AssertionError("nothing may be fitted before the settings are checked")
@@ -153,7 +153,7 @@ def test_make_report_refuses_bad_settings_before_fitting(tmp_path, monkeypatch, 
 def test_equal_weight_draws_follow_the_weights():
     """Systematic resampling picks draw i floor(n w_i) or floor(n w_i) + 1 times (exactly),
     never a draw of weight 0, so the resampled mean is the weighted mean within MC error."""
-    from swisbayes.sensitivity.reweight import equal_weight_draws
+    from swisbayes.inference.reweight import equal_weight_draws
 
     rng = np.random.default_rng(5)
     x = rng.normal(size=4000)
@@ -211,7 +211,7 @@ def _small_trial(seed: int = 11):
 
 
 def test_arm_counts_never_shows_a_count_from_1_to_the_threshold():
-    from swisbayes.data import read_school_data
+    from swisbayes.data.io import read_school_data
 
     frame = _small_trial()
     data = read_school_data(frame, outcomes=["s47", "care_entry", "days_in_care"])
@@ -317,7 +317,7 @@ def test_net_benefit_by_hand_from_the_posterior(bundled_report):
 
 
 def load_example_data(run):
-    from swisbayes.report.analyses import load_report_data
+    from swisbayes.workflows.multiprior import load_report_data
 
     return load_report_data(None, [o.spec for o in run.analyses])
 

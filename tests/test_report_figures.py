@@ -16,9 +16,9 @@ from matplotlib.image import imread
 from matplotlib.text import Text
 from scipy.stats import norm
 
-from swisbayes.errors import SpecError
-from swisbayes.plots import UNRELIABLE_COLOUR
-from swisbayes.report.figures import (
+from swisbayes._base.errors import SpecError
+from swisbayes.plots.basic import UNRELIABLE_COLOUR
+from swisbayes.plots.decision import (
     PRIOR_COLOURS,
     ForestRow,
     figure_png,

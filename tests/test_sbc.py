@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from swisbayes.errors import SpecError
-from swisbayes.sensitivity.ranks import (
+from swisbayes._base.errors import SpecError
+from swisbayes.stats.ranks import (
     choose_bins,
     flag_threshold,
     rank_histogram,
@@ -16,7 +16,7 @@ from swisbayes.sensitivity.ranks import (
     thin,
     uniformity_test,
 )
-from swisbayes.sensitivity.sbc import SBC_PRIOR, replicate_seeds, run_sbc, sbc_spec
+from swisbayes.workflows.sbc import SBC_PRIOR, replicate_seeds, run_sbc, sbc_spec
 
 L = 99
 

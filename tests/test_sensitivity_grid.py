@@ -13,11 +13,9 @@ import xarray as xr
 from scipy import stats
 
 import swisbayes
-from swisbayes.decision import decide, decide_spec, ratio_keys, summarise_ratio
-from swisbayes.errors import SpecError
-from swisbayes.sensitivity import Grid, cell_keys, load_grid
-from swisbayes.sensitivity.grid import Reweighting
-from swisbayes.sensitivity.reweight import (
+from swisbayes._base.errors import SpecError
+from swisbayes.decision.summaries import decide, decide_spec, ratio_keys, summarise_ratio
+from swisbayes.inference.reweight import (
     NotReweightableError,
     PriorState,
     PriorTargets,
@@ -27,9 +25,11 @@ from swisbayes.sensitivity.reweight import (
     log_ratio,
     psis,
 )
-from swisbayes.sensitivity.routing import GroupRouter, Proposal, _reproduces_fit, make_draw_set
-from swisbayes.sensitivity.rows import Entry, sampled_row
-from swisbayes.sensitivity.store import ROW_FORMAT, CellStore
+from swisbayes.spec.grid import Grid, Reweighting, load_grid
+from swisbayes.workflows.keys import cell_keys
+from swisbayes.workflows.routing import GroupRouter, Proposal, _reproduces_fit, make_draw_set
+from swisbayes.workflows.rows import Entry, sampled_row
+from swisbayes.workflows.store import ROW_FORMAT, CellStore
 
 from .conftest import PRIMARY_SPEC, ROOT
 
@@ -136,7 +136,7 @@ def test_shipped_grid_has_48_cells_and_is_not_an_analysis_spec(primary_spec):
     g = load_grid(path)
     assert len(g.cells([primary_spec])) == 48
     # `swisbayes fit --all` treats a TOML with a top-level `outcome` as an analysis spec.
-    assert "outcome" not in swisbayes.spec.read_toml(path, "grid")
+    assert "outcome" not in swisbayes.spec.analysis.read_toml(path, "grid")
 
 
 def test_cell_hashes_separate_cells_draws_and_groups(primary_spec):
@@ -336,7 +336,7 @@ def test_a_scheduler_needs_the_dask_extra(tmp_path, monkeypatch):
 
 
 def test_dataset_has_nan_where_a_product_cell_is_absent():
-    from swisbayes.sensitivity.table import to_dataset
+    from swisbayes.workflows.tables import to_dataset
 
     table = pd.DataFrame({"effect_prior": ["vague", "sceptical"], "mcid": [0.1, 0.05],
                           "irr_median": [1.0, 0.9], "path": ["sampled", "reweighted"]})

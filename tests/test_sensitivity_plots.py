@@ -8,14 +8,14 @@ import matplotlib
 import numpy as np
 import pytest
 
-from swisbayes.sensitivity import SensitivityResult
-from swisbayes.sensitivity.plots import (
+from swisbayes.plots.sensitivity import (
     heatmap_values,
     plot_heatmap,
     plot_probability_by_prior,
     prior_moments,
     write_plots,
 )
+from swisbayes.workflows.sensitivity import SensitivityResult
 
 matplotlib.use("Agg")
 

@@ -23,7 +23,9 @@ from click.testing import CliRunner
 
 import swisbayes
 from swisbayes.cli import cli
-from swisbayes.sensitivity import load_grid, read_log, run_grid
+from swisbayes.spec.grid import load_grid
+from swisbayes.workflows.sensitivity import run_grid
+from swisbayes.workflows.store import read_log
 
 from .conftest import PRIMARY_SPEC
 

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from swisbayes.cli import cli
-from swisbayes.fitting import FitResult
-from swisbayes.sensitivity.screen import (
+from swisbayes.inference.fitting import FitResult
+from swisbayes.inference.screen import (
     CONFLICT,
     INSENSITIVE,
     STRONG_PRIOR,
@@ -113,8 +113,8 @@ def test_screen_values_are_arviz_psense_of_the_effect_prior(grid_run):
     import pymc as pm
     from arviz_stats import psense
 
-    from swisbayes.data import load_example, read_school_data
-    from swisbayes.model import build_model
+    from swisbayes.data.io import load_example, read_school_data
+    from swisbayes.families.count import build_model
 
     _, out = grid_run
     saved = json.loads((out / "screen.json").read_text())

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import swisbayes
-from swisbayes.data import validate
-from swisbayes.simulate import TrialDesign, simulate_trial
+from swisbayes.data.io import validate
+from swisbayes.data.simulate import TrialDesign, simulate_trial
 
 
 def test_default_design_matches_the_published_trial():

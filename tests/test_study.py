@@ -9,13 +9,8 @@ from click.testing import CliRunner
 
 import swisbayes
 from swisbayes.cli import cli
-from swisbayes.sensitivity.study import (
-    run_study,
-    simulate_study_trial,
-    trial_seeds,
-    trial_spec,
-)
-from swisbayes.verdict import DecisionRule
+from swisbayes.decision.rule import DecisionRule
+from swisbayes.workflows.study import run_study, simulate_study_trial, trial_seeds, trial_spec
 
 from .conftest import PRIMARY_SPEC
 

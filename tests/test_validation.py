@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import swisbayes
-from swisbayes.data import read_school_data, validate
-from swisbayes.errors import DataError
+from swisbayes._base.errors import DataError
+from swisbayes.data.io import read_school_data, validate
 
 
 def _checks(report) -> dict[str, list]:

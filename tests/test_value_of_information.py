@@ -8,18 +8,18 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize, special, stats
 
-from swisbayes.economics import evpi, format_money, load_economics, population_scale
-from swisbayes.errors import SpecError
-from swisbayes.map_prior import TRIAL_LOG_IRR_SE, TRIAL_SCHOOLS_HARMONIC, UNIT_SD
-from swisbayes.priors import MixturePrior
-from swisbayes.reanalysis import reanalyse
-from swisbayes.value_of_information import (
+from swisbayes._base.errors import SpecError
+from swisbayes.economics.net_benefit import evpi, format_money, load_economics, population_scale
+from swisbayes.economics.voi import (
     LinearNetBenefit,
     evpi_mixture,
     evsi,
     further_trial_value,
     trial_se,
 )
+from swisbayes.evidence.meta_analysis import TRIAL_LOG_IRR_SE, TRIAL_SCHOOLS_HARMONIC, UNIT_SD
+from swisbayes.evidence.reanalysis import reanalyse
+from swisbayes.priors.library import MixturePrior
 
 from .conftest import ROOT
 

@@ -10,11 +10,8 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from swisbayes.errors import SpecError
-from swisbayes.map_prior import load_pilots, map_prior, robustify
-from swisbayes.priors import MixturePrior, get_prior, sceptical, vague
-from swisbayes.reanalysis import normal_likelihood_from_ci, posterior, published_estimate
-from swisbayes.verdict import (
+from swisbayes._base.errors import SpecError
+from swisbayes.decision.rule import (
     VERDICTS,
     DecisionRule,
     NormalCentreFamily,
@@ -28,6 +25,9 @@ from swisbayes.verdict import (
     tipping_point,
     tipping_points,
 )
+from swisbayes.evidence.meta_analysis import load_pilots, map_prior, robustify
+from swisbayes.evidence.reanalysis import normal_likelihood_from_ci, posterior, published_estimate
+from swisbayes.priors.library import MixturePrior, get_prior, sceptical, vague
 
 from .conftest import ROOT
 

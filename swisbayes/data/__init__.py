@@ -1,14 +1,21 @@
 """Trial data: schema, validation, pupil-level reduction, loaders and the bundled dataset."""
 
-from .io import SchoolData, frame_sha256, load_example, read_school_data, read_table, validate
-from .pupils import (
+from swisbayes.data.checks import Issue, ValidationReport, validate_frame
+from swisbayes.data.io import (
+    SchoolData,
+    frame_sha256,
+    load_example,
+    read_school_data,
+    read_table,
+    validate,
+)
+from swisbayes.data.pupils import (
     SufficientStatistics,
     normalise_pupil_frame,
     sufficient_statistics,
     validate_pupil_frame,
 )
-from .schema import OUTCOMES, OutcomeSchema, outcome_schema
-from .validate import Issue, ValidationReport, validate_frame
+from swisbayes.data.schema import OUTCOMES, OutcomeSchema, outcome_schema
 
 __all__ = [
     "OUTCOMES",

@@ -12,22 +12,22 @@ from typing import Literal
 
 import pandas as pd
 
-from ..errors import DataError
-from .pupils import (
-    analysed_columns,
-    covariate_roles,
-    is_pupil_frame,
-    normalise_pupil_frame,
-    sufficient_statistics,
-)
-from .schema import OUTCOMES
-from .validate import (
+from swisbayes._base.errors import DataError
+from swisbayes.data.checks import (
     ValidationReport,
     check_outcome_names,
     normalise_frame,
     typed_columns,
     validate_frame,
 )
+from swisbayes.data.pupils import (
+    analysed_columns,
+    covariate_roles,
+    is_pupil_frame,
+    normalise_pupil_frame,
+    sufficient_statistics,
+)
+from swisbayes.data.schema import OUTCOMES
 
 _EXAMPLE = "swis_example"
 

@@ -1,6 +1,6 @@
 """Pupil-level trial files (one row per pupil): validation and exact reduction.
 
-A pupil file is validated with the same :class:`~swisbayes.data.validate.Issue` machinery as a
+A pupil file is validated with the same :class:`~swisbayes.data.checks.Issue` machinery as a
 school file, then reduced to two tables that carry all the information the models use:
 
 * ``schools``: one row per school in the school-file schema (pupil counts and outcome totals),
@@ -24,20 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from .schema import (
-    ARM_COLUMN,
-    EXPOSURE_COLUMN,
-    ID_COLUMNS,
-    MAX_BASELINE_DAYS,
-    MAX_FOLLOWUP_DAYS,
-    PERCENT_SUFFIX,
-    PUPIL_BINARY_COVARIATES,
-    PUPIL_ID_COLUMN,
-    PUPIL_REQUIRED_COLUMNS,
-    OutcomeSchema,
-)
-from .validate import (
+from swisbayes._base.errors import DataError
+from swisbayes.data.checks import (
     Issue,
     ValidationReport,
     _arm_codes,
@@ -53,6 +41,18 @@ from .validate import (
     _text,
     check_outcome_names,
     checked_outcomes,
+)
+from swisbayes.data.schema import (
+    ARM_COLUMN,
+    EXPOSURE_COLUMN,
+    ID_COLUMNS,
+    MAX_BASELINE_DAYS,
+    MAX_FOLLOWUP_DAYS,
+    PERCENT_SUFFIX,
+    PUPIL_BINARY_COVARIATES,
+    PUPIL_ID_COLUMN,
+    PUPIL_REQUIRED_COLUMNS,
+    OutcomeSchema,
 )
 
 _SHOWN = 3  # examples named in a message that covers many rows
@@ -168,7 +168,7 @@ def validate_pupil_frame(frame: pd.DataFrame, *, source: str = "<table>",
 
     Examples
     --------
-    >>> from swisbayes.simulate import TrialDesign, simulate_pupils
+    >>> from swisbayes.data.simulate import TrialDesign, simulate_pupils
     >>> pupils = simulate_pupils(1, design=TrialDesign(total_pupils=20_000)).frame
     >>> validate_pupil_frame(pupils, outcomes=["s47"], covariates=["fsm_pct"]).ok
     True

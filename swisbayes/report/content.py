@@ -1,6 +1,6 @@
 """What the report says: every number, sentence and figure, computed once from the analyses.
 
-:func:`build_report` turns the fitted analyses (:mod:`swisbayes.report.analyses`) and the
+:func:`build_report` turns the fitted analyses (:mod:`swisbayes.workflows.multiprior`) and the
 economic inputs into a :class:`Report`: plain data that :mod:`swisbayes.report.render` writes as
 HTML or Markdown and that :meth:`Report.table` writes as CSV. Each number in a table is a
 :class:`Cell` holding the exact value next to its formatted text, so what the page shows can be
@@ -18,36 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data import SchoolData, outcome_schema
-from ..decision import (
-    AttendanceDecision,
-    DecisionSummary,
-    HurdleDecision,
-    RatioSummary,
-    averted_per_1000,
-)
-from ..defaults import SMALL_COUNT_SUPPRESS
-from ..economics import (
-    EconomicInputs,
-    NetBenefitSummary,
-    ceac,
-    currency_symbol,
-    evpi,
-    format_money,
-    net_benefit,
-    population_scale,
-    summarise_net_benefit,
-)
-from ..errors import SpecError
-from ..map_prior import PilotEstimate, load_pilots
-from ..priors import PILOT_PRIOR
-from ..provenance import library_versions, package_version
-from ..reanalysis import normal_likelihood_from_ci, posterior, published_estimate, reanalyse
-from ..sensitivity.reweight import equal_weight_draws
-from ..sensitivity.store import sha256_file
-from ..spec import AnalysisSpec
-from ..value_of_information import FurtherTrialValue, LinearNetBenefit, further_trial_value
-from ..verdict import (
+from swisbayes._base.defaults import SMALL_COUNT_SUPPRESS
+from swisbayes._base.errors import SpecError
+from swisbayes._base.provenance import library_versions, package_version
+from swisbayes.data.io import SchoolData
+from swisbayes.data.schema import outcome_schema
+from swisbayes.decision.rule import (
     DecisionRule,
     NormalCentreFamily,
     PriorFamily,
@@ -61,9 +37,34 @@ from ..verdict import (
     probability_curve,
     tipping_points,
 )
-from .analyses import OutcomeAnalysis, PriorAnalysis
-from .disclosure import ARMS, arm_counts
-from .figures import (
+from swisbayes.decision.summaries import (
+    AttendanceDecision,
+    DecisionSummary,
+    HurdleDecision,
+    RatioSummary,
+    averted_per_1000,
+)
+from swisbayes.economics.net_benefit import (
+    EconomicInputs,
+    NetBenefitSummary,
+    ceac,
+    currency_symbol,
+    evpi,
+    format_money,
+    net_benefit,
+    population_scale,
+    summarise_net_benefit,
+)
+from swisbayes.economics.voi import FurtherTrialValue, LinearNetBenefit, further_trial_value
+from swisbayes.evidence.meta_analysis import PilotEstimate, load_pilots
+from swisbayes.evidence.reanalysis import (
+    normal_likelihood_from_ci,
+    posterior,
+    published_estimate,
+    reanalyse,
+)
+from swisbayes.inference.reweight import equal_weight_draws
+from swisbayes.plots.decision import (
     ForestRow,
     figure_png,
     plot_ceac,
@@ -72,6 +73,11 @@ from .figures import (
     plot_summary_forest,
     plot_tipping,
 )
+from swisbayes.priors.library import PILOT_PRIOR
+from swisbayes.report.disclosure import ARMS, arm_counts
+from swisbayes.spec.analysis import AnalysisSpec
+from swisbayes.workflows.multiprior import OutcomeAnalysis, PriorAnalysis
+from swisbayes.workflows.store import sha256_file
 
 PRIMARY = "s47"
 """The primary outcome: the verdict and the value of information are about it."""
@@ -142,7 +148,7 @@ VERDICT_CSS = {"invest": "invest", "more evidence": "more", "stop": "stop"}
 
 
 def pct(p: float, *against: float) -> str:
-    """A probability for a table: :func:`~swisbayes.verdict.format_probability` (never reading
+    """A probability for a table: :func:`~swisbayes.decision.rule.format_probability` (never reading
     as a threshold in ``against`` that it is not), with ``<0.1%``/``>99.9%`` for 0 and 1.
 
     Examples
@@ -443,7 +449,7 @@ class PairedDraws:
 
     The outcomes are fitted separately, so draw ``i`` of one is paired with draw ``i`` of the
     others as if they were independent (the report says so); reweighted draws are first
-    resampled to equal weights (:func:`~swisbayes.sensitivity.reweight.equal_weight_draws`).
+    resampled to equal weights (:func:`~swisbayes.inference.reweight.equal_weight_draws`).
 
     Parameters
     ----------
@@ -977,7 +983,7 @@ def check_settings(priors: Sequence[str], suppress_threshold: int) -> None:
         The report's priors: the vague prior must be among them (its fit is the data's
         likelihood for the tipping points and the value of information).
     suppress_threshold : int
-        At least :data:`~swisbayes.defaults.SMALL_COUNT_SUPPRESS`.
+        At least :data:`~swisbayes._base.defaults.SMALL_COUNT_SUPPRESS`.
 
     Raises
     ------

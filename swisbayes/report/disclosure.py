@@ -15,8 +15,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ..data import SchoolData, outcome_schema
-from ..defaults import SMALL_COUNT_SUPPRESS
+from swisbayes._base.defaults import SMALL_COUNT_SUPPRESS
+from swisbayes.data.io import SchoolData
+from swisbayes.data.schema import outcome_schema
 
 SUPPRESSED = "c"
 """What a suppressed count is shown as (the DfE convention)."""

@@ -12,9 +12,9 @@ from typing import Literal
 
 import jinja2
 
-from ..atomic import write_atomic, write_text_atomic
-from .content import Figure, Report
-from .figures import png_data_uri
+from swisbayes._base.atomic import write_atomic, write_text_atomic
+from swisbayes.plots.decision import png_data_uri
+from swisbayes.report.content import Figure, Report
 
 Format = Literal["html", "md"]
 

@@ -9,13 +9,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..data import SchoolData
-from ..defaults import SMALL_COUNT_SUPPRESS
-from ..economics import economics_path, load_economics
-from ..sensitivity.progress import StepProgress
-from .analyses import STANDARD_PRIORS, OutcomeAnalysis, load_report_data, report_specs, run_analyses
-from .content import Report, build_report, check_settings
-from .render import Format, write_report
+from swisbayes._base.defaults import SMALL_COUNT_SUPPRESS
+from swisbayes._base.files import specs_dir
+from swisbayes.data.io import SchoolData
+from swisbayes.economics.net_benefit import economics_path, load_economics
+from swisbayes.report.content import Report, build_report, check_settings
+from swisbayes.report.render import Format, write_report
+from swisbayes.workflows.multiprior import (
+    STANDARD_PRIORS,
+    OutcomeAnalysis,
+    load_report_data,
+    report_specs,
+    run_analyses,
+)
+from swisbayes.workflows.progress import StepProgress
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,7 @@ class ReportRun:
 
 
 def make_report(*, data: str | Path | pd.DataFrame | SchoolData | None = None,
-                spec_dir: str | Path = "models", economics: str | Path | None = None,
+                spec_dir: str | Path | None = None, economics: str | Path | None = None,
                 out: str | Path = "out/report.html", fmt: Format = "html",
                 priors: Sequence[str] = STANDARD_PRIORS, show_la_codes: bool = False,
                 suppress_threshold: int = SMALL_COUNT_SUPPRESS,
@@ -57,15 +64,16 @@ def make_report(*, data: str | Path | pd.DataFrame | SchoolData | None = None,
     ----------
     data : path, DataFrame or SchoolData, optional
         School- or pupil-level data; the bundled synthetic SWIS data when None.
-    spec_dir : path, default "models"
-        Directory with the analysis specs (``s47_primary.toml`` and the other outcomes).
+    spec_dir : path, optional
+        Directory with the analysis specs (``s47_primary.toml`` and the other outcomes);
+        ``./models`` when it exists, else the shipped specs.
     economics : path, optional
         Economic inputs; ``SPEC_DIR/economics.toml`` when None, else the bundled file.
     out : path, default "out/report.html"
         The report file.
     fmt : {"html", "md"}, default "html"
         One self-contained HTML page, or Markdown with PNG files beside it.
-    priors : sequence of str, default :data:`~swisbayes.report.analyses.STANDARD_PRIORS`
+    priors : sequence of str, default :data:`~swisbayes.workflows.multiprior.STANDARD_PRIORS`
     show_la_codes : bool, default False
         Name LAs by code in LA-level results (anonymised otherwise).
     suppress_threshold : int, default 5
@@ -87,8 +95,9 @@ def make_report(*, data: str | Path | pd.DataFrame | SchoolData | None = None,
     """
     start = time.perf_counter()
     check_settings(priors, suppress_threshold)  # before any fit
+    spec_dir = specs_dir() if spec_dir is None else Path(spec_dir)
     specs = report_specs(spec_dir)
-    candidate = Path(spec_dir) / "economics.toml"
+    candidate = spec_dir / "economics.toml"
     economics_file = economics_path(economics if economics is not None
                                     else candidate if candidate.is_file() else None)
     inputs = load_economics(economics_file)

@@ -1,0 +1,5 @@
+"""``python -m swisbayes`` runs the command line."""
+
+from swisbayes.cli import main
+
+main()

@@ -1,0 +1,48 @@
+"""Package-wide defaults, kept in one place so a report never mixes conventions."""
+
+from __future__ import annotations
+
+CI_PROB = 0.95
+"""Probability mass of every reported credible interval (equal-tailed)."""
+
+RHAT_MAX = 1.01
+"""Largest acceptable rank-normalised split R-hat over all parameters."""
+
+ESS_BULK_MIN = 400
+"""Smallest acceptable bulk effective sample size over all parameters."""
+
+MAX_DIVERGENCES = 0
+"""Divergent transitions tolerated after warm-up."""
+
+RETRY_TARGET_ACCEPT = 0.95
+"""Target acceptance used for the single retry of a fit that fails the gate."""
+
+SMALL_COUNT_SUPPRESS = 5
+"""School-level counts from 1 to this value are never printed (DfE children-in-need practice)."""
+
+PLAUSIBLE_EVENTS_PER_PUPIL = 1.0
+"""A follow-up count above this many events per pupil (more events than pupils) is flagged."""
+
+
+def validate_ci_prob(ci_prob: float | None) -> float:
+    """Return ``ci_prob``, or :data:`CI_PROB` when it is None, after a range check.
+
+    Parameters
+    ----------
+    ci_prob : float or None
+        Requested interval probability.
+
+    Returns
+    -------
+    float
+        A probability strictly between 0 and 1.
+
+    Raises
+    ------
+    ValueError
+        If ``ci_prob`` is not in (0, 1).
+    """
+    prob = CI_PROB if ci_prob is None else float(ci_prob)
+    if not 0.0 < prob < 1.0:
+        raise ValueError(f"ci_prob must be strictly between 0 and 1; got {ci_prob!r}")
+    return prob

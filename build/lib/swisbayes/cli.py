@@ -1,0 +1,677 @@
+"""The ``swisbayes`` command line.
+
+Exit codes: 0 success, 1 bad input (data or spec), 2 usage error, 3 a fit failed its
+diagnostics (its numbers are printed, flagged as unreliable).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from swisbayes._base.errors import SpecError, SwisbayesError
+
+if TYPE_CHECKING:
+    from swisbayes.inference.fitting import FitResult
+
+EXIT_BAD_INPUT = 1
+EXIT_UNRELIABLE = 3
+
+
+class _Group(click.Group):
+    """Turns any swisbayes input error into a clear message and exit code 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SwisbayesError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="swisbayes")
+def cli() -> None:
+    """Bayesian re-analysis of school-clustered randomised trials (SWIS)."""
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--outcome", "outcomes", multiple=True, help="Outcome whose columns are required.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def validate(file: Path, outcomes: tuple[str, ...], as_json: bool) -> None:
+    """Check a school- or pupil-level CSV/Parquet FILE; report every problem (exit 1 on errors).
+
+    A file with a ``pupil_id`` column is pupil-level (one row per pupil).
+    """
+    from swisbayes.data.io import validate as validate_data
+    from swisbayes.data.schema import OUTCOMES
+
+    unknown = [o for o in outcomes if o not in OUTCOMES]
+    if unknown:
+        raise click.BadParameter(f"unknown outcome(s) {unknown}; known: {', '.join(OUTCOMES)}",
+                                 param_hint="--outcome")
+    report = validate_data(file, outcomes=list(outcomes) or None)
+    if as_json:
+        click.echo(json.dumps({"source": report.source, "ok": report.ok, "issues": [
+            {"severity": i.severity, "check": i.check, "column": i.column, "rows": list(i.rows),
+             "found": [str(v) for v in i.found], "expected": i.expected, "detail": i.detail,
+             "message": i.describe(report.source)} for i in report.issues]}, indent=2))
+    else:
+        click.echo(str(report))
+    if not report.ok:
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@cli.command()
+@click.option("--seed", type=int, required=True, help="Random seed (same seed, same table).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output .csv or .parquet; truth and assumptions go to OUT.json.")
+@click.option("--irr-s47", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="True S47 incidence rate ratio.")
+@click.option("--irr-referrals", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True)
+@click.option("--irr-s17", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True)
+@click.option("--irr-care-entry", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True)
+@click.option("--la-effect-sd", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="SD of LA deviations of the true log effect.")
+@click.option("--pupils", "pupil_level", is_flag=True,
+              help="Write one row per pupil (pupil_id, covariates, per-pupil outcomes).")
+@click.option("--total-pupils", type=click.IntRange(min=1), default=None,
+              help="Pupils in the trial (default: SWIS's 278,858), over the same schools.")
+def simulate(seed: int, out: Path, irr_s47: float, irr_referrals: float, irr_s17: float,
+             irr_care_entry: float, la_effect_sd: float, pupil_level: bool,
+             total_pupils: int | None) -> None:
+    """Simulate a SWIS-shaped trial with known effects and write it to OUT."""
+    from swisbayes.data.simulate import TrialDesign, simulate_pupils, simulate_trial
+
+    if out.suffix.lower() not in {".csv", ".parquet", ".pq"}:
+        raise click.BadParameter("must end in .csv, .parquet or .pq", param_hint="--out")
+    try:
+        design = TrialDesign() if total_pupils is None else TrialDesign(total_pupils=total_pupils)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--total-pupils") from None
+    run = simulate_pupils if pupil_level else simulate_trial
+    trial = run(seed, irr={"s47": irr_s47, "referrals": irr_referrals, "s17": irr_s17,
+                           "care_entry": irr_care_entry},
+                la_effect_sd=la_effect_sd, design=design)
+    trial.to_file(out)
+    frame = trial.frame
+    if pupil_level:
+        size = f"{len(frame):,} pupils in {frame['school_id'].nunique()} schools"
+    else:
+        size = f"{len(frame)} schools, {int(frame['pupils'].sum()):,} pupils"
+    click.echo(f"wrote {out} ({size}) and {out}.json")
+
+
+@cli.command()
+@click.argument("spec_file", metavar="SPEC", required=False,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--all", "fit_all", is_flag=True,
+              help="Fit every analysis spec in --spec-dir and print one table (JSON: a list).")
+@click.option("--spec-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("models"), show_default=True, help="Where --all looks for specs.")
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="School-level CSV/Parquet (default: the bundled synthetic SWIS data).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory for SPEC-NAME.nc (posterior) and SPEC-NAME.json.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Override the spec's seed.")
+@click.option("--sampler", type=click.Choice(["nutpie", "pymc"]), default=None,
+              help="Override the spec's sampler.")
+@click.option("--draws", type=click.IntRange(min=10), default=None)
+@click.option("--tune", type=click.IntRange(min=10), default=None)
+@click.option("--chains", type=click.IntRange(min=1), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--progress/--no-progress", default=False, help="Show the sampler's progress bar.")
+def fit(spec_file: Path | None, fit_all: bool, spec_dir: Path, data: Path | None,
+        out: Path | None, seed: int | None, sampler: str | None, draws: int | None,
+        tune: int | None, chains: int | None, as_json: bool, progress: bool) -> None:
+    """Fit the analysis in SPEC (or every spec, with --all) and print its decision quantities."""
+    from swisbayes.spec.analysis import load_spec
+
+    if fit_all == (spec_file is not None):
+        raise click.UsageError("give either SPEC or --all")
+    paths = _spec_files(spec_dir) if fit_all else [spec_file]
+    overrides = {k: v for k, v in {"seed": seed, "backend": sampler, "draws": draws,
+                                   "tune": tune, "chains": chains}.items() if v is not None}
+    specs = [load_spec(p) for p in paths]  # every spec is checked before anything is fitted
+    results = [_fit_one(spec.with_sampler(**overrides), data, out, progress) for spec in specs]
+    payloads = [r.to_dict() for r in results]
+    if as_json:
+        click.echo(json.dumps(payloads if fit_all else payloads[0], indent=2))
+    elif fit_all:
+        click.echo(format_table(results))
+    else:
+        click.echo(format_fit(results[0]))
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        click.echo(f"error: {r.spec.name}: the fit FAILED its convergence checks; its numbers are "
+                   "unreliable: " + "; ".join(r.diagnostics.reasons), err=True)
+    if failed:
+        sys.exit(EXIT_UNRELIABLE)
+
+
+def _spec_files(directory: Path) -> list[Path]:
+    """Analysis specs in ``directory``: TOML files with a top-level ``outcome`` key."""
+    from swisbayes.spec.analysis import read_toml
+
+    if not directory.is_dir():
+        raise click.BadParameter(f"{directory} is not a directory", param_hint="--spec-dir")
+    specs = [p for p in sorted(directory.glob("*.toml")) if "outcome" in read_toml(p, "spec")]
+    if not specs:
+        raise click.BadParameter(f"no analysis specs (TOML with an 'outcome') in {directory}",
+                                 param_hint="--spec-dir")
+    return specs
+
+
+def _fit_one(spec, data: Path | None, out: Path | None, progress: bool):
+    from swisbayes._base.atomic import write_text_atomic
+    from swisbayes.inference.fitting import fit as run_fit
+
+    result = run_fit(spec, data, progress=progress)
+    if out is not None:
+        summary = out / f"{spec.name}.json"
+        summary.unlink(missing_ok=True)  # never leave last run's summary beside a new posterior
+        result.to_netcdf(out / f"{spec.name}.nc")
+        write_text_atomic(summary, json.dumps(result.to_dict(), indent=2) + "\n")
+    return result
+
+
+def format_table(results: list[FitResult]) -> str:
+    """One row per fitted analysis: the decision quantities and whether the fit passed.
+
+    The averted column is in each outcome's own unit (events, days in care, sessions missed);
+    notes under the table give the days-in-care parts and attendance in percentage points.
+    """
+    mcid = {r.spec.decision.mcid for r in results}
+    cut = f"P(cut>={mcid.pop():.0%})" if len(mcid) == 1 else "P(cut>=MCID)"
+    lines = [f"{'analysis':16}{'prior':10}{'IRR':>7}  {'95% interval':>13}  {cut:>12}  "
+             f"{'new LA':>7}  {'P(harm)':>8}  {'averted/1000/y':>15}  fit"]
+    for r in results:
+        d = r.decision
+        lines.append(f"{r.spec.name:16}{d.prior:10}{d.effect.median:7.3f}  "
+                     f"{d.effect.ci[0]:6.3f}-{d.effect.ci[1]:<6.3f}  "
+                     f"{d.effect.prob_meaningful_reduction:12.1%}  "
+                     f"{d.new_la.prob_meaningful_reduction:7.1%}  {d.effect.prob_harm:8.1%}  "
+                     f"{d.averted_per_1000:15.2f}  {'ok' if r.ok else 'FAILED'}")
+    notes = [f"{r.spec.name}: {note}" for r in results for note in _table_notes(r.decision)]
+    return "\n".join(lines + (["", *notes] if notes else []))
+
+
+def _table_notes(d) -> list[str]:
+    """Notes of one table row: what a non-count outcome's ratio and averted column mean."""
+    from swisbayes.decision.summaries import AttendanceDecision, HurdleDecision
+
+    if isinstance(d, HurdleDecision):
+        zero, positive = d.parts["zero"], d.parts["positive"]
+        return [f"IRR = ratio of expected days in care; any care episode "
+                f"{zero.median:.3f} ({zero.ci[0]:.3f}-{zero.ci[1]:.3f}), days given any "
+                f"{positive.median:.3f} ({positive.ci[0]:.3f}-{positive.ci[1]:.3f}); "
+                f"averted = days in care"]
+    if isinstance(d, AttendanceDecision):
+        diff = d.difference
+        return [f"IRR = ratio of absence rates; absence {diff.median:+.2f} points "
+                f"({diff.ci[0]:+.2f} to {diff.ci[1]:+.2f}) from {d.control_absence_pct:.2f}%, "
+                f"P(fall>={d.mcid_pp:g} points) {diff.prob_meaningful_reduction:.1%}; "
+                f"averted = sessions missed"]
+    return []
+
+
+@cli.command()
+@click.option("--outcome", default="s47", show_default=True,
+              help="Outcome whose published estimate is re-analysed.")
+@click.option("--prior", "prior_names", multiple=True, metavar="NAME|all",
+              help="Named prior (repeatable); 'all' runs every library prior. Default: vague.")
+@click.option("--prior-normal", nargs=2, type=float, default=None, metavar="MEAN SD",
+              help="A normal prior on the log IRR, named 'normal(MEAN, SD)'.")
+@click.option("--mcid", type=float, default=0.10, show_default=True,
+              help="Minimal important reduction as a fraction (0.10 = 10% fewer events).")
+@click.option("--estimate", type=float, default=None, metavar="IRR",
+              help="Re-analyse this rate ratio instead of the published one (needs --ci).")
+@click.option("--ci", nargs=2, type=float, default=None, metavar="LOW HIGH",
+              help="95% confidence interval of --estimate.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: one object for one prior, a list for several.")
+def reanalyse(outcome: str, prior_names: tuple[str, ...],
+              prior_normal: tuple[float, float] | None, mcid: float, estimate: float | None,
+              ci: tuple[float, float] | None, as_json: bool) -> None:
+    """Re-analyse a published effect estimate under one or more priors (exact, no sampling)."""
+    from swisbayes.evidence.reanalysis import format_table
+    from swisbayes.evidence.reanalysis import reanalyse as run_reanalysis
+    from swisbayes.priors.library import MixturePrior, library_names
+
+    if (estimate is None) != (ci is None):
+        raise click.UsageError("--estimate and --ci must be given together")
+    names = [n for name in prior_names for n in (library_names() if name == "all" else [name])]
+    priors: list[MixturePrior | str] = list(dict.fromkeys(names))
+    if prior_normal is not None:
+        mean, sd = prior_normal
+        priors.append(MixturePrior.normal(f"normal({mean:g}, {sd:g})", mean, sd))
+    results = [run_reanalysis(estimate=estimate, ci=ci, prior=p, outcome=outcome, mcid=mcid)
+               for p in priors or ["vague"]]
+    if as_json:
+        payload = [r.to_dict() for r in results]
+        click.echo(json.dumps(payload if len(payload) > 1 else payload[0], indent=2))
+    else:
+        click.echo(format_table(results))
+        if len(results) == 1:
+            click.echo("\n" + results[0].text)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--mcid", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.10,
+              show_default=True, help="Meaningful reduction for P(reduction >= MCID).")
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also draw the priors (IRR scale) to this PNG/PDF/SVG file.")
+@click.option("--pilots", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Pilots TOML for the pilot-informed prior (default: models/pilots.toml).")
+@click.option("--from-posterior", "posterior_file", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Turn a fit's posterior (.nc from 'fit --out') into a named mixture prior.")
+@click.option("--name", default=None, help="Name of the prior made with --from-posterior.")
+def priors(as_json: bool, mcid: float, plot_file: Path | None, pilots: Path | None,
+           posterior_file: Path | None, name: str | None) -> None:
+    """List the prior library (or make a prior from a posterior) with what each one implies."""
+    from swisbayes.evidence.meta_analysis import effective_sample_size
+    from swisbayes.priors.library import PilotSettings, get_prior, library_names
+
+    if posterior_file is not None:
+        prior = _prior_from_posterior(posterior_file, name)
+        rows = [prior]
+    else:
+        settings = PilotSettings(pilots=pilots)
+        rows = [get_prior(n, pilots=settings) for n in library_names()]
+    table = [{**p.summary(mcid), "ess_schools_per_arm": effective_sample_size(p),
+              "weights": list(p.weights), "means": list(p.means), "sds": list(p.sds)}
+             for p in rows]
+    if plot_file is not None:
+        from swisbayes.plots.basic import plot_priors, save_figure
+
+        shown = rows if posterior_file is not None else [
+            p for p in rows if p.name in {"vague", "sceptical", "enthusiastic", "pessimistic",
+                                          "pilot-informed"}]
+        save_figure(plot_priors(shown, mcid=mcid), plot_file)
+    if as_json:
+        click.echo(json.dumps(table if posterior_file is None else table[0], indent=2))
+        return
+    click.echo(f"{'prior':22}{'median IRR':>11}  {'95% interval':>14}  "
+               f"{f'P(cut>={mcid:.0%})':>12}  {'P(harm)':>8}  {'ESS/arm':>8}")
+    for row in table:
+        lo, hi = row["irr_ci95"]
+        click.echo(f"{row['name']:22}{row['irr_median']:11.3f}  {lo:6.3g}-{hi:<7.3g}  "
+                   f"{row['prob_meaningful_reduction']:12.1%}  {row['prob_harm']:8.1%}  "
+                   f"{row['ess_schools_per_arm']:8.1f}")
+    if posterior_file is not None:
+        click.echo("\nTo use it in a spec:\n" + _prior_toml(rows[0]))
+    if plot_file is not None:
+        click.echo(f"\nwrote {plot_file}")
+
+
+def _prior_from_posterior(path: Path, name: str | None):
+    from swisbayes.data.schema import outcome_schema
+    from swisbayes.evidence.meta_analysis import posterior_as_prior
+    from swisbayes.inference.fitting import FitResult
+
+    result = FitResult.from_netcdf(path)
+    if outcome_schema(result.spec.outcome).kind != "count":
+        raise SpecError(f"{path}: the {result.spec.outcome} analysis has no single log IRR to "
+                        "reuse as a prior (its effects are on other scales); use the posterior "
+                        "of a count outcome: s47, referrals, s17 or care_entry")
+    draws = result.idata["posterior"]["log_irr"].to_numpy().ravel()
+    if not result.ok:
+        click.echo(f"warning: {path} failed its convergence checks; the prior inherits that",
+                   err=True)
+    return posterior_as_prior(
+        draws, name or f"{result.spec.name}-posterior",
+        provenance=f"posterior of {path} ({result.spec.name}, data sha256 "
+                   f"{result.provenance['data_sha256'][:12]}, seed {result.spec.sampler.seed})")
+
+
+def _prior_toml(prior) -> str:
+    def fmt(values):
+        return "[" + ", ".join(f"{v:.6g}" for v in values) + "]"
+
+    return "\n".join([
+        "[priors.effect]",
+        f"name = {json.dumps(prior.name)}",
+        f"description = {json.dumps(prior.description)}",
+        f"source = {json.dumps(prior.provenance)}",
+        f"weights = {fmt(prior.weights)}",
+        f"means = {fmt(prior.means)}",
+        f"sds = {fmt(prior.sds)}",
+    ])
+
+
+def format_fit(result: FitResult) -> str:
+    """Readable multi-line summary of a :class:`~swisbayes.inference.fitting.FitResult`."""
+    from swisbayes.data.schema import outcome_schema
+
+    d, spec, diag = result.decision, result.spec, result.diagnostics
+    pct = spec.decision.mcid
+    header = (f"{'':22}{'median':>8}  {'95% interval':>15}  {'P(any cut)':>10}  "
+              f"{f'P(cut>={pct:.0%})':>13}  {'P(harm)':>8}")
+    rows = []
+    for label, s in _fit_rows(d):
+        rows.append(f"{label:22}{s.median:8.3f}  {s.ci[0]:7.3f}-{s.ci[1]:<7.3f}  "
+                    f"{s.prob_any_reduction:10.1%}  {s.prob_meaningful_reduction:13.1%}  "
+                    f"{s.prob_harm:8.1%}")
+    status = "OK" if diag.ok else "FAILED - numbers unreliable: " + "; ".join(diag.reasons)
+    return "\n".join([
+        spec.title or f"{spec.name}: {outcome_schema(spec.outcome).label}",
+        f"prior on the effect: {spec.effect_prior.name} - {spec.effect_prior.description}",
+        f"data: {result.provenance['data_source']} ({result.provenance['n_schools']} schools, "
+        f"{result.provenance['n_las']} LAs; sha256 {result.provenance['data_sha256'][:12]})",
+        "",
+        header,
+        *rows,
+        *_difference_lines(d),
+        "",
+        f"control-arm rate: {d.control_rate_per_1000:.2f} per 1000 pupils per year; "
+        f"{d.unit} averted: {d.averted_per_1000:.2f} per 1000 pupils per year "
+        f"(95% interval {d.averted_per_1000_ci[0]:.2f} to {d.averted_per_1000_ci[1]:.2f})",
+        f"MCID {pct:.0%} ({spec.decision.mcid_source})",
+        f"diagnostics: {status} (max R-hat {diag.rhat_max:.3f}, min bulk ESS "
+        f"{diag.ess_bulk_min:.0f}, {diag.divergences} divergences, "
+        f"{len(result.attempts)} attempt(s); {spec.sampler.backend}, seed {spec.sampler.seed})",
+        "",
+        result.text,
+    ])
+
+
+def _fit_rows(d) -> list[tuple[str, object]]:
+    """Labelled ratio summaries of a decision: the effect, a new LA, and the hurdle's parts."""
+    from swisbayes.decision.summaries import AttendanceDecision, HurdleDecision
+
+    if isinstance(d, HurdleDecision):
+        return [("days ratio, trial LAs", d.effect), ("days ratio, a new LA", d.new_la),
+                ("  any care episode", d.parts["zero"]),
+                ("  days given any", d.parts["positive"])]
+    if isinstance(d, AttendanceDecision):
+        return [("absence RR, trial LAs", d.effect), ("absence RR, a new LA", d.new_la)]
+    return [("IRR, trial LAs", d.effect), ("IRR, a new LA", d.new_la)]
+
+
+def _difference_lines(d) -> list[str]:
+    """Attendance's difference in absence, in percentage points (nothing for other outcomes)."""
+    from swisbayes.decision.summaries import AttendanceDecision
+
+    if not isinstance(d, AttendanceDecision):
+        return []
+    return ["", f"absence in the control arm {d.control_absence_pct:.2f}%; difference SWIS - "
+                f"control, percentage points (P(fall >= {d.mcid_pp:g} points)):"] + [
+        f"{label:22}{s.median:+8.3f}  {s.ci[0]:+7.3f} to {s.ci[1]:<+7.3f}  "
+        f"{s.prob_meaningful_reduction:8.1%}"
+        for label, s in (("trial LAs", d.difference), ("a new LA", d.new_la_difference))]
+
+
+@cli.command()
+@click.argument("spec_files", metavar="[SPEC]...", nargs=-1,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--grid", "grid_file", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Grid TOML (axes: priors, hyperprior scales, MCIDs, specs, seeds).")
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="School-level CSV/Parquet (default: the bundled synthetic SWIS data).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory for the cells and table.csv/.parquet (default: out/GRID-NAME).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Local processes that fit cells.")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Send the fits to this Dask scheduler (needs the 'dask' extra).")
+@click.option("--resume/--no-resume", default=True, show_default=True,
+              help="Skip cells already finished in --out.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as a JSON list.")
+@click.option("--quiet", is_flag=True, help="No progress bar (it is drawn on a terminal only).")
+@click.option("--screen/--no-screen", default=True, show_default=True,
+              help="Power-scaling screen of each sampled fit (a few seconds each); writes "
+                   "OUT/screen.json.")
+@click.option("--plot", "plot_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Directory for the figures (default: OUT/plots).")
+@click.option("--plots/--no-plots", default=True, show_default=True,
+              help="Draw P(meaningful reduction) by prior and a heat map.")
+@click.option("--decision-threshold", type=click.FloatRange(0, 1), default=0.8,
+              show_default=True, help="Decision threshold drawn on the figures.")
+def sensitivity(spec_files: tuple[Path, ...], grid_file: Path, data: Path | None,
+                out: Path | None, workers: int, scheduler: str | None, resume: bool,
+                as_json: bool, quiet: bool, screen: bool, plot_dir: Path | None, plots: bool,
+                decision_threshold: float) -> None:
+    """Run a prior-sensitivity grid over SPECs (default: the grid's specs), resumably.
+
+    Most cells reuse a sampled cell's draws, reweighted by Pareto-smoothed importance sampling;
+    exit code 3 if any cell failed its diagnostics (or its fit raised).
+    """
+    from swisbayes.spec.grid import load_grid
+    from swisbayes.workflows.sensitivity import run_grid
+    from swisbayes.workflows.tables import format_text
+
+    grid = load_grid(grid_file)
+    out = out if out is not None else Path("out") / grid.name
+    result = run_grid(list(spec_files), grid, data, out=out, workers=workers,
+                      scheduler=scheduler, resume=resume, progress=not quiet)
+    if as_json:
+        click.echo(json.dumps(result.rows, indent=2))
+    else:
+        click.echo(format_text(result))
+    if screen:
+        _sensitivity_screen(result, data, err=as_json)
+    if plots and result.rows:
+        from swisbayes.plots.sensitivity import write_plots
+
+        written = write_plots(result, plot_dir or out / "plots", threshold=decision_threshold)
+        click.echo(f"wrote {len(written)} figures to {written[0].parent}", err=as_json)
+    for row in result.failed:
+        click.echo(f"error: cell {row['cell']} {row['axes']}: FAILED its convergence checks "
+                   "(its numbers are unreliable): " + "; ".join(row["diagnostics"]["reasons"]),
+                   err=True)
+    for cell, message in result.errors.items():
+        click.echo(f"error: cell {cell} was not computed: {message}", err=True)
+    if not result.ok:
+        sys.exit(EXIT_UNRELIABLE)
+
+
+def _sensitivity_screen(result, data: Path | None, *, err: bool) -> None:
+    """Screen the run's sampled fits, print the screens and where they disagree with the grid."""
+    from swisbayes.inference.screen import compare_with_grid, screen_grid, write_screen
+
+    screens = screen_grid(result, data)
+    notes = compare_with_grid(screens, result.table) if result.rows else []
+    path = write_screen(screens, notes, result.out / "screen.json")
+    for item in screens:
+        click.echo(item.text, err=err)
+    for note in notes:
+        click.echo(f"note: screen and grid disagree: {note}", err=err)
+    click.echo(f"wrote {path}", err=err)
+
+
+def _float_list(ctx: click.Context, param: click.Parameter, value: str) -> list[float]:
+    try:
+        values = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of numbers") from None
+    if not values or any(v <= 0 for v in values):
+        raise click.BadParameter("give one or more positive IRRs, e.g. 1.0,0.9,0.85")
+    return values
+
+
+_ENGINE_OPTIONS = [
+    click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+                 help="Local processes that fit cells."),
+    click.option("--scheduler", metavar="ADDRESS", default=None,
+                 help="Send the fits to this Dask scheduler (needs the 'dask' extra)."),
+    click.option("--resume/--no-resume", default=True, show_default=True,
+                 help="Skip cells already finished in --out."),
+    click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
+    click.option("--quiet", is_flag=True, help="No progress bar (drawn on a terminal only)."),
+    click.option("--draws", type=click.IntRange(min=10), default=None),
+    click.option("--tune", type=click.IntRange(min=10), default=None),
+    click.option("--chains", type=click.IntRange(min=1), default=None),
+    click.option("--seed", type=click.IntRange(min=0), default=None,
+                 help="Base seed of the per-cell seeds (default: the spec's seed)."),
+]
+
+
+def _engine_options(fn):
+    for option in reversed(_ENGINE_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+@cli.command("simulate-study")
+@click.argument("spec_file", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--scenarios", callback=_float_list, default="1.0,0.9,0.85", show_default=True,
+              help="True IRRs, comma-separated.")
+@click.option("--n-trials", type=click.IntRange(min=1), required=True,
+              help="Simulated trials per scenario.")
+@click.option("--la-effect-sd", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="SD of the LAs' deviations of the true log IRR.")
+@click.option("--mcid", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=None, help="Meaningful reduction (default: the spec's).")
+@click.option("--invest", type=click.FloatRange(0, 1), default=0.80, show_default=True,
+              help="'invest' if P(IRR < 1 - MCID) is at least this.")
+@click.option("--stop", type=click.FloatRange(0, 1), default=0.10, show_default=True,
+              help="'stop' if P(IRR < 1 - MCID) is below this; else 'more evidence'.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory for the cells (default: out/study-SPEC-NAME).")
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Bar chart of the verdict probabilities per scenario.")
+@_engine_options
+def simulate_study(spec_file: Path, scenarios: list[float], n_trials: int,
+                   la_effect_sd: float, mcid: float | None, invest: float, stop: float,
+                   out: Path | None, plot_file: Path | None, workers: int,
+                   scheduler: str | None, resume: bool, as_json: bool, quiet: bool,
+                   draws: int | None, tune: int | None, chains: int | None,
+                   seed: int | None) -> None:
+    """Operating characteristics: simulate and fit N trials per true IRR, tally the verdicts.
+
+    Reports P(invest), P(more evidence) and P(stop) per scenario with Monte Carlo standard
+    errors, the 95% interval's coverage of the true IRR, and the fits that failed the gate.
+    """
+    from swisbayes.decision.rule import DecisionRule
+    from swisbayes.spec.analysis import load_spec
+    from swisbayes.workflows.study import run_study
+
+    spec = load_spec(spec_file).with_sampler(draws=draws, tune=tune, chains=chains)
+    if mcid is not None:
+        spec = spec.model_copy(update={"decision": spec.decision.model_copy(
+            update={"mcid": mcid})})
+    try:
+        rule = DecisionRule(invest=invest, stop=stop)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--invest/--stop") from None
+    out = out if out is not None else Path("out") / f"study-{spec.name}"
+    result = run_study(spec, scenarios, n_trials, rule=rule, la_effect_sd=la_effect_sd,
+                       base_seed=seed, out=out, workers=workers, scheduler=scheduler,
+                       resume=resume, progress=not quiet)
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text)
+    if plot_file is not None and result.rows:
+        from swisbayes.plots.basic import save_figure
+        from swisbayes.plots.calibration import plot_verdicts
+
+        save_figure(plot_verdicts(result), plot_file)
+        click.echo(f"wrote {plot_file}", err=as_json)
+    for message in result.errors.values():
+        click.echo(f"error: a trial was not fitted: {message}", err=True)
+
+
+@cli.command()
+@click.argument("spec_file", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--n", "n_replicates", type=click.IntRange(min=1), required=True,
+              help="Replicates (datasets drawn from the prior).")
+@click.option("--prior", default=None, metavar="NAME",
+              help="Effect prior to simulate from and fit with (a library name); default "
+                   "N(0, 0.5) on the log IRR. The vague prior gives absurd datasets.")
+@click.option("--prior-normal", nargs=2, type=float, default=None, metavar="MEAN SD",
+              help="A normal effect prior on the log IRR instead.")
+@click.option("--ranks", "n_ranks", type=click.IntRange(min=9), default=99, show_default=True,
+              help="Thinned posterior draws each truth is ranked among.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory for the cells (default: out/sbc-SPEC-NAME).")
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Rank histograms, one panel per parameter.")
+@_engine_options
+def sbc(spec_file: Path, n_replicates: int, prior: str | None,
+        prior_normal: tuple[float, float] | None, n_ranks: int, out: Path | None,
+        plot_file: Path | None, workers: int, scheduler: str | None, resume: bool,
+        as_json: bool, quiet: bool, draws: int | None, tune: int | None, chains: int | None,
+        seed: int | None) -> None:
+    """Simulation-based calibration: draw from the prior, fit, rank the truth; test uniformity.
+
+    Exit code 3 if a parameter's ranks are flagged as not uniform.
+    """
+    from swisbayes.priors.library import MixturePrior
+    from swisbayes.spec.analysis import load_spec
+    from swisbayes.workflows.sbc import run_sbc
+
+    if prior is not None and prior_normal is not None:
+        raise click.UsageError("give --prior or --prior-normal, not both")
+    if prior_normal is not None:
+        prior = MixturePrior.normal(f"normal_{prior_normal[0]:g}_{prior_normal[1]:g}",
+                                    *prior_normal)
+    spec = load_spec(spec_file).with_sampler(draws=draws, tune=tune, chains=chains)
+    out = out if out is not None else Path("out") / f"sbc-{spec.name}"
+    result = run_sbc(spec, n_replicates, prior=prior, n_ranks=n_ranks, base_seed=seed, out=out,
+                     workers=workers, scheduler=scheduler, resume=resume, progress=not quiet)
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text)
+    if plot_file is not None and result.rows:
+        from swisbayes.plots.basic import save_figure
+        from swisbayes.plots.calibration import plot_rank_histograms
+
+        save_figure(plot_rank_histograms(result), plot_file)
+        click.echo(f"wrote {plot_file}", err=as_json)
+    for message in result.errors.values():
+        click.echo(f"error: a replicate was not fitted: {message}", err=True)
+    if result.rows and result.tests()["flagged"].any():
+        sys.exit(EXIT_UNRELIABLE)
+
+
+@cli.command()
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="School- or pupil-level CSV/Parquet (default: the bundled synthetic SWIS data).")
+@click.option("--spec-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("models"), show_default=True,
+              help="Directory with the analysis specs (s47_primary.toml, referrals.toml, ...).")
+@click.option("--economics", "economics_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Economic inputs TOML (default: SPEC_DIR/economics.toml).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Report file (default: out/report.html, or out/report.md with --format md).")
+@click.option("--format", "fmt", type=click.Choice(["html", "md"]), default="html",
+              show_default=True, help="One self-contained HTML page, or Markdown + PNG files.")
+@click.option("--show-la-codes", is_flag=True,
+              help="Label LA-level results with the LA codes (anonymised as LA 1, LA 2, ... "
+                   "by default).")
+@click.option("--suppress", "suppress_threshold", type=click.IntRange(min=5), default=5,
+              show_default=True, help="Largest count suppressed in the report (every count "
+                                      "from 1 to this; at least 5, the DfE rule).")
+@click.option("--quiet", is_flag=True, help="No progress display (it is drawn on a terminal "
+                                            "only).")
+def report(data: Path | None, spec_dir: Path, economics_file: Path | None, out: Path | None,
+           fmt: str, show_la_codes: bool, suppress_threshold: int, quiet: bool) -> None:
+    """Write the decision report: every outcome under the standard priors, the value for
+    money, the verdict and what would change it (exit code 3 if a fit failed its checks)."""
+    from swisbayes.report.run import make_report
+
+    out = out if out is not None else Path("out") / f"report.{fmt}"
+    run = make_report(data=data, spec_dir=spec_dir, economics=economics_file, out=out, fmt=fmt,
+                      show_la_codes=show_la_codes, suppress_threshold=suppress_threshold,
+                      progress=not quiet)
+    click.echo(f"verdict: {run.report.verdict_word}")
+    click.echo(run.report.headline)
+    for path in run.files:
+        click.echo(f"wrote {path}")
+    click.echo(f"({run.seconds:.0f} s)")
+    for alert in run.report.alerts:
+        click.echo(f"error: {alert}", err=True)
+    if not run.ok:
+        sys.exit(EXIT_UNRELIABLE)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``swisbayes`` console script."""
+    cli.main(args=argv, prog_name="swisbayes")

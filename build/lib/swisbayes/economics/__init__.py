@@ -1,0 +1,1 @@
+"""Layer 2: value for money: net monetary benefit, CEAC, EVPI and EVSI."""

@@ -1,0 +1,373 @@
+"""A cheap screen for prior sensitivity: power-scaling the effect prior and the likelihood.
+
+The grid (:func:`~swisbayes.workflows.sensitivity.run_grid`) asks "what if the prior were this other one?"
+for a list of priors. Power-scaling (Kallioinen et al. 2024, ``arviz_stats.psense``) asks a
+local question of one fit, with no new sampling: how much does the posterior of the effect move
+when the prior (or the likelihood) is raised to a power slightly above or below 1? It uses
+importance weights on the fit's own draws, so it costs one evaluation of the log prior and log
+likelihood per draw.
+
+**The rule.** For each effect parameter (``log_irr``; its ratio ``irr`` is reported too) the
+diagnostic is the cumulative Jensen-Shannon distance per unit of log power. Only the *effect*
+prior is power-scaled (not the hyperpriors or the LA offsets, which are not priors a
+decision-maker chooses). With threshold 0.05 (the usual one, :data:`THRESHOLD`):
+
+- prior value >= 0.05 and likelihood value >= 0.05: **prior-data conflict**;
+- prior value >= 0.05 and likelihood value < 0.05: **strong prior / weak likelihood**;
+- otherwise: no sign of prior sensitivity.
+
+An outcome is **flagged** (its conclusion may depend on the prior) when any effect parameter gets
+one of the first two diagnoses.
+
+The screen is local: a fit under a vague prior passes it whatever the data say, yet a strong,
+distant prior on the grid can still move the decision. :func:`compare_with_grid` notes where
+the screen and the grid disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import xarray as xr
+
+from swisbayes._base.atomic import write_text_atomic
+from swisbayes.data.io import SchoolData, load_example, read_school_data
+from swisbayes.spec.grid import PRIOR_AXIS, SPEC_AXIS
+
+if TYPE_CHECKING:
+    from swisbayes.inference.fitting import FitResult
+    from swisbayes.workflows.sensitivity import SensitivityResult
+
+THRESHOLD = 0.05
+"""Power-scaling sensitivity at or above which a component is called sensitive."""
+
+GRID_SPREAD = 0.1
+"""Range of P(meaningful reduction) across the grid's priors that counts as prior-sensitive."""
+
+CONFLICT = "prior-data conflict"
+STRONG_PRIOR = "strong prior / weak likelihood"
+INSENSITIVE = "ok"
+
+_EFFECT_VARS = {"log_irr": "irr", "zero_log_irr": "zero_irr",
+                "positive_log_irr": "positive_irr"}
+"""Effect parameters (free variables with the effect prior) and their ratio scale."""
+
+_RATIO_NAMES = {"irr": "irr", "zero_irr": "zero_irr", "positive_irr": "positive_irr",
+                "odds_ratio": "odds_ratio"}
+
+
+@dataclass(frozen=True)
+class ScreenResult:
+    """The power-scaling screen of one fit.
+
+    Parameters
+    ----------
+    analysis : str
+        The spec's name (the outcome's analysis).
+    prior : str
+        Name of the fit's effect prior.
+    values : pandas.DataFrame
+        One row per effect variable (``log_irr``, ``irr``, ...), columns ``prior`` and
+        ``likelihood`` (the power-scaling sensitivities) and ``diagnosis``.
+    threshold : float
+        The threshold used (see the module docstring).
+    cell : str or None
+        The grid cell of the fit (None outside a grid).
+    axes : dict
+        The cell's grid axes (empty outside a grid).
+    """
+
+    analysis: str
+    prior: str
+    values: pd.DataFrame
+    threshold: float = THRESHOLD
+    cell: str | None = None
+    axes: dict = field(default_factory=dict)
+
+    @property
+    def flagged(self) -> bool:
+        """True when some effect variable is prior-sensitive (conflict or strong prior)."""
+        return bool((self.values["diagnosis"] != INSENSITIVE).any())
+
+    @property
+    def diagnosis(self) -> str:
+        """The worst diagnosis over the effect variables (conflict > strong prior > ok)."""
+        found = set(self.values["diagnosis"])
+        return next((d for d in (CONFLICT, STRONG_PRIOR) if d in found), INSENSITIVE)
+
+    def to_dict(self) -> dict:
+        """JSON-ready record of the screen."""
+        return {"analysis": self.analysis, "prior": self.prior, "cell": self.cell,
+                "axes": self.axes, "threshold": self.threshold, "flagged": self.flagged,
+                "diagnosis": self.diagnosis,
+                "variables": {name: {"prior": _float(row["prior"]),
+                                     "likelihood": _float(row["likelihood"]),
+                                     "diagnosis": row["diagnosis"]}
+                              for name, row in self.values.iterrows()}}
+
+    @property
+    def text(self) -> str:
+        """One line per effect variable, and the verdict."""
+        head = f"{self.analysis} (prior {self.prior}): power-scaling screen"
+        lines = [head] + [
+            f"  {name:10} prior {row['prior']:.3f}  likelihood {row['likelihood']:.3f}  "
+            f"{row['diagnosis']}" for name, row in self.values.iterrows()]
+        verdict = ("FLAGGED: the conclusion may depend on the prior" if self.flagged
+                   else "not prior-sensitive")
+        lines.append(f"  -> {verdict} (threshold {self.threshold:g})")
+        return "\n".join(lines)
+
+
+def _float(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def diagnose(prior: float, likelihood: float, threshold: float = THRESHOLD) -> str:
+    """The diagnosis of one variable from its two power-scaling sensitivities.
+
+    Parameters
+    ----------
+    prior, likelihood : float
+        Power-scaling sensitivity to the prior and to the likelihood.
+    threshold : float, default 0.05
+
+    Returns
+    -------
+    str
+        ``"prior-data conflict"``, ``"strong prior / weak likelihood"`` or ``"ok"``.
+    """
+    if prior >= threshold:
+        return CONFLICT if likelihood >= threshold else STRONG_PRIOR
+    return INSENSITIVE
+
+
+def effect_variables(posterior: xr.Dataset) -> tuple[list[str], list[str]]:
+    """The effect parameters of a posterior, and the variables to report.
+
+    Returns
+    -------
+    priors : list of str
+        Free variables carrying the effect prior (``log_irr``, or a hurdle's two parts).
+    report : list of str
+        Those and their ratios (``irr``, ``odds_ratio``, ...), as present.
+    """
+    priors = [v for v in _EFFECT_VARS if v in posterior]
+    ratios = [v for v in _RATIO_NAMES if v in posterior]
+    return priors, priors + ratios
+
+
+def with_log_densities(result: FitResult, data: str | Path | pd.DataFrame | SchoolData | None
+                       = None) -> xr.DataTree:
+    """A copy of the fit's draws with ``log_prior`` (effect prior) and ``log_likelihood`` groups.
+
+    Parameters
+    ----------
+    result : FitResult
+        The fit (e.g. from :func:`swisbayes.fit` or :meth:`FitResult.from_netcdf`).
+    data : path, DataFrame or SchoolData, optional
+        The data it was fitted to; the bundled synthetic data when None.
+
+    Returns
+    -------
+    xarray.DataTree
+
+    Raises
+    ------
+    ValueError
+        If the data are not those of the fit (their checksum differs).
+    """
+    from pymc.stats import compute_log_likelihood, compute_log_prior
+
+    from swisbayes.families.count import build_model
+
+    spec = result.spec
+    school_data = read_school_data(load_example() if data is None else data,
+                                   outcomes=[spec.outcome], covariates=spec.covariates)
+    if school_data.sha256 != result.provenance["data_sha256"]:
+        raise ValueError(f"{spec.name}: the data given are not the data of the fit "
+                         f"(sha256 {school_data.sha256[:12]} vs "
+                         f"{result.provenance['data_sha256'][:12]})")
+    # the spec holds the resolved prior, so the rebuilt model has the fitted prior's values
+    model = build_model(spec, school_data).model
+    tree = result.idata.copy()
+    priors, _ = effect_variables(tree["posterior"].to_dataset())
+    tree["log_prior"] = xr.DataTree(compute_log_prior(
+        tree, model=model, var_names=priors, extend_inferencedata=False, progressbar=False))
+    tree["log_likelihood"] = xr.DataTree(compute_log_likelihood(
+        tree, model=model, extend_inferencedata=False, progressbar=False))
+    return tree
+
+
+def power_scaling_screen(result: FitResult,
+                         data: str | Path | pd.DataFrame | SchoolData | None = None, *,
+                         threshold: float = THRESHOLD,
+                         alphas: tuple[float, float] = (0.99, 1.01)) -> ScreenResult:
+    """Screen one fit for sensitivity of its effect to the effect prior (power-scaling).
+
+    Parameters
+    ----------
+    result : FitResult
+    data : path, DataFrame or SchoolData, optional
+        The data of the fit; the bundled synthetic data when None.
+    threshold : float, default 0.05
+        See the module docstring for the rule.
+    alphas : tuple of float, default (0.99, 1.01)
+        Powers to scale the prior and the likelihood by.
+
+    Returns
+    -------
+    ScreenResult
+
+    Examples
+    --------
+    ::
+
+        screen = power_scaling_screen(swisbayes.fit(spec))
+        screen.flagged, screen.values
+    """
+    from arviz_stats import psense
+
+    tree = with_log_densities(result, data)
+    priors, report = effect_variables(tree["posterior"].to_dataset())
+    sense = {group: psense(tree, var_names=report, group=group, alphas=alphas,
+                           group_var_names=priors if group == "prior" else None)
+             for group in ("prior", "likelihood")}
+    values = pd.DataFrame({group: [float(sense[group][v]) for v in report]
+                           for group in sense}, index=pd.Index(report, name="variable"))
+    values["diagnosis"] = [diagnose(p, lk, threshold)
+                           for p, lk in zip(values["prior"], values["likelihood"], strict=True)]
+    return ScreenResult(result.spec.name, result.spec.priors.effect.name, values, threshold)
+
+
+def screen_grid(result: SensitivityResult,
+                data: str | Path | pd.DataFrame | SchoolData | None = None, *,
+                threshold: float = THRESHOLD) -> list[ScreenResult]:
+    """Screen every sampled (base) fit of a sensitivity run.
+
+    Parameters
+    ----------
+    result : SensitivityResult
+        A run written to an output directory (its sampled cells' netCDF files are read).
+    data : path, DataFrame or SchoolData, optional
+        The run's data; the bundled synthetic data when None.
+    threshold : float, default 0.05
+
+    Returns
+    -------
+    list of ScreenResult
+        One per sampled cell, in grid order.
+
+    Raises
+    ------
+    ValueError
+        If the run kept no output directory (``out=None``: its files are gone).
+    """
+    from swisbayes.inference.fitting import FitResult
+
+    if result.out is None:
+        raise ValueError("the screen reads the sampled cells' files: run the grid with out=DIR")
+    screens = []
+    for row in result.rows:
+        if row["path"] != "sampled":
+            continue
+        fit = FitResult.from_netcdf(result.out / row["netcdf"])
+        screen = power_scaling_screen(fit, data, threshold=threshold)
+        screens.append(ScreenResult(screen.analysis, row["axes"][PRIOR_AXIS], screen.values,
+                                    threshold, row["cell"], dict(row["axes"])))
+    return screens
+
+
+def grid_spread(table: pd.DataFrame, column: str = "prob_meaningful_reduction") -> pd.Series:
+    """The largest change of a column across the grid's priors, by spec.
+
+    The range (max - min) over the prior axis is taken with every other axis held fixed
+    (MCID, hyperprior scales, seed), and the largest such range is reported.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The run's tidy table (:attr:`SensitivityResult.table`).
+    column : str, default "prob_meaningful_reduction"
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by spec name.
+    """
+    axes = [c for c in table.columns[:table.columns.get_loc("cell")]
+            if c not in (SPEC_AXIS, PRIOR_AXIS)]
+    keys = [SPEC_AXIS, *axes]
+    ranges = table.groupby(keys, dropna=False)[column].agg(lambda s: s.max() - s.min())
+    return ranges.groupby(level=SPEC_AXIS).max()
+
+
+def compare_with_grid(screens: Sequence[ScreenResult], table: pd.DataFrame, *,
+                      spread: float = GRID_SPREAD) -> list[str]:
+    """Notes where the screen and the grid disagree about an outcome's prior sensitivity.
+
+    The grid calls a spec prior-sensitive when P(meaningful reduction) moves by more than
+    ``spread`` across its priors (:func:`grid_spread`); the screen when any of its sampled fits
+    is flagged.
+
+    Parameters
+    ----------
+    screens : sequence of ScreenResult
+    table : pandas.DataFrame
+        The run's tidy table.
+    spread : float, default 0.1
+
+    Returns
+    -------
+    list of str
+        One note per disagreeing spec (empty when they agree).
+    """
+    ranges = grid_spread(table)
+    notes = []
+    for spec, moved in ranges.items():
+        mine = [s for s in screens if s.analysis == spec]
+        if not mine or math.isnan(moved):
+            continue
+        flagged = [s.prior for s in mine if s.flagged]
+        if flagged and moved <= spread:
+            notes.append(f"{spec}: the screen flags the fit(s) under {', '.join(flagged)}, but "
+                         f"P(meaningful reduction) moves by only {moved:.2f} across the grid's "
+                         "priors: the local sensitivity does not change the decision here")
+        elif not flagged and moved > spread:
+            notes.append(f"{spec}: the screen finds no prior sensitivity near "
+                         f"{', '.join(s.prior for s in mine)}, but P(meaningful reduction) moves "
+                         f"by {moved:.2f} across the grid's priors: the grid's stronger or "
+                         "more distant priors matter, a local screen cannot see that")
+    return notes
+
+
+def write_screen(screens: Sequence[ScreenResult], notes: Sequence[str],
+                 path: str | Path) -> Path:
+    """Write the screens and the disagreement notes as JSON, atomically.
+
+    Parameters
+    ----------
+    screens : sequence of ScreenResult
+    notes : sequence of str
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    content = {"rule": f"flagged when the effect's power-scaling prior sensitivity >= "
+                       f"{screens[0].threshold if screens else THRESHOLD:g} (prior-data "
+                       "conflict if the likelihood sensitivity is too, else strong prior / "
+                       "weak likelihood)",
+               "screens": [s.to_dict() for s in screens], "disagreements": list(notes)}
+    return write_text_atomic(path, json.dumps(content, indent=2) + "\n")
+
+
+__all__ = ["GRID_SPREAD", "THRESHOLD", "ScreenResult", "compare_with_grid", "diagnose",
+           "effect_variables", "grid_spread", "power_scaling_screen", "screen_grid",
+           "with_log_densities", "write_screen"]

@@ -1,0 +1,1 @@
+"""Layer 7: figures from results (each returns a Figure)."""

@@ -1,0 +1,1 @@
+"""The decision-maker's report: figures, content and rendering."""

@@ -1,0 +1,1148 @@
+"""What the report says: every number, sentence and figure, computed once from the analyses.
+
+:func:`build_report` turns the fitted analyses (:mod:`swisbayes.workflows.multiprior`) and the
+economic inputs into a :class:`Report`: plain data that :mod:`swisbayes.report.render` writes as
+HTML or Markdown and that :meth:`Report.table` writes as CSV. Each number in a table is a
+:class:`Cell` holding the exact value next to its formatted text, so what the page shows can be
+checked against the decision functions that produced it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from swisbayes._base.defaults import SMALL_COUNT_SUPPRESS
+from swisbayes._base.errors import SpecError
+from swisbayes._base.provenance import library_versions, package_version
+from swisbayes.data.io import SchoolData
+from swisbayes.data.schema import outcome_schema
+from swisbayes.decision.rule import (
+    DecisionRule,
+    NormalCentreFamily,
+    PriorFamily,
+    RobustWeightFamily,
+    TippingPoint,
+    Verdict,
+    decide_verdict,
+    format_probability,
+    likelihood_from_draws,
+    prob_meaningful,
+    probability_curve,
+    tipping_points,
+)
+from swisbayes.decision.summaries import (
+    AttendanceDecision,
+    DecisionSummary,
+    HurdleDecision,
+    RatioSummary,
+    averted_per_1000,
+)
+from swisbayes.economics.net_benefit import (
+    EconomicInputs,
+    NetBenefitSummary,
+    ceac,
+    currency_symbol,
+    evpi,
+    format_money,
+    net_benefit,
+    population_scale,
+    summarise_net_benefit,
+)
+from swisbayes.economics.voi import FurtherTrialValue, LinearNetBenefit, further_trial_value
+from swisbayes.evidence.meta_analysis import PilotEstimate, load_pilots
+from swisbayes.evidence.reanalysis import (
+    normal_likelihood_from_ci,
+    posterior,
+    published_estimate,
+    reanalyse,
+)
+from swisbayes.inference.reweight import equal_weight_draws
+from swisbayes.plots.decision import (
+    ForestRow,
+    figure_png,
+    plot_ceac,
+    plot_la_effects,
+    plot_ratio_posteriors,
+    plot_summary_forest,
+    plot_tipping,
+)
+from swisbayes.priors.library import PILOT_PRIOR
+from swisbayes.report.disclosure import ARMS, arm_counts
+from swisbayes.spec.analysis import AnalysisSpec
+from swisbayes.workflows.multiprior import OutcomeAnalysis, PriorAnalysis
+from swisbayes.workflows.store import sha256_file
+
+PRIMARY = "s47"
+"""The primary outcome: the verdict and the value of information are about it."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One number of a table: its exact value, its text and its traffic-light class.
+
+    Parameters
+    ----------
+    key : str
+        What the number is (the JSON key of the decision functions, e.g.
+        ``prob_meaningful_reduction``).
+    value : float, str or None
+        The exact value (written to ``data-value`` in the HTML and to the CSV).
+    text : str
+        What the reader sees.
+    css : str, default ""
+        ``invest``, ``more`` or ``stop`` for a traffic-light cell, ``text`` for a left-aligned
+        one.
+    """
+
+    key: str
+    value: float | str | None
+    text: str
+    css: str = ""
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row of the effects, economics or diagnostics table."""
+
+    outcome: str
+    prior: str
+    cells: list[Cell]
+    reliable: bool = True
+
+
+@dataclass(frozen=True)
+class Group:
+    """The rows of one outcome in the effects table, under its label."""
+
+    label: str
+    note: str
+    rows: list[Row]
+
+
+@dataclass
+class Figure:
+    """An embedded figure: PNG bytes and what it shows.
+
+    ``src`` is set by the renderer (a data URI in HTML, a file name in Markdown).
+    """
+
+    name: str
+    caption: str
+    alt: str
+    png: bytes
+    wide: bool = False
+    src: str = ""
+
+
+NONE = "\u2013"
+"""An en dash: the text of a cell with no value."""
+
+VERDICT_CSS = {"invest": "invest", "more evidence": "more", "stop": "stop"}
+
+
+def pct(p: float, *against: float) -> str:
+    """A probability for a table: :func:`~swisbayes.decision.rule.format_probability` (never reading
+    as a threshold in ``against`` that it is not), with ``<0.1%``/``>99.9%`` for 0 and 1.
+
+    Examples
+    --------
+    >>> pct(0.0), pct(0.0004), pct(0.0123), pct(0.0999, 0.1), pct(1.0)
+    ('<0.1%', '0.04%', '1.2%', '9.99%', '>99.9%')
+    """
+    text = format_probability(p, *against)
+    return text.replace("less than ", "<").replace("more than ", ">")
+
+
+def bound(word: str, p: float, *against: float) -> str:
+    """``at most 6.2%`` for a sentence, or ``less than 0.1%``/``more than 99.9%`` at the ends
+    (never "at most <0.1%")."""
+    text = format_probability(p, *against)
+    return text if text.startswith(("less than", "more than")) else f"{word} {text}"
+
+
+def ratio_text(s: RatioSummary) -> str:
+    """Median and interval of a ratio: ``0.99 (0.90 to 1.10)`` written with an en dash."""
+    return f"{s.median:.2f} ({s.ci[0]:.2f}{NONE}{s.ci[1]:.2f})"
+
+
+@dataclass
+class Report:
+    """Everything the report shows (see the module docstring)."""
+
+    title: str
+    subtitle: str
+    verdict: str
+    verdict_word: str
+    verdict_class: str
+    headline: str
+    key_points: list[str]
+    rule_text: str
+    table_intro: str
+    effect_columns: list[str]
+    effect_groups: list[Group]
+    table_note: str
+    economics_intro: str
+    economics_columns: list[str]
+    economics_rows: list[Row]
+    economics_note: str
+    figures: list[Figure]
+    tipping: list[str]
+    evsi_sentence: str
+    evsi_columns: list[str]
+    evsi_rows: list[list[Cell]]
+    evsi_note: str
+    reanalysis_intro: str
+    reanalysis_columns: list[str]
+    reanalysis_rows: list[Row]
+    data_intro: str
+    count_columns: list[str]
+    count_rows: list[tuple[str, list]]
+    disclosure_note: str
+    diagnostics_intro: str
+    diagnostics_columns: list[str]
+    diagnostics_rows: list[Row]
+    provenance: list[tuple[str, str]]
+    assumptions: list[tuple[str, str, str]]
+    warnings: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+
+    def table(self) -> pd.DataFrame:
+        """The outcome x prior table with every exact value, for CSV (one row per row shown)."""
+        records = []
+        for section, rows in (("effects", [r for g in self.effect_groups for r in g.rows]),
+                              ("economics", self.economics_rows),
+                              ("published re-analysis", self.reanalysis_rows)):
+            for row in rows:
+                record = {"section": section, "outcome": row.outcome, "prior": row.prior,
+                          "reliable": row.reliable}
+                record |= {c.key: c.value for c in row.cells}
+                records.append(record)
+        return pd.DataFrame.from_records(records)
+
+
+# ----------------------------------------------------------------------------- effects
+
+
+def _traffic(rule: DecisionRule, p: float) -> str:
+    return VERDICT_CSS[rule.verdict(p)]
+
+
+def effect_cells(decision: DecisionSummary, rule: DecisionRule,
+                 pupils_per_school: float) -> list[Cell]:
+    """The effects-table cells of one outcome under one prior.
+
+    Parameters
+    ----------
+    decision : DecisionSummary
+    rule : DecisionRule
+        Colours the probability of a meaningful reduction.
+    pupils_per_school : float
+        Turns events averted per 1000 pupils into events averted per school (the posterior
+        median scales exactly).
+
+    Returns
+    -------
+    list of Cell
+    """
+    e, new = decision.effect, decision.new_la
+    per_school = decision.averted_per_1000 * pupils_per_school / 1000.0
+    cells = [
+        Cell("irr_median", e.median, ratio_text(e)),
+        Cell("prob_any_reduction", e.prob_any_reduction, pct(e.prob_any_reduction)),
+        Cell("prob_meaningful_reduction", e.prob_meaningful_reduction,
+             pct(e.prob_meaningful_reduction, rule.stop, rule.invest),
+             _traffic(rule, e.prob_meaningful_reduction)),
+        Cell("prob_harm", e.prob_harm, pct(e.prob_harm)),
+        Cell("prob_rope", e.prob_rope, pct(e.prob_rope)),
+        Cell("new_la.prob_meaningful_reduction", new.prob_meaningful_reduction,
+             pct(new.prob_meaningful_reduction)),
+        Cell("averted_per_1000", decision.averted_per_1000, f"{decision.averted_per_1000:+.2f}"),
+        Cell("averted_per_school_year", per_school, f"{per_school:+.2f}"),
+    ]
+    return cells
+
+
+def effect_columns(pupils_per_school: float) -> list[str]:
+    """Headers of the effects table (the school size the per-school column uses)."""
+    return ["prior", "ratio (95% interval)", "P(any reduction)", "P(reduction ≥ MCID)",
+            "P(harm)", "P(practically no change)", "new LA: P(reduction ≥ MCID)",
+            "averted per 1000 pupils a year (median)",
+            f"averted per school of {pupils_per_school:,.0f} pupils a year (median)"]
+
+
+def _group_note(outcome: OutcomeAnalysis) -> str:
+    spec = outcome.spec
+    first = next(iter(outcome.results.values())).decision
+    notes = [f"MCID {spec.decision.mcid:.0%}"]
+    if isinstance(first, HurdleDecision):
+        notes.append("ratio of expected days in care; averted = days in care")
+    elif isinstance(first, AttendanceDecision):
+        d = first.difference
+        notes.append(f"ratio of absence rates; under the vague prior absence changes by "
+                     f"{d.median:+.2f} points ({d.ci[0]:+.2f} to {d.ci[1]:+.2f}) from "
+                     f"{first.control_absence_pct:.1f}%; averted = sessions missed")
+    for name, why in outcome.unavailable.items():
+        notes.append(f"no '{name}' prior ({why.split(';')[0]})")
+    return "; ".join(notes)
+
+
+def effect_groups(analyses: Sequence[OutcomeAnalysis], rule: DecisionRule,
+                  pupils_per_school: float) -> list[Group]:
+    """One group per outcome, one row per prior (see :func:`effect_cells`)."""
+    return [Group(outcome_schema(o.outcome).label, _group_note(o),
+                  [Row(o.outcome, name, effect_cells(pa.decision, rule, pupils_per_school),
+                      pa.reliable)
+                   for name, pa in o.results.items()])
+            for o in analyses]
+
+
+# ----------------------------------------------------------------------------- diagnostics
+
+
+DIAGNOSTICS_COLUMNS = ["outcome", "prior", "draws", "max R-hat", "min bulk ESS", "divergences",
+                       "Pareto k-hat", "importance ESS", "status"]
+
+
+def diagnostics_rows(analyses: Sequence[OutcomeAnalysis]) -> list[Row]:
+    """One row per outcome and prior: the fit's gate, and the weights' when reweighted."""
+    rows = []
+    for o in analyses:
+        for name, pa in o.results.items():
+            d = pa.fit.diagnostics
+            source = f"reweighted from {pa.fit.spec.priors.effect.name}"
+            if pa.path == "sampled":
+                source = ("sampled" if pa.pareto_khat is None
+                          else "sampled (the vague fit's weights fell short)")
+            status = "ok" if pa.reliable else "FAILED: " + "; ".join(d.reasons)
+            cells = [Cell("outcome", o.outcome, o.outcome, "text"),
+                     Cell("prior", name, name, "text"), Cell("path", pa.path, source, "text"),
+                     Cell("rhat_max", d.rhat_max, f"{d.rhat_max:.3f}"),
+                     Cell("ess_bulk_min", d.ess_bulk_min, f"{d.ess_bulk_min:.0f}"),
+                     Cell("divergences", d.divergences, str(d.divergences)),
+                     _optional("pareto_khat", pa.pareto_khat, "{:.2f}"),
+                     _optional("importance_ess", pa.importance_ess, "{:.0f}"),
+                     Cell("ok", str(pa.reliable), status, "text" if pa.reliable else "stop")]
+            rows.append(Row(o.outcome, name, cells, pa.reliable))
+    return rows
+
+
+def _optional(key: str, value: float | None, fmt: str) -> Cell:
+    return Cell(key, value, NONE if value is None else fmt.format(value))
+
+
+# ----------------------------------------------------------------------------- provenance
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def provenance_rows(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
+                    economics: EconomicInputs,
+                    economics_file: Path | None) -> list[tuple[str, str]]:
+    """What produced the report: versions, data, specs, seeds, sampler and inputs."""
+    versions = library_versions()
+    rows = [("swisbayes version", package_version()),
+            ("generated", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")),
+            ("libraries", ", ".join(f"{k} {v}" for k, v in versions.items()
+                                    if k in ("pymc", "pytensor", "nutpie", "arviz", "numpy"))),
+            ("data", f"{data.source} ({len(data.frame)} schools, "
+                     f"{data.frame['la_id'].nunique()} LAs, {data.level}-level file)"),
+            ("data sha256", data.sha256)]
+    for o in analyses:
+        base = next(iter(o.results.values())).fit.spec
+        s = base.sampler
+        rows.append((f"spec {o.spec.name}",
+                     f"sha256 {_sha256(o.spec.to_json())[:16]}; seed {s.seed}; {s.backend}, "
+                     f"{s.chains} chains x ({s.tune} tune + {s.draws} draws)"))
+    if economics_file is not None:
+        rows.append(("economic inputs", f"{economics_file.name} (sha256 "
+                                        f"{sha256_file(economics_file)[:16]})"))
+    rows.append(("currency", f"{economics.currency}, {economics.price_year.value} prices"))
+    return rows
+
+
+def assumption_rows(analyses: Sequence[OutcomeAnalysis], economics: EconomicInputs,
+                    bundled: bool) -> list[tuple[str, str, str]]:
+    """Every input of the report that is an assumption rather than a published figure."""
+    rows: list[tuple[str, str, str]] = []
+    if bundled:
+        rows.append(("data", "bundled synthetic data",
+                     "Simulated with the trial's published design; no real school is in it. "
+                     "Run the report with --data on the trial's data."))
+    for path, value, why in economics.assumptions():
+        rows.append((path, _plain_number(path, value), why))
+    for o in analyses:
+        d = o.spec.decision
+        if d.mcid_source == "assumption":
+            rows.append((f"{o.spec.name}: MCID", f"{d.mcid:.0%}", d.mcid_rationale or ""))
+    planned = analyses[0].spec.priors.effect.planned_irr
+    rows.append(("planned IRR (calibrates the sceptical and enthusiastic priors)", f"{planned:g}",
+                 "The protocol's target effect was not available."))
+    for o in analyses:
+        if PILOT_PRIOR in o.results:
+            rows += _pilot_assumptions(o.spec)
+    return rows
+
+
+def _pilot_assumptions(spec: AnalysisSpec) -> list[tuple[str, str, str]]:
+    """The pilot estimates behind a spec's pilot-informed prior that are assumptions."""
+    path = spec.priors.effect.pilot_settings(spec.outcome).pilots_path()
+    return [(f"pilot {p.la} ({p.outcome}, {path.name})", _pilot_value(p), p.rationale or "")
+            for p in load_pilots(path) if p.outcome == spec.outcome and p.source == "assumption"]
+
+
+def _pilot_value(p: PilotEstimate) -> str:
+    if p.ratio is not None:
+        return f"ratio {p.ratio:g} ({p.ci_low:g}{NONE}{p.ci_high:g})"
+    return f"log ratio {p.log_estimate:g} (SE {p.se:g})"
+
+
+def _plain_number(path: str, value: float) -> str:
+    """An input's value as a person would write it: 2020, 37,500, 0.035."""
+    if path.endswith("year") or not float(value).is_integer():
+        return f"{value:g}"
+    return f"{value:,.0f}"
+
+
+def count_table(data: SchoolData, analyses: Sequence[OutcomeAnalysis],
+                threshold: int = SMALL_COUNT_SUPPRESS) -> tuple[list[str], list[tuple[str, list]]]:
+    """The disclosure-controlled counts per arm (see :func:`disclosure.arm_counts`)."""
+    table = arm_counts(data, [o.outcome for o in analyses], threshold)
+    return list(ARMS), [(label, list(row)) for label, row in table.iterrows()]
+
+
+def mean_pupils(data: SchoolData) -> float:
+    """Mean pupils per school: converts rates per 1000 pupils into events per school."""
+    return float(data.frame["pupils"].mean())
+
+
+def averted_per_school_year(pa: PriorAnalysis, pupils_per_school: float) -> np.ndarray:
+    """Draws of events averted per intervention school-year (positive = fewer events).
+
+    Parameters
+    ----------
+    pa : PriorAnalysis
+    pupils_per_school : float
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per draw (aligned with ``pa.weights``).
+    """
+    return averted_per_1000(pa.posterior, pa.spec.followup_years) * pupils_per_school / 1000.0
+
+
+# ----------------------------------------------------------------------------- economics
+
+
+@dataclass(frozen=True)
+class PairedDraws:
+    """Equally weighted draws of several outcomes' averted events, paired by index.
+
+    The outcomes are fitted separately, so draw ``i`` of one is paired with draw ``i`` of the
+    others as if they were independent (the report says so); reweighted draws are first
+    resampled to equal weights (:func:`~swisbayes.inference.reweight.equal_weight_draws`).
+
+    Parameters
+    ----------
+    averted : dict of str to numpy.ndarray
+        Events averted per school-year, by outcome.
+    borrowed : tuple of str
+        Outcomes taken under their first (vague) prior, for want of the one asked for.
+    missing : tuple of str
+        Outcomes asked for that have no analysis (not counted).
+    """
+
+    averted: dict[str, np.ndarray]
+    borrowed: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+def paired_draws(analyses: Sequence[OutcomeAnalysis], prior: str, outcomes: Sequence[str],
+                 pupils_per_school: float) -> PairedDraws:
+    """Averted events per school-year of ``outcomes`` under ``prior``, paired by draw.
+
+    An outcome for which ``prior`` could not be formed (no pilot estimate of it) is taken
+    under its first (vague) prior, and named in ``borrowed``.
+    """
+    by_outcome = {o.outcome: o for o in analyses}
+    chosen: dict[str, PriorAnalysis] = {}
+    borrowed = []
+    for name in outcomes:
+        if name not in by_outcome:
+            continue
+        results = by_outcome[name].results
+        if prior not in results:
+            borrowed.append(name)
+        chosen[name] = results.get(prior, next(iter(results.values())))
+    n = min(len(pa.draws("irr")) for pa in chosen.values())
+    averted = {k: equal_weight_draws(averted_per_school_year(pa, pupils_per_school),
+                                     pa.weights, n)
+               for k, pa in chosen.items()}
+    missing = tuple(k for k in outcomes if k not in chosen)
+    return PairedDraws(averted, tuple(borrowed), missing)
+
+
+@dataclass(frozen=True)
+class PriorEconomics:
+    """Value for money under one prior.
+
+    Parameters
+    ----------
+    prior : str
+    nmb : NetBenefitSummary
+        Net monetary benefit per intervention school-year, every valued outcome counted.
+    evpi_per_school_year, population_evpi : float
+        Expected value of perfect information, per school-year and for the roll-out.
+    ceac : numpy.ndarray
+        P(cost-effective) per S47 enquiry avoided at each willingness to pay.
+    verdict : Verdict
+        The rule applied to P(meaningful S47 reduction) and P(NMB > 0).
+    reliable : bool
+        Every fit behind the numbers passed its checks.
+    borrowed : tuple of str
+        Outcomes counted under the vague prior, for want of this one.
+    counted : tuple of str
+        Outcomes whose averted events are valued.
+    missing : tuple of str
+        Outcomes with a value but no analysis: not counted.
+    """
+
+    prior: str
+    nmb: NetBenefitSummary
+    evpi_per_school_year: float
+    population_evpi: float
+    ceac: np.ndarray
+    verdict: Verdict
+    reliable: bool
+    borrowed: tuple[str, ...]
+    counted: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+def prior_economics(analyses: Sequence[OutcomeAnalysis], prior: str,
+                    economics: EconomicInputs, pupils_per_school: float) -> PriorEconomics:
+    """Net benefit, EVPI, CEAC and verdict under one prior.
+
+    Parameters
+    ----------
+    analyses : sequence of OutcomeAnalysis
+        Must include the primary outcome (S47), which must have a value per averted event.
+    prior : str
+    economics : EconomicInputs
+    pupils_per_school : float
+
+    Returns
+    -------
+    PriorEconomics
+
+    Notes
+    -----
+    The CEAC is per S47 enquiry avoided, like the published one, but its incremental cost is
+    the programme's cost less the value of the other outcomes' averted events (so it carries
+    their uncertainty); the published curve comes from the trial's bootstrap of its own costs.
+    """
+    values = economics.values
+    if PRIMARY not in values:
+        raise SpecError(f"the economic inputs give no value per averted {PRIMARY} event "
+                        f"(value_per_event.{PRIMARY}); the verdict and the CEAC need one")
+    cost = economics.cost_per_school_year.value
+    paired = paired_draws(analyses, prior, list(values), pupils_per_school)
+    nmb = net_benefit(paired.averted, values, cost)
+    others = sum((values[k] * a for k, a in paired.averted.items() if k != PRIMARY),
+                 np.zeros_like(nmb))
+    primary = _primary(analyses)
+    pa = primary.results.get(prior, next(iter(primary.results.values())))
+    summary = summarise_net_benefit(nmb)
+    curve = ceac(paired.averted[PRIMARY], cost - others, economics.willingness_to_pay.grid)
+    value = evpi(nmb)
+    verdict = decide_verdict(economics.decision_rule,
+                             pa.decision.effect.prob_meaningful_reduction,
+                             summary.prob_positive, mcid=pa.decision.mcid,
+                             outcome_label=OUTCOME_PHRASES[PRIMARY])
+    reliable = all(o.results.get(prior, next(iter(o.results.values()))).reliable
+                   for o in analyses if o.outcome in values)
+    return PriorEconomics(prior, summary, value, value * population_scale(economics), curve,
+                          verdict, reliable, paired.borrowed, tuple(paired.averted),
+                          paired.missing)
+
+
+def _primary(analyses: Sequence[OutcomeAnalysis]) -> OutcomeAnalysis:
+    for o in analyses:
+        if o.outcome == PRIMARY:
+            return o
+    raise SpecError(f"the report needs the primary outcome {PRIMARY!r}; the analyses are of "
+                    f"{[o.outcome for o in analyses]}")
+
+
+OUTCOME_PHRASES = {"s47": "S47 enquiries", "referrals": "referrals", "s17": "S17 assessments",
+                   "care_entry": "entries to care", "days_in_care": "days in care",
+                   "attendance": "absence"}
+"""Each outcome as it reads in a sentence."""
+
+
+def economics_rows(per_prior: Sequence[PriorEconomics], economics: EconomicInputs,
+                   rule: DecisionRule) -> tuple[list[str], list[Row]]:
+    """The value-for-money table: one row per prior, then the published evaluation."""
+    published = economics.willingness_to_pay.published
+    marks = list(published.wtp) if published is not None else []
+    grid = list(economics.willingness_to_pay.grid)
+    columns = ["prior", "mean net benefit per school-year", "95% interval", "P(net benefit > 0)",
+               "EVPI per school-year", "EVPI for the roll-out",
+               *[f"P(cost-effective) at {format_money(w)}" for w in marks], "verdict"]
+    rows = []
+    for e in per_prior:
+        nb_css = "invest" if e.nmb.prob_positive >= rule.invest_nmb else "stop"
+        cells = [Cell("nmb_mean", e.nmb.mean, format_money(e.nmb.mean)),
+                 Cell("nmb_ci", f"{e.nmb.ci[0]!r} {e.nmb.ci[1]!r}",
+                      f"{format_money(e.nmb.ci[0])} to {format_money(e.nmb.ci[1])}"),
+                 Cell("prob_nmb_positive", e.nmb.prob_positive,
+                      pct(e.nmb.prob_positive, rule.invest_nmb), nb_css),
+                 Cell("evpi_per_school_year", e.evpi_per_school_year,
+                      format_money(e.evpi_per_school_year)),
+                 Cell("population_evpi", e.population_evpi, format_money(e.population_evpi))]
+        cells += [Cell(f"ceac_{w:g}", float(e.ceac[grid.index(w)]),
+                       pct(float(e.ceac[grid.index(w)]))) for w in marks]
+        cells.append(Cell("verdict", e.verdict.verdict, e.verdict.verdict,
+                          VERDICT_CSS[e.verdict.verdict]))
+        rows.append(Row(PRIMARY, e.prior, cells, e.reliable))
+    if published is not None:
+        cells = [Cell(k, None, NONE) for k in ("nmb_mean", "nmb_ci", "prob_nmb_positive",
+                                               "evpi_per_school_year", "population_evpi")]
+        cells += [Cell(f"ceac_{w:g}", p, pct(p))
+                  for w, p in zip(published.wtp, published.prob_cost_effective, strict=True)]
+        cells.append(Cell("verdict", None, NONE))
+        rows.append(Row(PRIMARY, "published economic evaluation", cells))
+    return columns, rows
+
+
+# ----------------------------------------------------------------------------- tipping, EVSI
+
+
+def data_alone(outcome: OutcomeAnalysis) -> PriorAnalysis:
+    """The outcome under the vague prior: the fit that stands for what the data say."""
+    if "vague" not in outcome.results:
+        raise SpecError(f"{outcome.spec.name}: the report needs the 'vague' prior among its "
+                        "priors (its fit gives the data's likelihood for the tipping points and "
+                        f"the value of information); got {list(outcome.results)}")
+    return outcome.results["vague"]
+
+
+def fitted_likelihood(primary: OutcomeAnalysis) -> tuple[float, float]:
+    """The normal likelihood of the primary log IRR implied by its vague-prior fit."""
+    base = data_alone(primary)
+    return likelihood_from_draws(base.draws("log_irr"), base.weights)
+
+
+def centre_family(primary: OutcomeAnalysis) -> NormalCentreFamily:
+    """Normal priors as certain as this report's sceptical prior, indexed by their centre."""
+    sceptical = primary.results.get("sceptical")
+    if sceptical is not None and len(sceptical.prior.sds) == 1:
+        return NormalCentreFamily(sd=sceptical.prior.sds[0], sd_label="the sceptical prior")
+    return NormalCentreFamily()
+
+
+def tipping_families(primary: OutcomeAnalysis) -> list[PriorFamily]:
+    """The families searched: normal priors of the sceptical prior's certainty by centre, and
+    the weight on the pilots (when the pilot-informed prior exists for the outcome)."""
+    families: list[PriorFamily] = [centre_family(primary)]
+    pilot = primary.results.get(PILOT_PRIOR)
+    if pilot is not None and "robust_weight" in pilot.prior.details:
+        families.append(RobustWeightFamily.from_robust(pilot.prior))
+    return families
+
+
+def tipping_sentences(primary: OutcomeAnalysis, current: Verdict, rule: DecisionRule,
+                      ) -> tuple[list[str], list[TippingPoint]]:
+    """What one would have to believe for the vague-prior verdict to change, on this trial's
+    data and on the published estimate (each from its own vague-prior verdict).
+
+    Returns
+    -------
+    list of str, list of TippingPoint
+        The sentences, and the tipping points on these data (for the figure).
+    """
+    label = OUTCOME_PHRASES[PRIMARY]
+    mcid = current.mcid
+    families = tipping_families(primary)
+    fitted = tipping_points(fitted_likelihood(primary), rule, current, families, mcid=mcid)
+    published = _published_likelihood()
+    verdict = rule.verdict(prob_meaningful(primary.results["vague"].prior, published, mcid=mcid))
+    on_published = tipping_points(published, rule, verdict, families, mcid=mcid,
+                                  outcome_label=label)
+    lines = [f"On these data (a normal approximation of the vague fit), from its verdict "
+             f"'{current.verdict}': {_lower_first(tp.text)}" for tp in fitted]
+    lines += [f"On the published estimate, from its vague-prior verdict '{verdict}': "
+              f"{_lower_first(tp.text)}" for tp in on_published]
+    return lines, fitted
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _published_likelihood() -> tuple[float, float]:
+    entry = published_estimate(PRIMARY)
+    return normal_likelihood_from_ci(entry.estimate, *entry.ci, level=entry.ci_level)
+
+
+def trial_values(analyses: Sequence[OutcomeAnalysis], economics: EconomicInputs,
+                 pupils_per_school: float) -> dict[str, FurtherTrialValue]:
+    """The value of further trials of S47 under each prior, from the summary-level posterior
+    (this fit's likelihood and the prior), the other outcomes held at their expected value."""
+    primary = _primary(analyses)
+    likelihood = fitted_likelihood(primary)
+    values = economics.values
+    out = {}
+    for name, pa in primary.results.items():
+        paired = paired_draws(analyses, name, list(values), pupils_per_school)
+        others = sum(values[k] * float(np.mean(a)) for k, a in paired.averted.items()
+                     if k != PRIMARY)
+        control = pa.draws("rate_control_per_1000") / pa.spec.followup_years
+        events = float(np.average(control, weights=pa.weights)) * pupils_per_school / 1000.0
+        nb = LinearNetBenefit.from_inputs(economics, outcome=PRIMARY,
+                                          events_per_school_year=events, offset=others)
+        out[name] = further_trial_value(posterior(pa.prior, *likelihood), nb, economics)
+    return out
+
+
+def evsi_table(values: dict[str, FurtherTrialValue]) -> tuple[list[str], list[list[Cell]]]:
+    """Rows by trial size: its cost and its expected value (EVSI for the roll-out) per prior."""
+    first = next(iter(values.values()))
+    columns = ["schools per arm", "cost of the trial",
+               *[f"worth at most ({name})" for name in values]]
+    rows = []
+    for i, n in enumerate(first.table["n_per_arm"]):
+        cost = float(first.table["trial_cost"].iloc[i])
+        cells = [Cell("n_per_arm", int(n), str(int(n))),
+                 Cell("trial_cost", cost, format_money(cost))]
+        for name, v in values.items():
+            evsi = float(v.table["population_evsi"].iloc[i])
+            cells.append(Cell(f"population_evsi.{name}", evsi, format_money(evsi),
+                              "invest" if evsi > cost else ""))
+        rows.append(cells)
+    ceiling = [Cell("n_per_arm", None, "perfect information on the S47 effect"),
+               Cell("trial_cost", None, NONE)]
+    ceiling += [Cell(f"population_evpi.{name}", v.population_evpi,
+                     format_money(v.population_evpi)) for name, v in values.items()]
+    rows.append(ceiling)
+    return columns, rows
+
+
+# ----------------------------------------------------------------------------- re-analysis
+
+
+REANALYSIS_COLUMNS = ["prior", "ratio (95% interval)", "P(any reduction)",
+                      "P(reduction ≥ MCID)", "P(harm)", "P(practically no change)"]
+
+
+def reanalysis_rows(primary: OutcomeAnalysis, rule: DecisionRule) -> list[Row]:
+    """The published S47 estimate under each of the report's priors (exact posterior)."""
+    rows = []
+    mcid = primary.spec.decision.mcid
+    for name, pa in primary.results.items():
+        e = reanalyse(prior=pa.prior, outcome=PRIMARY, mcid=mcid).effect
+        cells = [Cell("irr_median", e.median, ratio_text(e)),
+                 Cell("prob_any_reduction", e.prob_any_reduction, pct(e.prob_any_reduction)),
+                 Cell("prob_meaningful_reduction", e.prob_meaningful_reduction,
+                      pct(e.prob_meaningful_reduction, rule.stop, rule.invest),
+                      _traffic(rule, e.prob_meaningful_reduction)),
+                 Cell("prob_harm", e.prob_harm, pct(e.prob_harm)),
+                 Cell("prob_rope", e.prob_rope, pct(e.prob_rope))]
+        rows.append(Row(PRIMARY, name, cells))
+    return rows
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def report_figures(analyses: Sequence[OutcomeAnalysis], per_prior: Sequence[PriorEconomics],
+                   economics: EconomicInputs, rule: DecisionRule,
+                   tipping: Sequence[TippingPoint], *, show_la_codes: bool) -> list[Figure]:
+    """The report's figures, as PNG (the LAs' effects only when the model has them)."""
+    primary = _primary(analyses)
+    mcid = primary.spec.decision.mcid
+    label = outcome_schema(PRIMARY).label
+    figures = [Figure(
+        "s47_posterior",
+        f"Posterior of the rate ratio of {label.lower()} under each prior. Solid line: no "
+        f"effect; dashed: a {mcid:.0%} reduction (the MCID). Area left of the dashed line = "
+        "the probability of a meaningful reduction.",
+        "Posterior densities of the S47 rate ratio by prior",
+        figure_png(plot_ratio_posteriors(
+            {n: (pa.draws("irr"), pa.weights) for n, pa in primary.results.items()},
+            mcid=mcid, label=label)))]
+    published = economics.willingness_to_pay.published
+    marks = (dict(zip(published.wtp, published.prob_cost_effective, strict=True))
+             if published is not None else None)
+    figures.append(Figure(
+        "ceac",
+        "Probability that SWIS is cost-effective against what one would pay per S47 enquiry "
+        "avoided (its cost less the value of other averted events), beside the published "
+        "economic evaluation.", "Cost-effectiveness acceptability curves by prior",
+        figure_png(plot_ceac(economics.willingness_to_pay.grid,
+                             {e.prior: e.ceac for e in per_prior}, published=marks))))
+    rows = [ForestRow(outcome_schema(o.outcome).label, n, pa.decision.effect.median,
+                      *pa.decision.effect.ci, pa.reliable)
+            for o in analyses for n, pa in o.results.items()]
+    figures.append(Figure(
+        "forest", "Every outcome under every prior: posterior median and 95% interval of the "
+        "ratio (log scale; below 1 = fewer with SWIS). Red rows failed their checks.",
+        "Forest plot of all outcomes and priors",
+        figure_png(plot_summary_forest(rows, mcid=mcid)), wide=True))
+    la_figure = _la_figure(primary, mcid, show_la_codes)
+    if la_figure is not None:
+        figures.append(la_figure)
+    figures.append(_tipping_figure(primary, rule, tipping))
+    return figures
+
+
+def _la_figure(primary: OutcomeAnalysis, mcid: float, show_la_codes: bool) -> Figure | None:
+    """The LAs' effects under the vague prior; None when the model has no LA-varying effect."""
+    base = data_alone(primary)
+    if "la_log_irr" not in base.fit.idata["posterior"]:
+        return None
+    codes = [str(c) for c in base.fit.idata["posterior"]["la"].to_numpy()]
+    la = np.exp(base.draws("la_log_irr"))
+    png = figure_png(plot_la_effects(la, base.draws("irr_new_la"), weights=base.weights,
+                                     labels=codes if show_la_codes else None,
+                                     mcid=mcid, average=base.draws("irr")))
+    return Figure("la_effects",
+                  "S47 rate ratio in each local authority (vague prior), and the prediction "
+                  "for a new LA not in the trial: what a roll-out would meet."
+                  + ("" if show_la_codes else " LAs are anonymised."),
+                  "Caterpillar plot of LA effects", png)
+
+
+TIPPING_PLOT_IRRS = (0.3, 1.5)
+"""Prior centres (IRR) drawn in the tipping-point figure: where the curve moves."""
+
+
+def _tipping_figure(primary: OutcomeAnalysis, rule: DecisionRule,
+                    tipping: Sequence[TippingPoint]) -> Figure:
+    family = centre_family(primary)
+    likelihood = fitted_likelihood(primary)
+    mcid = primary.spec.decision.mcid
+    values = family.grid(TIPPING_PLOT_IRRS)
+    curve = probability_curve(likelihood, family, values, mcid=mcid)
+    lo, hi = TIPPING_PLOT_IRRS
+    points = [(tp.value, tp.prob_meaningful, f"IRR {tp.value:.2f}") for tp in tipping
+              if tp.found and tp.family.kind == family.kind and lo <= tp.value <= hi]
+    landmarks = family.landmarks(pa.prior for pa in primary.results.values())
+    current = [(v, prob_meaningful(family.prior_at(v), likelihood, mcid=mcid), n)
+               for n, v in landmarks.items() if lo <= v <= hi]
+    png = figure_png(plot_tipping(
+        values, curve, thresholds={f"invest at {rule.invest:.0%}": rule.invest,
+                                   f"stop below {rule.stop:.0%}": rule.stop},
+        points=points, current=current, xlabel=f"centre of the prior (rate ratio), SD "
+                                               f"{family.sd:.3f} on the log scale"))
+    return Figure("tipping",
+                  "Probability of a meaningful S47 reduction on these data (a normal "
+                  "approximation of the vague fit), by the centre of a normal prior as certain "
+                  "as the sceptical one. Above the stop line the verdict leaves 'stop'; "
+                  "investing also needs the net benefit to be probably positive.",
+                  "Tipping-point curve", png)
+
+
+# ----------------------------------------------------------------------------- the words
+
+
+def _below(p: float) -> str:
+    """The smallest round percentage above ``p``, for "below X%" sentences."""
+    for bound in (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 0.9, 0.95, 0.99):
+        if p < bound:
+            return f"{bound:.1%}" if bound < 0.01 else f"{bound:.0%}"
+    return "100%"
+
+
+VERDICT_WORDS = {"invest": "Invest", "more evidence": "More evidence needed", "stop": "Stop"}
+
+
+def headline(verdicts: dict[str, Verdict], rule: DecisionRule) -> tuple[str, str, str, str]:
+    """The verdict, its word, its CSS class and the headline sentence.
+
+    Parameters
+    ----------
+    verdicts : dict of str to Verdict
+        The verdict under each prior, in the report's order.
+    rule : DecisionRule
+
+    Returns
+    -------
+    tuple of str
+        ``(verdict, word, css class, sentence)``; the verdict is ``"depends on the prior"``
+        when the priors disagree.
+    """
+    first = next(iter(verdicts.values()))
+    what = (f"the probability that SWIS reduces {first.outcome_label} by at least "
+            f"{first.mcid:.0%}")
+    probs = [v.prob_meaningful for v in verdicts.values()]
+    kinds = {v.verdict for v in verdicts.values()}
+    if len(kinds) > 1:
+        parts = "; ".join(f"{VERDICT_WORDS[k].lower()} under the "
+                          + ", ".join(n for n, v in verdicts.items() if v.verdict == k)
+                          + (" prior" if sum(v.verdict == k for v in verdicts.values()) == 1
+                             else " priors")
+                          for k in ("invest", "more evidence", "stop") if k in kinds)
+        return ("depends on the prior", "Depends on the prior", "mixed",
+                f"The verdict depends on the prior: {parts}. {_sentence_start(what)} ranges "
+                f"from {format_probability(min(probs), rule.stop, rule.invest)} to "
+                f"{format_probability(max(probs), rule.stop, rule.invest)}.")
+    kind = kinds.pop()
+    nmb = [v.prob_nmb_positive for v in verdicts.values() if v.prob_nmb_positive is not None]
+    poor_value = [n for n, v in verdicts.items() if v.effective_not_value_for_money]
+    if kind == "stop":
+        ceiling = _below(max(probs))
+        size = (f"below {ceiling}" if float(ceiling.rstrip("%")) / 100 < rule.stop
+                else bound("at most", max(probs), rule.stop))
+        text = (f"Under every prior we considered, {what} is {size}, under the "
+                f"{rule.stop:.0%} needed to keep considering it: the verdict is to stop.")
+    elif kind == "invest":
+        text = (f"Under every prior we considered, {what} is "
+                f"{bound('at least', min(probs), rule.invest)}, and the probability that SWIS "
+                f"is value for money is {bound('at least', min(nmb), rule.invest_nmb)} (the "
+                f"rule asks for {rule.invest_nmb:.0%}): the verdict is to invest.")
+    elif len(poor_value) == len(verdicts):
+        text = (f"Under every prior we considered, SWIS probably works: {what} is "
+                f"{bound('at least', min(probs), rule.invest)}. But the probability that it is "
+                f"value for money is {bound('at most', max(nmb), rule.invest_nmb)}, under the "
+                f"{rule.invest_nmb:.0%} the rule asks for, so more evidence (or a cheaper "
+                "programme) is needed before investing.")
+    else:
+        text = (f"Under every prior we considered the evidence is not decisive: {what} lies "
+                f"between {format_probability(min(probs), rule.stop, rule.invest)} and "
+                f"{format_probability(max(probs), rule.stop, rule.invest)}, so more evidence is "
+                "needed.")
+        if poor_value:
+            text += (f" Under the {_phrase_list(poor_value)} "
+                     f"{'prior' if len(poor_value) == 1 else 'priors'} SWIS probably works but "
+                     "is unlikely to be value for money.")
+    return kind, VERDICT_WORDS[kind], VERDICT_CSS[kind], text
+
+
+def _sentence_start(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _phrase_list(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def key_points(analyses: Sequence[OutcomeAnalysis], per_prior: Sequence[PriorEconomics],
+               economics: EconomicInputs) -> list[str]:
+    """The few sentences under the verdict, each under the vague prior (the data alone): the
+    primary effect, a new LA, the other outcomes and the value for money."""
+    primary = _primary(analyses)
+    d = data_alone(primary).decision
+    e = d.effect
+    change = "fewer" if e.median < 1 else "more"
+    points = [
+        f"With the data alone (vague prior), SWIS schools had an estimated "
+        f"{abs(1 - e.median):.1%} {change} {OUTCOME_PHRASES[PRIMARY]} (rate ratio {e.median:.2f}, "
+        f"{e.ci_prob:.0%} interval {e.ci[0]:.2f} to {e.ci[1]:.2f}); the probability of a "
+        f"reduction of at least {d.mcid:.0%} is {pct(e.prob_meaningful_reduction)}, of any "
+        f"reduction {pct(e.prob_any_reduction)} and of more enquiries {pct(e.prob_harm)}.",
+        f"In a local authority that was not in the trial (what a roll-out would meet), the "
+        f"probability of a reduction of at least {d.mcid:.0%} is "
+        f"{pct(d.new_la.prob_meaningful_reduction)}."]
+    others = [f"{OUTCOME_PHRASES[o.outcome]} "
+              f"{pct(data_alone(o).decision.effect.prob_meaningful_reduction)}"
+              for o in analyses if o.outcome != PRIMARY and "vague" in o.results]
+    if others:
+        points.append("Other outcomes, probability of a meaningful reduction: "
+                      + ", ".join(others) + ".")
+    nb = next(x for x in per_prior if x.prior == "vague")
+    counted = _phrase_list([OUTCOME_PHRASES[k] for k in nb.counted])
+    points.append(
+        f"At {_cost(economics)} per school-year, counting the assumed values of averted "
+        f"{counted}, the expected net benefit is {format_money(nb.nmb.mean)} per school-year "
+        f"(95% interval {format_money(nb.nmb.ci[0])} to {format_money(nb.nmb.ci[1])}); the "
+        f"probability that SWIS pays for itself is {pct(nb.nmb.prob_positive)}.")
+    return points
+
+
+# ----------------------------------------------------------------------------- the report
+
+
+def check_settings(priors: Sequence[str], suppress_threshold: int) -> None:
+    """Refuse report settings that would hide a problem or show a small count.
+
+    Parameters
+    ----------
+    priors : sequence of str
+        The report's priors: the vague prior must be among them (its fit is the data's
+        likelihood for the tipping points and the value of information).
+    suppress_threshold : int
+        At least :data:`~swisbayes._base.defaults.SMALL_COUNT_SUPPRESS`.
+
+    Raises
+    ------
+    SpecError
+        Naming the setting, what was given and what is expected.
+    """
+    if suppress_threshold < SMALL_COUNT_SUPPRESS:
+        raise SpecError(f"suppress_threshold must be at least {SMALL_COUNT_SUPPRESS} (counts "
+                        f"from 1 to {SMALL_COUNT_SUPPRESS} are never shown); got "
+                        f"{suppress_threshold}")
+    if "vague" not in priors:
+        raise SpecError(f"the report's priors must include 'vague' (its fit is the data's "
+                        f"likelihood for the tipping points and the value of information); got "
+                        f"{list(priors)}")
+
+
+def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
+                 economics: EconomicInputs, *, economics_file: Path | None = None,
+                 bundled: bool = False, show_la_codes: bool = False,
+                 suppress_threshold: int = SMALL_COUNT_SUPPRESS) -> Report:
+    """Compute everything the report shows.
+
+    Parameters
+    ----------
+    analyses : sequence of OutcomeAnalysis
+        The primary outcome (S47) and any others, each under the report's priors.
+    data : SchoolData
+        The data they were fitted to.
+    economics : EconomicInputs
+    economics_file : pathlib.Path, optional
+        Where the economic inputs came from (recorded in the provenance).
+    bundled : bool, default False
+        The data are the bundled synthetic data (the report says so at the top).
+    show_la_codes : bool, default False
+        Label LA-level results with LA codes instead of "LA 1", "LA 2", ...
+    suppress_threshold : int, default 5
+        Largest count suppressed (from 1).
+
+    Returns
+    -------
+    Report
+    """
+    rule = economics.decision_rule
+    primary = _primary(analyses)
+    pupils = mean_pupils(data)
+    check_settings(list(primary.results), suppress_threshold)
+    per_prior = [prior_economics(analyses, name, economics, pupils) for name in primary.results]
+    verdicts = {e.prior: e.verdict for e in per_prior}
+    verdict, word, css, head = headline(verdicts, rule)
+    tipping, points = tipping_sentences(primary, verdicts["vague"], rule)
+    values = trial_values(analyses, economics, pupils)
+    evsi_sentence = f"Under the vague prior, {_lower_first(values['vague'].text)}"
+    sizes = list(values["vague"].table["n_per_arm"])
+    if 100 in sizes and values["vague"].population_evpi > 0 \
+            and values["vague"].sentence(100) not in evsi_sentence:
+        evsi_sentence += " " + values["vague"].sentence(100)
+    evsi_columns, evsi_rows = evsi_table(values)
+    eco_columns, eco_rows = economics_rows(per_prior, economics, rule)
+    count_columns, counts = count_table(data, analyses, suppress_threshold)
+    unreliable = [f"The fit of {o.spec.name} under the {n} prior failed its convergence "
+                  f"checks ({'; '.join(pa.fit.diagnostics.reasons)}): its numbers are marked "
+                  "unreliable." for o in analyses for n, pa in o.results.items()
+                  if not pa.reliable]
+    warnings = []
+    if bundled:
+        warnings.append("These results use the bundled synthetic data, simulated with the "
+                        "trial's published design: they show what the report says, not what "
+                        "the trial found. Run it with --data on the trial's data.")
+    assumptions = assumption_rows(analyses, economics, bundled)
+    points_text = key_points(analyses, per_prior, economics)
+    missing = sorted({k for e in per_prior for k in e.missing})
+    if missing:
+        warnings.append("No analysis of " + _phrase_list([OUTCOME_PHRASES[k] for k in missing])
+                        + " was found in the spec directory, so its value per averted event "
+                        "is not counted in the net benefit.")
+    if tipping:
+        points_text.append(tipping[0])
+    points_text.append(evsi_sentence)
+    return Report(
+        title="Social Workers in Schools: what the evidence says for an investment decision",
+        subtitle=(f"{len(analyses)} outcomes x {len(primary.results)} priors, fitted to "
+                  f"{len(data.frame)} schools in {data.frame['la_id'].nunique()} local "
+                  f"authorities; {len(assumptions)} inputs are assumptions, not published "
+                  "figures (listed at the end)."),
+        verdict=verdict, verdict_word=word, verdict_class=css, headline=head,
+        key_points=points_text, rule_text=rule.describe(primary.spec.decision.mcid),
+        table_intro=("Each row is one outcome under one prior. The ratio compares SWIS with "
+                     "control schools (below 1 = fewer events with SWIS). 'Practically no "
+                     "change' is a ratio within the MCID either way (between 0.9 and 1/0.9 for "
+                     "a 10% MCID); 'new LA' is a local authority not in the trial, which is "
+                     "what a roll-out would meet."),
+        effect_columns=effect_columns(pupils),
+        effect_groups=effect_groups(analyses, rule, pupils),
+        table_note=("A cell is coloured by the rule applied to that outcome's probability of "
+                    "a meaningful reduction; the verdict is about S47 enquiries."),
+        economics_intro=(f"Net monetary benefit per intervention school-year: the assumed "
+                         f"values of averted events less the programme's cost of "
+                         f"{_cost(economics)}, the outcomes fitted separately and combined "
+                         "assuming independence between them. EVPI is what knowing the effects "
+                         "exactly would be worth; the roll-out covers "
+                         f"{economics.rollout.schools.value:.0f} schools for "
+                         f"{economics.rollout.horizon_years.value:.0f} years, discounted at "
+                         f"{economics.rollout.discount_rate.value:.1%}."),
+        economics_columns=eco_columns, economics_rows=eco_rows,
+        economics_note=("P(cost-effective) is per S47 enquiry avoided, like the published "
+                        "figures, but its cost is the programme's cost less the assumed value of "
+                        "the other averted events. The published figures come from the trial's "
+                        "bootstrap of its own costs, which were not available here, so the two "
+                        "are not directly comparable."
+                        + _borrowed_note(per_prior)),
+        figures=report_figures(analyses, per_prior, economics, rule, points,
+                               show_la_codes=show_la_codes),
+        tipping=tipping,
+        evsi_sentence=evsi_sentence, evsi_columns=evsi_columns, evsi_rows=evsi_rows,
+        evsi_note=("Expected value of sample information of a further trial measuring S47 "
+                   "enquiries, for the roll-out, by preposterior analysis of the S47 effect "
+                   "(the other outcomes held at their expected values, so the last row is "
+                   "perfect information on S47 alone, not the EVPI of the table above); green "
+                   "where it exceeds the trial's cost."),
+        reanalysis_intro=_reanalysis_intro(),
+        reanalysis_columns=REANALYSIS_COLUMNS, reanalysis_rows=reanalysis_rows(primary, rule),
+        data_intro="Events in the follow-up, summed over each arm's schools.",
+        count_columns=count_columns, count_rows=counts,
+        disclosure_note=(f"Counts from 1 to {suppress_threshold} are suppressed ('c'), as in "
+                         "the Department for Education's children-in-need statistics, and so is "
+                         "a total that would reveal one. No school- or LA-level count appears "
+                         "in this report"
+                         + ("." if not show_la_codes else "; LAs are named at the user's "
+                                                          "request.")),
+        diagnostics_intro=("A fit is trusted when R-hat <= 1.01, bulk ESS >= 400 and there are "
+                           "no divergences (one retry, then flagged). A prior answered by "
+                           "reweighting the vague fit's draws needs Pareto k-hat < 0.7 and an "
+                           "importance ESS >= 400; otherwise it is sampled."),
+        diagnostics_columns=DIAGNOSTICS_COLUMNS, diagnostics_rows=diagnostics_rows(analyses),
+        provenance=provenance_rows(analyses, data, economics, economics_file),
+        assumptions=assumptions,
+        warnings=warnings, alerts=unreliable)
+
+
+def _reanalysis_intro() -> str:
+    entry = published_estimate(PRIMARY)
+    return (f"The trial's published primary result (S47 IRR {entry.estimate:.3f}, "
+            f"{entry.ci_level:.0%} CI {entry.ci[0]:.3f} to {entry.ci[1]:.3f}) under the same "
+            "priors, by an exact conjugate update.")
+
+
+def _cost(economics: EconomicInputs) -> str:
+    """The programme's cost as given (an input is quoted exactly, not rounded)."""
+    return f"{currency_symbol(economics.currency)}{economics.cost_per_school_year.value:,.0f}"
+
+
+def _borrowed_note(per_prior: Sequence[PriorEconomics]) -> str:
+    notes = [f" Under the {e.prior} prior, {_phrase_list([OUTCOME_PHRASES[b] for b in e.borrowed])}"
+             " are counted under the vague prior (no such prior for them)."
+             for e in per_prior if e.borrowed]
+    return "".join(notes)
+
+
+__all__ = ["PRIMARY", "Cell", "Figure", "Group", "PriorEconomics", "Report", "Row",
+           "averted_per_school_year", "build_report", "diagnostics_rows", "economics_rows",
+           "effect_cells", "effect_groups", "headline", "mean_pupils", "pct", "prior_economics",
+           "ratio_text"]

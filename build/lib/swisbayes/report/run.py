@@ -1,0 +1,112 @@
+"""``swisbayes report`` from Python: fit, decide, write."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from swisbayes._base.defaults import SMALL_COUNT_SUPPRESS
+from swisbayes.data.io import SchoolData
+from swisbayes.economics.net_benefit import economics_path, load_economics
+from swisbayes.report.content import Report, build_report, check_settings
+from swisbayes.report.render import Format, write_report
+from swisbayes.workflows.multiprior import (
+    STANDARD_PRIORS,
+    OutcomeAnalysis,
+    load_report_data,
+    report_specs,
+    run_analyses,
+)
+from swisbayes.workflows.progress import StepProgress
+
+
+@dataclass(frozen=True)
+class ReportRun:
+    """A written report.
+
+    Parameters
+    ----------
+    report : Report
+        Everything it shows.
+    analyses : list of OutcomeAnalysis
+        The fits and reweighted draws behind it.
+    files : list of pathlib.Path
+        The files written, the report first.
+    seconds : float
+        Wall time.
+    """
+
+    report: Report
+    analyses: list[OutcomeAnalysis]
+    files: list[Path]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        """True when every fit behind the report passed its diagnostics."""
+        return all(pa.reliable for o in self.analyses for pa in o.results.values())
+
+
+def make_report(*, data: str | Path | pd.DataFrame | SchoolData | None = None,
+                spec_dir: str | Path = "models", economics: str | Path | None = None,
+                out: str | Path = "out/report.html", fmt: Format = "html",
+                priors: Sequence[str] = STANDARD_PRIORS, show_la_codes: bool = False,
+                suppress_threshold: int = SMALL_COUNT_SUPPRESS,
+                progress: bool = False) -> ReportRun:
+    """Fit every outcome of ``spec_dir`` under the standard priors and write the report.
+
+    Parameters
+    ----------
+    data : path, DataFrame or SchoolData, optional
+        School- or pupil-level data; the bundled synthetic SWIS data when None.
+    spec_dir : path, default "models"
+        Directory with the analysis specs (``s47_primary.toml`` and the other outcomes).
+    economics : path, optional
+        Economic inputs; ``SPEC_DIR/economics.toml`` when None, else the bundled file.
+    out : path, default "out/report.html"
+        The report file.
+    fmt : {"html", "md"}, default "html"
+        One self-contained HTML page, or Markdown with PNG files beside it.
+    priors : sequence of str, default :data:`~swisbayes.workflows.multiprior.STANDARD_PRIORS`
+    show_la_codes : bool, default False
+        Name LAs by code in LA-level results (anonymised otherwise).
+    suppress_threshold : int, default 5
+        Largest count suppressed in the report (at least 5).
+    progress : bool, default False
+        Show which model and prior is being fitted (on a terminal only).
+
+    Returns
+    -------
+    ReportRun
+
+    Examples
+    --------
+    ::
+
+        run = make_report(out="out/report.html")
+        run.report.verdict           # 'stop', 'more evidence', 'invest' or 'depends on the prior'
+        run.ok                       # every fit passed its diagnostics
+    """
+    start = time.perf_counter()
+    check_settings(priors, suppress_threshold)  # before any fit
+    specs = report_specs(spec_dir)
+    candidate = Path(spec_dir) / "economics.toml"
+    economics_file = economics_path(economics if economics is not None
+                                    else candidate if candidate.is_file() else None)
+    inputs = load_economics(economics_file)
+    school_data = load_report_data(data, specs)
+    with StepProgress(enabled=progress) as step:
+        analyses = run_analyses(specs, school_data, priors, step=step)
+        step("writing the report")
+        report = build_report(analyses, school_data, inputs, economics_file=economics_file,
+                              bundled=data is None, show_la_codes=show_la_codes,
+                              suppress_threshold=suppress_threshold)
+        files = write_report(report, out, fmt)
+    return ReportRun(report, analyses, files, time.perf_counter() - start)
+
+
+__all__ = ["ReportRun", "make_report"]

@@ -1,0 +1,1 @@
+"""Layer 3: analysis specifications and the other input files, as validated pure data."""

@@ -1,0 +1,1 @@
+"""Layer 0: errors, defaults, config reading, atomic output, provenance and text formatting."""

@@ -1,0 +1,834 @@
+"""Decision quantities from posterior draws: probabilities of meaningful effects, events averted.
+
+The kernels are NumPy functions over draws (flattened across chains); :func:`decide` applies them
+to a fitted posterior of a count outcome, :func:`decide_hurdle` to days in care (adding each
+part's effect) and :func:`decide_attendance` to attendance (adding the difference in absence in
+percentage points); :func:`decide_spec` picks the one for a spec's outcome. Ratios below 1 mean
+fewer events with SWIS.
+
+Every kernel takes ``weights``, one per draw: importance weights of reweighted draws (a prior
+changed without refitting). With ``weights=None``, or with all weights equal, the quantities are
+the plain shares and NumPy quantiles of the draws; otherwise they are shares of the weight and
+weighted quantiles (:func:`weighted_quantile`), in the same result classes, with the same keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+import xarray as xr
+
+from swisbayes._base.defaults import validate_ci_prob
+from swisbayes._base.errors import SpecError
+from swisbayes.data.schema import outcome_schema
+
+if TYPE_CHECKING:
+    from swisbayes.spec.analysis import AnalysisSpec
+
+
+def normalised_weights(weights: np.ndarray | None, n: int) -> np.ndarray | None:
+    """Weights as a flat array summing to 1, or None for equal weights.
+
+    Parameters
+    ----------
+    weights : numpy.ndarray or None
+        Non-negative weights, one per draw (any shape with ``n`` elements).
+    n : int
+        Number of draws.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        None when ``weights`` is None or all weights are equal: equal weights are the
+        unweighted case, and the kernels then compute exactly what they compute without
+        weights.
+
+    Raises
+    ------
+    SpecError
+        If the weights are not ``n`` finite non-negative numbers with a positive sum.
+
+    Examples
+    --------
+    >>> normalised_weights(np.array([1.0, 3.0]), 2)
+    array([0.25, 0.75])
+    >>> normalised_weights(np.full(3, 0.2), 3) is None
+    True
+    """
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=float).ravel()
+    if w.size != n:
+        raise SpecError(f"weights: {w.size} weights for {n} draws; expected one weight per "
+                        "draw (chains, then draws)")
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
+        raise SpecError("weights must be finite, non-negative and not all zero; got "
+                        f"min {np.min(w)!r}, max {np.max(w)!r}, sum {np.sum(w)!r}")
+    if np.all(w == w[0]):
+        return None
+    return w / w.sum()
+
+
+def weighted_quantile(draws: np.ndarray, q: float | np.ndarray,
+                      weights: np.ndarray | None = None) -> float | np.ndarray:
+    """Quantiles of (weighted) draws.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        Draws of one scalar quantity (flattened).
+    q : float or numpy.ndarray
+        Probabilities in [0, 1].
+    weights : numpy.ndarray, optional
+        One weight per draw; equal weights (``numpy.quantile``, exactly) when None or all equal.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        A float for a scalar ``q``, else an array like ``q``.
+
+    Raises
+    ------
+    SpecError
+        If the weights do not fit the draws (see :func:`normalised_weights`).
+
+    Notes
+    -----
+    Each sorted draw stands at the midpoint of its weight's share of the cumulative weight, and
+    quantiles are interpolated linearly between those points; beyond the first and last points
+    they are the smallest and largest draw. For equal weights this is Hazen's definition,
+    within one draw of NumPy's default, which is used instead.
+
+    Examples
+    --------
+    >>> x, w = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 2.0])
+    >>> round(float(weighted_quantile(x, 0.5, w)), 4)     # 1 + (0.5 - 0.375) / (0.75 - 0.375)
+    1.3333
+    """
+    x = np.asarray(draws, dtype=float).ravel()
+    w = normalised_weights(weights, x.size)
+    if w is None:
+        result = np.quantile(x, q)
+    else:
+        order = np.argsort(x, kind="stable")
+        xs, ws = x[order], w[order]
+        result = np.interp(q, np.cumsum(ws) - ws / 2, xs)
+    return float(result) if np.ndim(result) == 0 else result
+
+
+def _median(x: np.ndarray, weights: np.ndarray | None) -> float:
+    # np.median, not the 0.5 quantile, when unweighted: the numbers fits have always reported.
+    if normalised_weights(weights, x.size) is None:
+        return float(np.median(x))
+    return float(weighted_quantile(x, 0.5, weights))
+
+
+def _share(mask: np.ndarray, weights: np.ndarray | None) -> float:
+    """The share of the draws (of their weight, when weighted) where ``mask`` holds."""
+    w = normalised_weights(weights, mask.size)
+    return float(np.mean(mask)) if w is None else float(np.sum(w[mask]))
+
+
+def prob_below(draws: np.ndarray, threshold: float,
+               weights: np.ndarray | None = None) -> float:
+    """Posterior probability that a quantity is below ``threshold``.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        Posterior draws of one scalar quantity.
+    threshold : float
+    weights : numpy.ndarray, optional
+        One weight per draw; equal weights when None.
+
+    Returns
+    -------
+    float
+        The share of draws (of their weight, when weighted) strictly below ``threshold``.
+
+    Raises
+    ------
+    SpecError
+        If the weights do not fit the draws (see :func:`normalised_weights`).
+
+    Examples
+    --------
+    >>> x = np.array([0.8, 0.95, 1.05, 0.7])
+    >>> prob_below(x, 0.9), prob_below(x, 0.9, weights=np.array([1.0, 2.0, 3.0, 2.0]))
+    (0.5, 0.375)
+    """
+    x = np.asarray(draws, dtype=float).ravel()
+    return _share(x < threshold, weights)
+
+
+def prob_above(draws: np.ndarray, threshold: float,
+               weights: np.ndarray | None = None) -> float:
+    """Posterior probability that a quantity is above ``threshold``.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        Posterior draws of one scalar quantity.
+    threshold : float
+    weights : numpy.ndarray, optional
+        One weight per draw; equal weights when None.
+
+    Returns
+    -------
+    float
+        The share of draws (of their weight, when weighted) strictly above ``threshold``.
+
+    Raises
+    ------
+    SpecError
+        If the weights do not fit the draws (see :func:`normalised_weights`).
+
+    Examples
+    --------
+    >>> x = np.array([0.8, 0.95, 1.05, 0.7])
+    >>> prob_above(x, 1.0), prob_above(x, 1.0, weights=np.array([1.0, 2.0, 3.0, 2.0]))
+    (0.25, 0.375)
+    """
+    x = np.asarray(draws, dtype=float).ravel()
+    return _share(x > threshold, weights)
+
+
+def prob_between(draws: np.ndarray, lower: float, upper: float,
+                 weights: np.ndarray | None = None) -> float:
+    """Posterior probability that a quantity is strictly between ``lower`` and ``upper``.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        Posterior draws of one scalar quantity.
+    lower, upper : float
+        Bounds of the open interval; none of the draws is inside it if ``lower >= upper``.
+    weights : numpy.ndarray, optional
+        One weight per draw; equal weights when None.
+
+    Returns
+    -------
+    float
+        The share of draws (of their weight, when weighted) with ``lower < draw < upper``.
+        Computed from one mask, not as ``prob_above(lower) + prob_below(upper) - 1``, so that
+        it is an exact share and never negative.
+
+    Raises
+    ------
+    SpecError
+        If the weights do not fit the draws (see :func:`normalised_weights`).
+
+    Examples
+    --------
+    >>> x = np.array([0.8, 0.95, 1.05, 0.7])
+    >>> prob_between(x, 0.8, 1.1), prob_between(x, 0.8, 1.1, np.array([1.0, 2.0, 3.0, 2.0]))
+    (0.5, 0.625)
+    """
+    x = np.asarray(draws, dtype=float).ravel()
+    return _share((x > lower) & (x < upper), weights)
+
+
+def rope_bounds(mcid: float) -> tuple[float, float]:
+    """The region of practical equivalence of a ratio: a change smaller than the MCID.
+
+    Parameters
+    ----------
+    mcid : float
+        Minimal clinically important reduction as a fraction (0.10 = 10% fewer events).
+
+    Returns
+    -------
+    tuple of float
+        ``(1 - mcid, 1 / (1 - mcid))``, the open interval of ratios closer to 1 than a
+        reduction of ``mcid`` or the matching increase: symmetric about 0 on the log scale,
+        ``|log ratio| < -log(1 - mcid)``.
+
+    Raises
+    ------
+    SpecError
+        If ``mcid`` is not strictly between 0 and 1.
+
+    Examples
+    --------
+    >>> lo, hi = rope_bounds(0.2)
+    >>> lo, hi, bool(np.isclose(np.log(lo), -np.log(hi)))
+    (0.8, 1.25, True)
+    """
+    if not 0.0 < mcid < 1.0:
+        raise SpecError(f"mcid must be a fraction strictly between 0 and 1 (0.10 = a 10% "
+                        f"reduction); got {mcid!r}")
+    return 1.0 - mcid, 1.0 / (1.0 - mcid)
+
+
+def equal_tailed_interval(draws: np.ndarray, ci_prob: float | None = None,
+                          weights: np.ndarray | None = None) -> tuple[float, float]:
+    """Equal-tailed credible interval of the draws.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        Posterior draws of one scalar quantity.
+    ci_prob : float, optional
+        Interval probability; defaults to :data:`swisbayes._base.defaults.CI_PROB`.
+    weights : numpy.ndarray, optional
+        One weight per draw; equal weights (``numpy.quantile``) when None.
+
+    Returns
+    -------
+    tuple of float
+        Lower and upper bound: the ``(1 - ci_prob) / 2`` and ``(1 + ci_prob) / 2`` quantiles
+        (:func:`weighted_quantile`).
+
+    Raises
+    ------
+    ValueError
+        If ``ci_prob`` is not strictly between 0 and 1.
+    SpecError
+        If the weights do not fit the draws (see :func:`normalised_weights`).
+
+    Examples
+    --------
+    >>> equal_tailed_interval(np.arange(101.0), 0.5)
+    (25.0, 75.0)
+    """
+    prob = validate_ci_prob(ci_prob)
+    lo, hi = weighted_quantile(draws, np.array([(1 - prob) / 2, (1 + prob) / 2]), weights)
+    return float(lo), float(hi)
+
+
+@dataclass(frozen=True)
+class RatioSummary:
+    """Posterior summary of a ratio (SWIS vs control) against decision thresholds.
+
+    Parameters
+    ----------
+    median : float
+    ci : tuple of float
+        Equal-tailed interval with probability ``ci_prob``.
+    ci_prob : float
+    prob_any_reduction : float
+        P(ratio < 1).
+    prob_meaningful_reduction : float
+        P(ratio < 1 - MCID).
+    prob_harm : float
+        P(ratio > 1).
+    prob_rope : float
+        P(1 - MCID < ratio < 1 / (1 - MCID)): probability in the region of practical
+        equivalence (:func:`rope_bounds`), a change smaller than the MCID either way.
+    """
+
+    median: float
+    ci: tuple[float, float]
+    ci_prob: float
+    prob_any_reduction: float
+    prob_meaningful_reduction: float
+    prob_harm: float
+    prob_rope: float
+
+
+def summarise_ratio(draws: np.ndarray, *, mcid: float, ci_prob: float | None = None,
+                    weights: np.ndarray | None = None) -> RatioSummary:
+    """Summarise posterior draws of a rate ratio.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        Draws of the ratio (positive).
+    mcid : float
+        Minimal clinically important reduction as a fraction (0.10 = 10% fewer events).
+    ci_prob : float, optional
+        Interval probability; defaults to 0.95.
+    weights : numpy.ndarray, optional
+        One weight per draw; equal weights when None. The median is then
+        ``weighted_quantile(draws, 0.5, weights)``.
+
+    Returns
+    -------
+    RatioSummary
+
+    Raises
+    ------
+    SpecError
+        If the weights do not fit the draws (see :func:`normalised_weights`), or ``mcid`` is
+        not strictly between 0 and 1.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> s = summarise_ratio(np.exp(rng.normal(0.0, 0.1, 200_000)), mcid=0.1)
+    >>> round(s.prob_any_reduction, 2), round(s.prob_meaningful_reduction, 2)  # Phi(log(0.9)/0.1)
+    (0.5, 0.15)
+    >>> round(s.prob_rope, 2)  # 1 - 2 Phi(log(0.9)/0.1): within 10% either way
+    0.71
+    """
+    draws = np.asarray(draws, dtype=float).ravel()
+    prob = validate_ci_prob(ci_prob)
+    lower, upper = rope_bounds(mcid)
+    return RatioSummary(
+        median=_median(draws, weights),
+        ci=equal_tailed_interval(draws, prob, weights),
+        ci_prob=prob,
+        prob_any_reduction=prob_below(draws, 1.0, weights),
+        prob_meaningful_reduction=prob_below(draws, 1.0 - mcid, weights),
+        prob_harm=prob_above(draws, 1.0, weights),
+        prob_rope=prob_between(draws, lower, upper, weights),
+    )
+
+
+@dataclass(frozen=True)
+class DifferenceSummary:
+    """Posterior summary of a difference (SWIS minus control) where lower is better.
+
+    Parameters
+    ----------
+    median : float
+    ci : tuple of float
+        Equal-tailed interval with probability ``ci_prob``.
+    ci_prob : float
+    mcid : float
+        Meaningful fall, in the difference's own units (positive).
+    prob_meaningful_reduction : float
+        P(difference < -mcid).
+    """
+
+    median: float
+    ci: tuple[float, float]
+    ci_prob: float
+    mcid: float
+    prob_meaningful_reduction: float
+
+
+def summarise_difference(draws: np.ndarray, *, mcid: float, ci_prob: float | None = None,
+                         weights: np.ndarray | None = None) -> DifferenceSummary:
+    """Summarise posterior draws of a difference against a meaningful fall.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        Draws of the difference (SWIS minus control).
+    mcid : float
+        Meaningful fall, in the units of the draws (0.5 = half a percentage point).
+    ci_prob : float, optional
+        Interval probability; defaults to 0.95.
+    weights : numpy.ndarray, optional
+        One weight per draw; equal weights when None.
+
+    Returns
+    -------
+    DifferenceSummary
+
+    Raises
+    ------
+    SpecError
+        If the weights do not fit the draws (see :func:`normalised_weights`).
+
+    Examples
+    --------
+    >>> s = summarise_difference(np.array([-1.0, -0.5, -0.49, 0.0, 0.3]), mcid=0.5)
+    >>> s.median, s.prob_meaningful_reduction
+    (-0.49, 0.2)
+    """
+    draws = np.asarray(draws, dtype=float).ravel()
+    prob = validate_ci_prob(ci_prob)
+    return DifferenceSummary(median=_median(draws, weights),
+                             ci=equal_tailed_interval(draws, prob, weights), ci_prob=prob,
+                             mcid=mcid,
+                             prob_meaningful_reduction=prob_below(draws, -mcid, weights))
+
+
+def difference_keys(s: DifferenceSummary) -> dict:
+    """JSON keys of a difference in absence in percentage points.
+
+    Parameters
+    ----------
+    s : DifferenceSummary
+
+    Returns
+    -------
+    dict
+        ``diff_pp_median``, ``diff_pp_ci95`` (at the summary's ``ci_prob``) and
+        ``prob_meaningful_improvement_pp`` (P(diff_pp < -mcid_pp)).
+    """
+    return {"diff_pp_median": s.median, "diff_pp_ci95": list(s.ci),
+            "prob_meaningful_improvement_pp": s.prob_meaningful_reduction}
+
+
+@dataclass(frozen=True)
+class DecisionSummary:
+    """Decision quantities for one outcome under one prior.
+
+    Parameters
+    ----------
+    outcome : str
+    prior : str
+        Name of the prior on the effect.
+    mcid : float
+    effect : RatioSummary
+        Average effect across the trial's LAs (IRR).
+    new_la : RatioSummary
+        Predicted effect in an LA that was not in the trial.
+    averted_per_1000 : float
+        Posterior median of events averted per 1000 pupils per year (negative = more events).
+    averted_per_1000_ci : tuple of float
+    control_rate_per_1000 : float
+        Posterior median of the control-arm rate per 1000 pupils per year.
+    """
+
+    outcome: str
+    prior: str
+    mcid: float
+    effect: RatioSummary
+    new_la: RatioSummary
+    averted_per_1000: float
+    averted_per_1000_ci: tuple[float, float]
+    control_rate_per_1000: float
+
+    unit: ClassVar[str] = "events"
+    """What the rates count, in the plain-English text."""
+    ratio_label: ClassVar[str] = "IRR"
+
+    def to_dict(self) -> dict:
+        """The summary with the stable JSON keys of ``swisbayes fit --json``."""
+        return {
+            "outcome": self.outcome,
+            "prior": self.prior,
+            "mcid": self.mcid,
+            **ratio_keys(self.effect),
+            "new_la": ratio_keys(self.new_la),
+            "averted_per_1000": self.averted_per_1000,
+            "averted_per_1000_ci95": list(self.averted_per_1000_ci),
+            "control_rate_per_1000": self.control_rate_per_1000,
+        }
+
+    @property
+    def text(self) -> str:
+        """Two plain-English sentences for a decision-maker."""
+        e = self.effect
+        lo, hi = e.ci
+        change = "fewer" if e.median < 1 else "more"
+        return (
+            f"Under the '{self.prior}' prior, SWIS schools are estimated to have "
+            f"{abs(1 - e.median):.1%} {change} {self.unit} ({self.ratio_label} {e.median:.2f}, "
+            f"{e.ci_prob:.0%} interval {lo:.2f} to {hi:.2f}). "
+            f"The probability of a reduction of at least {self.mcid:.0%} is "
+            f"{e.prob_meaningful_reduction:.0%}; of any reduction {e.prob_any_reduction:.0%}; "
+            f"of harm (more {self.unit}) {e.prob_harm:.0%}.")
+
+
+@dataclass(frozen=True)
+class HurdleDecision(DecisionSummary):
+    """Decision quantities for days in care: the headline ratio and each part's effect.
+
+    Parameters
+    ----------
+    parts : dict of str to RatioSummary
+        ``zero``: rate ratio of care episodes (whether a school has any days in care);
+        ``positive``: ratio of days in care given any. The headline ``effect`` is the ratio of
+        expected days (both parts together), ``averted_per_1000`` days per 1000 pupils per
+        year.
+    """
+
+    parts: dict[str, RatioSummary]
+
+    unit: ClassVar[str] = "days in care"
+    ratio_label: ClassVar[str] = "ratio of expected days"
+
+    def to_dict(self) -> dict:
+        """The count keys, plus ``parts``: each part's ratio keys."""
+        return {**super().to_dict(),
+                "parts": {name: ratio_keys(s) for name, s in self.parts.items()}}
+
+    @property
+    def text(self) -> str:
+        """The headline, then what each part says."""
+        zero, positive = self.parts["zero"], self.parts["positive"]
+        return (f"{super().text} Of the two parts: the rate of care episodes (any days in care) "
+                f"has ratio {zero.median:.2f} ({zero.ci[0]:.2f} to {zero.ci[1]:.2f}), and the "
+                f"days in care of schools with any have ratio {positive.median:.2f} "
+                f"({positive.ci[0]:.2f} to {positive.ci[1]:.2f}).")
+
+
+@dataclass(frozen=True)
+class AttendanceDecision(DecisionSummary):
+    """Decision quantities for attendance: ratio of absence rates and difference in points.
+
+    Parameters
+    ----------
+    mcid_pp : float
+        Meaningful fall in absence, in percentage points.
+    difference : DifferenceSummary
+        Absence rate with SWIS minus without, in percentage points, in the trial's LAs.
+    new_la_difference : DifferenceSummary
+        The same in an LA that was not in the trial.
+    control_absence_pct : float
+        Posterior median of the control-arm absence rate, in percent. ``averted_per_1000`` and
+        ``control_rate_per_1000`` count sessions missed per 1000 pupils per year.
+    """
+
+    mcid_pp: float
+    difference: DifferenceSummary
+    new_la_difference: DifferenceSummary
+    control_absence_pct: float
+
+    unit: ClassVar[str] = "sessions missed"
+    ratio_label: ClassVar[str] = "ratio of absence rates"
+
+    def to_dict(self) -> dict:
+        """The count keys, plus ``mcid_pp``, the difference keys and ``control_absence_pct``."""
+        keys = super().to_dict()
+        keys["new_la"] |= difference_keys(self.new_la_difference)
+        return {**keys, "mcid_pp": self.mcid_pp, **difference_keys(self.difference),
+                "control_absence_pct": self.control_absence_pct}
+
+    @property
+    def text(self) -> str:
+        """The ratio sentence, then the difference in percentage points."""
+        d = self.difference
+        return (f"{super().text} In percentage points, absence changes by {d.median:+.2f} "
+                f"({d.ci_prob:.0%} interval {d.ci[0]:+.2f} to {d.ci[1]:+.2f}) from "
+                f"{self.control_absence_pct:.2f}%; the probability of a fall of at least "
+                f"{self.mcid_pp:g} points is {d.prob_meaningful_reduction:.0%}.")
+
+
+def ratio_keys(s: RatioSummary) -> dict:
+    """The JSON keys shared by every ratio result (fit, new LA, re-analysis).
+
+    Parameters
+    ----------
+    s : RatioSummary
+
+    Returns
+    -------
+    dict
+        ``irr_median``, ``irr_ci95`` (at ``ci_prob``), ``ci_prob``, ``prob_any_reduction``,
+        ``prob_meaningful_reduction``, ``prob_harm`` and ``prob_rope``.
+    """
+    return {"irr_median": s.median, "irr_ci95": list(s.ci), "ci_prob": s.ci_prob,
+            "prob_any_reduction": s.prob_any_reduction,
+            "prob_meaningful_reduction": s.prob_meaningful_reduction,
+            "prob_harm": s.prob_harm, "prob_rope": s.prob_rope}
+
+
+def _flat(posterior: xr.Dataset, name: str) -> np.ndarray:
+    # Chains, then draws: the order the weights are given in.
+    da = posterior[name].transpose("chain", "draw", ..., missing_dims="ignore")
+    return da.to_numpy().reshape(-1)
+
+
+def averted_per_1000(posterior: xr.Dataset, followup_years: float) -> np.ndarray:
+    """Draws of events averted per 1000 pupils per year (positive = fewer with SWIS).
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        With ``rate_control_per_1000`` and ``rate_swis_per_1000``: events per 1000 pupils over
+        the follow-up, with every trial school in each arm.
+    followup_years : float
+        Length of the follow-up.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per draw, chains then draws.
+    """
+    return (_flat(posterior, "rate_control_per_1000")
+            - _flat(posterior, "rate_swis_per_1000")) / followup_years
+
+
+def decide(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: float,
+           followup_years: float, ci_prob: float | None = None,
+           weights: np.ndarray | None = None) -> DecisionSummary:
+    """Compute the decision quantities from a fitted posterior.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        Posterior with ``irr``, ``irr_new_la``, ``rate_control_per_1000`` and
+        ``rate_swis_per_1000`` (as built by :func:`swisbayes.families.count.build_model`).
+    outcome, prior : str
+        Labels carried into the summary.
+    mcid : float
+        Minimal important reduction (fraction).
+    followup_years : float
+        Follow-up length, to express rates per year.
+    ci_prob : float, optional
+        Interval probability; defaults to 0.95.
+    weights : numpy.ndarray, optional
+        One weight per draw, chains then draws (importance weights of reweighted draws);
+        equal weights when None.
+
+    Returns
+    -------
+    DecisionSummary
+
+    Raises
+    ------
+    KeyError
+        If the posterior lacks one of the variables.
+    SpecError
+        If the weights are not one per draw (see :func:`normalised_weights`), or ``mcid`` is
+        not strictly between 0 and 1.
+    """
+    prob = validate_ci_prob(ci_prob)
+    control = _flat(posterior, "rate_control_per_1000") / followup_years
+    averted = averted_per_1000(posterior, followup_years)
+    return DecisionSummary(
+        outcome=outcome,
+        prior=prior,
+        mcid=mcid,
+        effect=summarise_ratio(_flat(posterior, "irr"), mcid=mcid, ci_prob=prob,
+                               weights=weights),
+        new_la=summarise_ratio(_flat(posterior, "irr_new_la"), mcid=mcid, ci_prob=prob,
+                               weights=weights),
+        averted_per_1000=_median(averted, weights),
+        averted_per_1000_ci=equal_tailed_interval(averted, prob, weights),
+        control_rate_per_1000=_median(control, weights),
+    )
+
+
+def decide_hurdle(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: float,
+                  followup_years: float, ci_prob: float | None = None,
+                  weights: np.ndarray | None = None) -> HurdleDecision:
+    """Decision quantities of the days-in-care hurdle: :func:`decide` plus each part's effect.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        Posterior of :func:`swisbayes.families.hurdle.build_hurdle_model`: the variables
+        :func:`decide`
+        reads (expected days) plus ``zero_irr`` and ``positive_irr``.
+    outcome, prior, mcid, followup_years, ci_prob, weights
+        As for :func:`decide`.
+
+    Returns
+    -------
+    HurdleDecision
+
+    Raises
+    ------
+    KeyError
+        If the posterior lacks one of the variables.
+    SpecError
+        If the weights are not one per draw (see :func:`normalised_weights`), or ``mcid`` is
+        not strictly between 0 and 1.
+    """
+    prob = validate_ci_prob(ci_prob)
+    base = decide(posterior, outcome=outcome, prior=prior, mcid=mcid,
+                  followup_years=followup_years, ci_prob=prob, weights=weights)
+    parts = {part: summarise_ratio(_flat(posterior, f"{part}_irr"), mcid=mcid, ci_prob=prob,
+                                   weights=weights)
+             for part in ("zero", "positive")}
+    return HurdleDecision(**_fields_of(base), parts=parts)
+
+
+def decide_attendance(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: float,
+                      mcid_pp: float, followup_years: float, ci_prob: float | None = None,
+                      weights: np.ndarray | None = None) -> AttendanceDecision:
+    """Decision quantities of attendance: :func:`decide` plus the difference in points.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        Posterior of :func:`swisbayes.families.attendance.build_attendance_model`: the variables
+        :func:`decide` reads (sessions missed) plus ``diff_pp``, ``diff_pp_new_la`` and
+        ``absence_rate_control``.
+    mcid_pp : float
+        Meaningful fall in absence, in percentage points.
+    outcome, prior, mcid, followup_years, ci_prob, weights
+        As for :func:`decide` (``mcid`` applies to the ratio of absence rates).
+
+    Returns
+    -------
+    AttendanceDecision
+
+    Raises
+    ------
+    KeyError
+        If the posterior lacks one of the variables.
+    SpecError
+        If the weights are not one per draw (see :func:`normalised_weights`), or ``mcid`` is
+        not strictly between 0 and 1.
+    """
+    prob = validate_ci_prob(ci_prob)
+    base = decide(posterior, outcome=outcome, prior=prior, mcid=mcid,
+                  followup_years=followup_years, ci_prob=prob, weights=weights)
+    return AttendanceDecision(
+        **_fields_of(base), mcid_pp=mcid_pp,
+        difference=summarise_difference(_flat(posterior, "diff_pp"), mcid=mcid_pp,
+                                        ci_prob=prob, weights=weights),
+        new_la_difference=summarise_difference(_flat(posterior, "diff_pp_new_la"),
+                                               mcid=mcid_pp, ci_prob=prob, weights=weights),
+        control_absence_pct=100.0 * _median(_flat(posterior, "absence_rate_control"), weights))
+
+
+def decide_spec(posterior: xr.Dataset, spec: AnalysisSpec, *, ci_prob: float | None = None,
+                weights: np.ndarray | None = None) -> DecisionSummary:
+    """The decision quantities of a spec's outcome kind: counts, days in care or attendance.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        Posterior of the model the spec builds (:func:`swisbayes.families.count.build_model`).
+    spec : AnalysisSpec
+        Gives the outcome (hence :func:`decide`, :func:`decide_hurdle` or
+        :func:`decide_attendance`), the effect prior's name, ``decision.mcid`` (and
+        ``decision.mcid_pp`` for attendance) and ``followup_years``.
+    ci_prob : float, optional
+        Interval probability; defaults to 0.95.
+    weights : numpy.ndarray, optional
+        One weight per draw, chains then draws; equal weights when None.
+
+    Returns
+    -------
+    DecisionSummary
+        A :class:`HurdleDecision` for days in care, an :class:`AttendanceDecision` for
+        attendance, else a :class:`DecisionSummary`.
+
+    Raises
+    ------
+    KeyError
+        If the posterior lacks a variable the outcome's decision reads.
+    SpecError
+        If the weights are not one per draw (see :func:`normalised_weights`), or ``mcid`` is
+        not strictly between 0 and 1.
+    """
+    common = {"outcome": spec.outcome, "prior": spec.priors.effect.name,
+              "mcid": spec.decision.mcid, "followup_years": spec.followup_years,
+              "ci_prob": ci_prob, "weights": weights}
+    kind = outcome_schema(spec.outcome).kind
+    if kind == "days":
+        return decide_hurdle(posterior, **common)
+    if kind == "sessions":
+        return decide_attendance(posterior, mcid_pp=spec.decision.mcid_pp, **common)
+    return decide(posterior, **common)
+
+
+def _fields_of(summary: DecisionSummary) -> dict:
+    return {f.name: getattr(summary, f.name) for f in fields(DecisionSummary)}
+
+
+__all__ = [
+    "AttendanceDecision",
+    "DecisionSummary",
+    "DifferenceSummary",
+    "HurdleDecision",
+    "RatioSummary",
+    "averted_per_1000",
+    "decide",
+    "decide_attendance",
+    "decide_hurdle",
+    "decide_spec",
+    "difference_keys",
+    "equal_tailed_interval",
+    "normalised_weights",
+    "prob_above",
+    "prob_below",
+    "prob_between",
+    "ratio_keys",
+    "rope_bounds",
+    "summarise_difference",
+    "summarise_ratio",
+    "weighted_quantile",
+]

@@ -1,0 +1,230 @@
+"""Days in care: a hierarchical hurdle model at school level.
+
+Most of a school's days in care come from a few children with long stays, and many schools have
+none at all, so the outcome is modelled in two parts that each get the trial's LA hierarchy and
+their own SWIS effect:
+
+* the zero part, whether a school has any days in care, through the chance that its rate of care
+  episodes produces at least one (a complementary log-log link with a log-pupils offset, so its
+  effect is a log rate ratio like the count outcomes' and takes the same effect prior);
+* the positive part, the days a school has given it has any, as a zero-truncated negative
+  binomial on the log-mean scale with a log-pupils offset.
+
+The headline ratio combines them: expected days per pupil, P(any) x E[days | any], summed over
+every trial school with and without SWIS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+from pytensor.tensor import TensorLike, TensorVariable
+
+from swisbayes.data.io import SchoolData
+from swisbayes.data.schema import outcome_schema
+from swisbayes.families import likelihoods
+from swisbayes.families.count import (
+    CHECK_BOUNDS,
+    LinearPredictor,
+    ModelBuild,
+    data_dims,
+    design_columns,
+    graph_data_values,
+    la_linear_predictor,
+    school_level_values,
+)
+from swisbayes.spec.analysis import AnalysisSpec
+
+STARTS = {"zero_intercept": -6.0, "positive_intercept": -1.0,
+          "positive_inv_sqrt_dispersion": 1.0}
+"""Starting values near the SWIS scale (1-2 care episodes and ~400 days per 1000 pupils)."""
+
+
+def nb_log_prob_zero(log_mu: TensorLike, dispersion: TensorLike) -> TensorVariable:
+    """Log of the negative binomial's probability of zero, ``phi * log(phi / (mu + phi))``.
+
+    Written as ``-phi * log1p(mu / phi)`` so that it tends to the Poisson ``-mu`` without
+    cancellation when ``phi`` is large.
+    """
+    return -dispersion * pt.softplus(log_mu - pt.log(dispersion))
+
+
+def zero_truncated_nb_logp(value: TensorLike, log_mu: TensorLike, dispersion: TensorLike,
+                           log_y_factorial: TensorLike) -> TensorVariable:
+    """Log pmf of a negative binomial truncated at zero, for ``value >= 1``.
+
+    .. math::
+
+        \\log p(y \\mid y > 0) = \\log \\mathrm{NB}(y; \\mu, \\phi) - \\log(1 - p_0),
+        \\qquad p_0 = (\\phi / (\\mu + \\phi))^\\phi
+
+    with :math:`\\mu` the untruncated mean (``exp(log_mu)``); see
+    :func:`swisbayes.families.likelihoods.nb_log_mean_logp`.
+    """
+    return (likelihoods.nb_log_mean_logp(value, log_mu, dispersion, log_y_factorial)
+            - pt.log1mexp(nb_log_prob_zero(log_mu, dispersion)))
+
+
+def log_prob_any(eta_zero: TensorLike) -> TensorVariable:
+    """``log P(any)`` under the complementary log-log link, ``log(1 - exp(-exp(eta_zero)))``."""
+    return pt.log1mexp(-pt.exp(eta_zero))
+
+
+def hurdle_logp(value: TensorLike, eta_zero: TensorLike, log_mu: TensorLike,
+                dispersion: TensorLike, log_y_factorial: TensorLike) -> TensorVariable:
+    """Log pmf of the hurdle: zero with ``exp(-exp(eta_zero))``, else a truncated NB.
+
+    .. math::
+
+        \\log p(y) = \\begin{cases} -e^{\\eta_z} & y = 0 \\\\
+            \\log(1 - e^{-e^{\\eta_z}}) + \\log p_{\\mathrm{ZTNB}}(y; \\mu, \\phi) & y > 0
+        \\end{cases}
+
+    Parameters
+    ----------
+    value : TensorLike
+        Days in care (non-negative integers).
+    eta_zero : TensorLike
+        Log of the expected number of care episodes (zero part).
+    log_mu : TensorLike
+        Log of the untruncated NB mean of days (positive part).
+    dispersion : TensorLike
+        NB size :math:`\\phi`.
+    log_y_factorial : TensorLike
+        ``log(y!)``, precomputed.
+
+    Returns
+    -------
+    TensorVariable
+    """
+    positive = log_prob_any(eta_zero) + zero_truncated_nb_logp(value, log_mu, dispersion,
+                                                               log_y_factorial)
+    # Both branches are finite at y = 0, so the unused one adds nothing to the gradient.
+    return pt.switch(pt.gt(value, 0), positive, -pt.exp(eta_zero))
+
+
+def expected_days(eta_zero: TensorLike, log_mu: TensorLike,
+                  dispersion: TensorLike) -> TensorVariable:
+    """Expected days, ``P(any) x E[days | any]`` with the truncated mean ``mu / (1 - p0)``."""
+    return pt.exp(log_prob_any(eta_zero) + log_mu
+                  - pt.log1mexp(nb_log_prob_zero(log_mu, dispersion)))
+
+
+def hurdle_data_values(spec: AnalysisSpec, data: SchoolData) -> tuple[dict[str, np.ndarray],
+                                                                       dict[str, list]]:
+    """The ``pm.Data`` values and coords of the hurdle model.
+
+    Parameters
+    ----------
+    spec : AnalysisSpec
+    data : SchoolData
+
+    Returns
+    -------
+    values : dict of str to numpy.ndarray
+        Every candidate ``pm.Data`` value; the model keeps those its graph reads
+        (:func:`graph_data_values`).
+    coords : dict of str to list
+    """
+    frame = data.frame
+    columns = design_columns(spec, replace(data, cells=None))  # always school totals here
+    y = frame[outcome_schema(spec.outcome).followup].to_numpy(np.int64)
+    positive = spec.priors.hyper.positive
+    values, coords = school_level_values(spec, frame, columns)
+    values |= {"y": y, "log_y_factorial": likelihoods.log_factorial(y),
+               "log_exposure": np.log(values["exposure"]),
+               "positive_intercept_prior_mean": positive.intercept_mean,
+               "positive_intercept_prior_sd": positive.intercept_sd,
+               "positive_inv_sqrt_dispersion_prior_scale": positive.inv_sqrt_dispersion.scale}
+    return {k: np.asarray(v) for k, v in values.items()}, coords
+
+
+def build_hurdle_model(spec: AnalysisSpec, data: SchoolData) -> ModelBuild:
+    """Build the hierarchical hurdle model of days in care.
+
+    Parameters
+    ----------
+    spec : AnalysisSpec
+        Outcome ``days_in_care``, family ``hurdle_negative_binomial``.
+    data : SchoolData
+        Validated school data with ``days_in_care`` (and its baseline when adjusted for).
+
+    Returns
+    -------
+    ModelBuild
+
+    Notes
+    -----
+    For school :math:`j` in LA :math:`l` with :math:`E_j` pupils, arm :math:`T_j` and
+    standardised covariates :math:`x_j` (log baseline days per pupil, log pupils, %FSM):
+
+    .. math::
+
+        P(y_j > 0) &= 1 - \\exp(-e^{\\eta_{zj}}), \\quad
+        \\eta_{zj} = \\log E_j + \\alpha_z + x_j^\\top\\gamma_z + \\sigma_{uz} z_{zl}
+                     + (\\beta_z + \\sigma_{\\delta z} w_{zl}) T_j \\\\
+        y_j \\mid y_j > 0 &\\sim \\mathrm{NegBin}_{>0}(\\mu_j, \\phi), \\quad
+        \\log \\mu_j = \\log E_j + \\alpha_p + x_j^\\top\\gamma_p + \\sigma_{up} z_{pl}
+                     + (\\beta_p + \\sigma_{\\delta p} w_{pl}) T_j
+
+    Each part has its own intercept, coefficients, LA intercepts and LA-varying effect
+    (variables prefixed ``zero_`` and ``positive_``); the spec's effect prior applies to
+    :math:`\\beta_z` and :math:`\\beta_p`, the hyperprior scales to both parts, and
+    ``priors.hyper.positive`` holds the positive part's intercept and dispersion priors.
+    Deterministics: ``zero_irr`` :math:`= e^{\\beta_z}` (rate ratio of care episodes),
+    ``positive_irr`` :math:`= e^{\\beta_p}` (ratio of days given any), ``rate_control_per_1000``
+    and ``rate_swis_per_1000`` (expected days per 1000 pupils over the follow-up with every
+    trial school in that arm, each at its LA's effects), their ratio ``irr``, and ``irr_new_la``
+    (both parts at a new LA's effects).
+    """
+    values, coords = hurdle_data_values(spec, data)
+    with pm.Model(coords=coords, check_bounds=CHECK_BOUNDS) as model:
+        d = {name: pm.Data(name, value, dims=data_dims(name))
+             for name, value in values.items()}
+        covariates = "X" if "X" in d else None
+        zero = la_linear_predictor(d, spec.hierarchy, prefix="zero_", offset=d["log_exposure"],
+                                   covariates=covariates)
+        positive = la_linear_predictor(
+            d, spec.hierarchy, prefix="positive_", offset=d["log_exposure"],
+            covariates=covariates,
+            intercept_prior=("positive_intercept_prior_mean", "positive_intercept_prior_sd"))
+        kappa = pm.HalfNormal("positive_inv_sqrt_dispersion",
+                              d["positive_inv_sqrt_dispersion_prior_scale"])
+        dispersion = 1.0 / kappa**2
+        pm.CustomDist("y_obs", zero.eta0 + zero.effect * d["arm"],
+                      positive.eta0 + positive.effect * d["arm"], dispersion,
+                      d["log_y_factorial"], logp=hurdle_logp, observed=d["y"], dims="school")
+        _headline(zero, positive, dispersion, d["exposure"])
+    values = graph_data_values(model, values)
+    key = ("hurdle", spec.family, spec.hierarchy.la_intercepts,
+           spec.hierarchy.la_varying_effect, tuple(coords["covariate"]), len(coords["school"]),
+           len(coords["la"]))
+    return ModelBuild(model=model, data_values=values, structure_key=key, coords=coords,
+                      starts=STARTS)
+
+
+def _headline(zero: LinearPredictor, positive: LinearPredictor, dispersion: TensorVariable,
+              exposure: TensorVariable) -> None:
+    """Deterministics for decisions: expected days under each arm and the parts' effects."""
+    per_1000 = 1000.0 / pt.sum(exposure)
+
+    def total_days(zero_effect, positive_effect):
+        return pt.sum(expected_days(zero.eta0 + zero_effect, positive.eta0 + positive_effect,
+                                    dispersion))
+
+    control = total_days(0.0, 0.0)
+    swis = total_days(zero.effect, positive.effect)
+    pm.Deterministic("rate_control_per_1000", control * per_1000)
+    pm.Deterministic("rate_swis_per_1000", swis * per_1000)
+    pm.Deterministic("irr", swis / control)
+    pm.Deterministic("irr_new_la",
+                     total_days(zero.log_irr_new, positive.log_irr_new) / control)
+    pm.Deterministic("zero_irr", pt.exp(zero.log_irr))
+    pm.Deterministic("positive_irr", pt.exp(positive.log_irr))
+
+
+__all__ = ["build_hurdle_model", "expected_days", "hurdle_data_values",
+           "hurdle_logp", "nb_log_prob_zero", "zero_truncated_nb_logp"]

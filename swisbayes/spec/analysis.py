@@ -1,0 +1,511 @@
+"""Analysis specifications: one TOML file per pre-specified analysis.
+
+A spec is plain data, validated on construction. Unknown keys are errors that name the key and
+list the allowed ones, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from swisbayes._base.errors import SpecError
+from swisbayes.data.schema import OUTCOMES
+from swisbayes.priors.library import (
+    PILOT_PRIOR,
+    PLANNED_IRR,
+    MixturePrior,
+    PilotSettings,
+    get_prior,
+)
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Hierarchy(_Strict):
+    """Random-effect structure over local authorities."""
+
+    la_intercepts: bool = True
+    la_varying_effect: bool = True
+
+
+class Adjustment(_Strict):
+    """Baseline and covariate adjustment (all covariates are standardised before fitting)."""
+
+    baseline: bool = True
+    school_size: bool = True
+    covariates: tuple[str, ...] = ("fsm_pct",)
+
+
+class EffectPrior(_Strict):
+    """The prior on the log incidence rate ratio (SWIS vs control).
+
+    Either a library name alone (``name = "sceptical"``, see
+    :func:`swisbayes.priors.library.get_prior`),
+    or a custom normal (``mean``, ``sd``), or a custom normal mixture (``weights``, ``means``,
+    ``sds``), each with a ``name``, ``description`` and ``source``.
+    """
+
+    name: str = "vague"
+    description: str | None = None
+    source: str | None = None
+    mean: float | None = None
+    sd: PositiveFloat | None = None
+    weights: tuple[float, ...] | None = None
+    means: tuple[float, ...] | None = None
+    sds: tuple[float, ...] | None = None
+    planned_irr: Annotated[float, Field(gt=0, lt=1)] = PLANNED_IRR
+    pilots: str | None = None
+    tau_scale: PositiveFloat = 0.5
+    robust_weight: Annotated[float, Field(ge=0, le=1)] = 0.8
+    discount_a0: Annotated[float, Field(gt=0, le=1)] = 1.0
+
+    @model_validator(mode="after")
+    def _one_form(self) -> EffectPrior:
+        normal = (self.mean is not None, self.sd is not None)
+        mixture = (self.weights is not None, self.means is not None, self.sds is not None)
+        if any(normal) and not all(normal):
+            raise ValueError("a normal prior needs both 'mean' and 'sd'")
+        if any(mixture) and not all(mixture):
+            raise ValueError("a mixture prior needs 'weights', 'means' and 'sds'")
+        if all(normal) and all(mixture):
+            raise ValueError("give either 'mean'/'sd' or 'weights'/'means'/'sds', not both")
+        if self.name == PILOT_PRIOR and not any((*normal, *mixture)):
+            from swisbayes.evidence.meta_analysis import load_pilots
+
+            load_pilots(self.pilot_settings().pilots_path())  # checked now, fitted when used
+        else:
+            self.resolve()  # unknown names and invalid mixtures fail here, at load time
+        return self
+
+    def pilot_settings(self, outcome: str = "s47") -> PilotSettings:
+        """How the ``pilot-informed`` prior is built from this entry."""
+        return PilotSettings(pilots=None if self.pilots is None else Path(self.pilots),
+                             outcome=outcome, tau_scale=self.tau_scale,
+                             robust_weight=self.robust_weight, discount_a0=self.discount_a0)
+
+    def resolve(self, outcome: str = "s47") -> MixturePrior:
+        """The prior as a :class:`~swisbayes.priors.library.MixturePrior`.
+
+        Parameters
+        ----------
+        outcome : str, default "s47"
+            Outcome of the analysis (selects the pilot estimates of ``pilot-informed``).
+
+        Returns
+        -------
+        MixturePrior
+        """
+        if self.weights is not None:
+            return MixturePrior(self.name, self.description or "user-defined normal mixture",
+                                self.source or "user", self.weights, self.means, self.sds)
+        if self.mean is not None:
+            return MixturePrior.normal(self.name, self.mean, self.sd,
+                                       description=self.description or "",
+                                       provenance=self.source or "user")
+        return get_prior(self.name, planned_irr=self.planned_irr,
+                         pilots=self.pilot_settings(outcome))
+
+    @classmethod
+    def from_prior(cls, prior: MixturePrior) -> EffectPrior:
+        """Spec entry holding exactly ``prior``."""
+        return cls(name=prior.name, description=prior.description, source=prior.provenance,
+                   weights=prior.weights, means=prior.means, sds=prior.sds)
+
+
+class HalfNormalPrior(_Strict):
+    """Half-normal prior with the given scale."""
+
+    family: Literal["half_normal"] = "half_normal"
+    scale: PositiveFloat
+
+
+class PositivePart(_Strict):
+    """Priors of the positive part of the days-in-care hurdle that it does not share.
+
+    Parameters
+    ----------
+    intercept_mean, intercept_sd : float
+        Normal prior of the intercept: the log of the (untruncated) negative-binomial mean
+        days in care per pupil over the follow-up, in a school of average covariates. The
+        default, -1 (0.37 days per pupil), is an assumption: about 2 per 1000 pupils entering
+        care over 23 months for about 200 days each gives 0.4.
+    inv_sqrt_dispersion : HalfNormalPrior
+        Prior of ``1 / sqrt(phi)``, where ``phi`` is the negative binomial's size. Days in care
+        are very over-dispersed (a few long stays dominate), so the default scale 1 keeps
+        ``phi`` around 1 plausible.
+    """
+
+    intercept_mean: float = -1.0
+    intercept_sd: PositiveFloat = 2.0
+    inv_sqrt_dispersion: HalfNormalPrior = HalfNormalPrior(scale=1.0)
+
+
+class Hyperpriors(_Strict):
+    """Priors of the nuisance parameters (they enter the model as data, so they can be swapped).
+
+    ``intercept_mean``/``intercept_sd`` are on the scale of the outcome's linear predictor: log
+    events per pupil over the follow-up for a count, the log rate of care episodes per pupil
+    (the hurdle's zero part) for days in care, the logit of the share of sessions missed for
+    attendance. When a spec file (or dict) leaves them out they take the outcome's defaults
+    (:data:`OUTCOME_DEFAULTS`). ``coefficient_sd``, ``sigma_la`` and ``sigma_la_effect`` apply
+    to each linear predictor of a model (both parts of the hurdle). ``positive`` holds the
+    hurdle's positive-part priors; ``inv_sqrt_concentration`` is the prior of
+    ``1 / sqrt(kappa)``, the beta-binomial concentration of attendance (unused elsewhere).
+    """
+
+    intercept_mean: float = -4.0
+    intercept_sd: PositiveFloat = 2.0
+    coefficient_sd: PositiveFloat = 1.0
+    sigma_la: HalfNormalPrior = HalfNormalPrior(scale=0.5)
+    sigma_la_effect: HalfNormalPrior = HalfNormalPrior(scale=0.2)
+    inv_sqrt_dispersion: HalfNormalPrior = HalfNormalPrior(scale=1.0)
+    positive: PositivePart = PositivePart()
+    inv_sqrt_concentration: HalfNormalPrior = HalfNormalPrior(scale=0.2)
+
+
+class Priors(_Strict):
+    """The prior on the effect and the hyperpriors."""
+
+    effect: EffectPrior = EffectPrior()
+    hyper: Hyperpriors = Hyperpriors()
+
+
+class Decision(_Strict):
+    """What counts as a meaningful effect, and who said so.
+
+    ``mcid`` is a relative reduction of the outcome's rate (0.10 = 10% fewer events, days or
+    sessions missed). ``mcid_pp``, for attendance only, is a meaningful fall in the absence
+    rate in percentage points (the decision asks for P(difference < -mcid_pp)); it defaults to
+    0.5 points there.
+    """
+
+    mcid: Annotated[float, Field(gt=0, lt=1)] = 0.10
+    mcid_source: str = "assumption"
+    mcid_rationale: str = (
+        "A decision-maker's threshold: a reduction of at least 10% in the event rate would be "
+        "worth acting on. The trial's planned effect was not available.")
+    mcid_pp: PositiveFloat | None = None
+
+
+class Sampler(_Strict):
+    """MCMC settings; ``seed`` makes a fit reproducible."""
+
+    backend: Literal["nutpie", "pymc"] = "nutpie"
+    draws: Annotated[int, Field(ge=10)] = 1000
+    tune: Annotated[int, Field(ge=10)] = 1000
+    chains: Annotated[int, Field(ge=1)] = 4
+    cores: Annotated[int, Field(ge=1)] = 2
+    target_accept: Annotated[float, Field(gt=0, lt=1)] = 0.8
+    seed: Annotated[int, Field(ge=0)] = 20231
+
+
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "count": ("negative_binomial", "poisson"),
+    "days": ("hurdle_negative_binomial",),
+    "sessions": ("beta_binomial",),
+}
+"""Likelihood families that fit each kind of outcome (the first is the default)."""
+
+DEFAULT_MCID_PP = 0.5
+"""Attendance's meaningful fall in absence, in percentage points, when a spec gives none."""
+
+OUTCOME_DEFAULTS: dict[str, dict] = {
+    "days": {"priors": {"hyper": {"intercept_mean": -6.0, "intercept_sd": 2.0}}},
+    "sessions": {"followup_years": 1.0,
+                 "priors": {"hyper": {"intercept_mean": -2.6, "intercept_sd": 1.0}}},
+}
+"""Defaults of the non-count outcomes where they differ from the count ones, by outcome kind.
+
+Days in care: the hurdle's zero-part intercept is the log rate of care episodes per pupil over
+the follow-up; about 1 per 1000 per year over 23 months is exp(-6.3). Attendance: the logit of
+the share of sessions missed; -2.6 is 6.9%, and English secondary schools' overall absence
+has been 5-9% in recent years; the follow-up is the one school year in which the trial measured
+attendance (to July 2023). All are assumptions; see the specs in models/.
+"""
+
+
+class AnalysisSpec(_Strict):
+    """A pre-specified analysis of one outcome.
+
+    Parameters
+    ----------
+    name : str
+        Identifier of the analysis (file stem by convention).
+    title : str
+        Plain-English title for reports.
+    outcome : str
+        One of the outcomes in :data:`swisbayes.data.schema.OUTCOMES`.
+    family : {"negative_binomial", "poisson", "hurdle_negative_binomial", "beta_binomial"}
+        Likelihood; it must fit the outcome (:data:`FAMILIES`): a count outcome takes
+        ``negative_binomial`` or ``poisson``, ``days_in_care`` takes
+        ``hurdle_negative_binomial``, ``attendance`` takes ``beta_binomial``. Left out, it is the
+        first of these.
+    followup_years : float
+        Length of the follow-up window, to turn counts into rates per year (default 23/12;
+        one school year for attendance).
+    hierarchy, adjustment, priors, decision, sampler
+        See the nested classes.
+    """
+
+    name: str
+    title: str = ""
+    outcome: str
+    family: Literal["negative_binomial", "poisson", "hurdle_negative_binomial",
+                    "beta_binomial"] = "negative_binomial"
+    followup_years: PositiveFloat = 23 / 12
+    hierarchy: Hierarchy = Hierarchy()
+    adjustment: Adjustment = Adjustment()
+    priors: Priors = Priors()
+    # validated even when left out, so that attendance gets its default mcid_pp
+    decision: Decision = Field(default=Decision(), validate_default=True)
+    sampler: Sampler = Sampler()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _outcome_defaults(cls, raw: object) -> object:
+        # Fill only what the spec leaves out, so that every value the user writes is kept and
+        # checked; a count outcome keeps the class defaults exactly.
+        if not isinstance(raw, dict) or raw.get("outcome") not in OUTCOMES:
+            return raw
+        kind = OUTCOMES[raw["outcome"]].kind
+        defaults = {"family": FAMILIES[kind][0], **OUTCOME_DEFAULTS.get(kind, {})}
+        return _fill_missing(raw, defaults)
+
+    @field_validator("outcome")
+    @classmethod
+    def _known_outcome(cls, value: str) -> str:
+        if value not in OUTCOMES:
+            raise ValueError(f"unknown outcome {value!r}; expected one of "
+                             f"{', '.join(OUTCOMES)}")
+        return value
+
+    @field_validator("family")
+    @classmethod
+    def _family_fits_outcome(cls, value: str, info: ValidationInfo) -> str:
+        outcome = info.data.get("outcome")
+        if outcome is None:  # the outcome itself is invalid and reported
+            return value
+        kind = OUTCOMES[outcome].kind
+        if value not in FAMILIES[kind]:
+            raise ValueError(f"family {value!r} does not fit outcome {outcome!r} "
+                             f"({_KIND_LABELS[kind]}); expected "
+                             f"{' or '.join(FAMILIES[kind])}")
+        return value
+
+    @field_validator("decision")
+    @classmethod
+    def _mcid_pp_only_for_attendance(cls, value: Decision, info: ValidationInfo) -> Decision:
+        outcome = info.data.get("outcome")
+        if outcome is None:
+            return value
+        attendance = OUTCOMES[outcome].kind == "sessions"
+        if value.mcid_pp is not None and not attendance:
+            raise ValueError(f"mcid_pp (a difference in percentage points of absence) applies "
+                             f"only to the attendance outcome, not {outcome!r}")
+        if attendance and value.mcid_pp is None:
+            return value.model_copy(update={"mcid_pp": DEFAULT_MCID_PP})
+        return value
+
+    @property
+    def covariates(self) -> tuple[str, ...]:
+        """School covariate columns the model adjusts for."""
+        return self.adjustment.covariates
+
+    @property
+    def effect_prior(self) -> MixturePrior:
+        """The resolved prior on the log IRR."""
+        return self.priors.effect.resolve(self.outcome)
+
+    def with_prior(self, prior: MixturePrior | str) -> AnalysisSpec:
+        """Return a copy with another prior on the log IRR.
+
+        Parameters
+        ----------
+        prior : MixturePrior or str
+            A prior object, or a library name (see :func:`swisbayes.priors.library.get_prior`).
+
+        Returns
+        -------
+        AnalysisSpec
+        """
+        if isinstance(prior, str):  # keep planned_irr and the pilot settings of this spec
+            clear = dict.fromkeys(("description", "source", "mean", "sd", "weights", "means",
+                                   "sds"))
+            effect = EffectPrior.model_validate({**self.priors.effect.model_dump(), **clear,
+                                                 "name": prior})
+        else:
+            effect = EffectPrior.from_prior(prior)
+        return self.model_copy(update={"priors": self.priors.model_copy(update={"effect": effect})})
+
+    def with_effect_prior(self, mean: float, sd: float, *, name: str = "custom",
+                          description: str = "", source: str = "user") -> AnalysisSpec:
+        """Return a copy with a normal prior N(mean, sd) on the log IRR.
+
+        Parameters
+        ----------
+        mean, sd : float
+            Prior mean and SD of the log IRR.
+        name, description, source : str
+            Label and provenance of the new prior.
+
+        Returns
+        -------
+        AnalysisSpec
+        """
+        return self.with_prior(MixturePrior.normal(name, mean, sd, description=description,
+                                                   provenance=source))
+
+    def with_sampler(self, *, backend: str | None = None, draws: int | None = None,
+                     tune: int | None = None, chains: int | None = None,
+                     cores: int | None = None, target_accept: float | None = None,
+                     seed: int | None = None) -> AnalysisSpec:
+        """Return a copy with the given sampler settings changed (validated like the TOML).
+
+        Parameters
+        ----------
+        backend, draws, tune, chains, cores, target_accept, seed : optional
+            New values; None keeps the spec's value. See :class:`Sampler`.
+
+        Returns
+        -------
+        AnalysisSpec
+        """
+        changes = {"backend": backend, "draws": draws, "tune": tune, "chains": chains,
+                   "cores": cores, "target_accept": target_accept, "seed": seed}
+        merged = {**self.sampler.model_dump(),
+                  **{k: v for k, v in changes.items() if v is not None}}
+        return self.model_copy(update={"sampler": _validated(Sampler, merged, "<sampler>")})
+
+    def to_json(self) -> str:
+        """The spec as canonical JSON (recorded in every result's provenance)."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> AnalysisSpec:
+        """Read and validate a spec file; see :func:`load_spec`."""
+        return load_spec(path)
+
+
+_KIND_LABELS = {"count": "a count of events", "days": "days in care, with many zeros",
+                "sessions": "sessions missed out of sessions possible"}
+
+
+def _fill_missing(raw: dict, defaults: dict) -> dict:
+    """``raw`` with the keys of ``defaults`` it lacks, recursing into nested tables."""
+    filled = dict(raw)
+    for key, value in defaults.items():
+        if key not in filled:
+            filled[key] = value
+        elif isinstance(value, dict) and isinstance(filled[key], dict):
+            filled[key] = _fill_missing(filled[key], value)
+    return filled
+
+
+def load_spec(path: str | Path) -> AnalysisSpec:
+    """Read and validate an analysis spec from a TOML file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The TOML file (it is only read).
+
+    Returns
+    -------
+    AnalysisSpec
+
+    Raises
+    ------
+    SpecError
+        If the file is missing or not TOML, a key is unknown (the message lists the allowed
+        keys), or a value is out of range.
+
+    Examples
+    --------
+    >>> spec = load_spec("models/s47_primary.toml")
+    >>> spec.outcome, spec.decision.mcid
+    ('s47', 0.1)
+    """
+    path = Path(path)
+    raw = read_toml(path, "spec")
+    effect = raw.get("priors", {}).get("effect", {})
+    if isinstance(effect, dict) and isinstance(effect.get("pilots"), str):
+        effect["pilots"] = str(path.parent / effect["pilots"])  # relative to the spec file
+    return _validated(AnalysisSpec, raw, str(path))
+
+
+def read_toml(path: str | Path, kind: str) -> dict:
+    """Parse a TOML file, with errors that name the file and say what kind of file it is.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+    kind : str
+        What the file is for ("spec", "pilots", ...), used in messages.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    SpecError
+        If the file is missing or is not valid TOML.
+    """
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such {kind} file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML ({exc})") from None
+
+
+def _validated[M: BaseModel](model: type[M], raw: dict, source: str) -> M:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_describe(model, err) for err in exc.errors()]
+        raise SpecError(f"{source}: {len(lines)} problem(s) in the spec\n" + "\n".join(
+            f"  - {line}" for line in lines)) from None
+
+
+def _describe(model: type[BaseModel], err: dict) -> str:
+    loc = [str(p) for p in err["loc"]]
+    where = ".".join(loc) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        owner = _model_at(model, loc[:-1])
+        allowed = ", ".join(owner.model_fields) if owner else "?"
+        section = ".".join(loc[:-1]) or "the top level"
+        return f"unknown key '{loc[-1]}' in {section}; allowed keys: {allowed}"
+    if err["type"] == "missing":
+        return f"missing required key '{where}'"
+    found = err.get("input")
+    return f"{where}: {err['msg']} (found {found!r})"
+
+
+def _model_at(model: type[BaseModel], loc: list[str]) -> type[BaseModel] | None:
+    current: type[BaseModel] | None = model
+    for key in loc:
+        if current is None or key not in current.model_fields:
+            return None
+        annotation = current.model_fields[key].annotation
+        current = annotation if isinstance(annotation, type) and issubclass(
+            annotation, BaseModel) else None
+    return current

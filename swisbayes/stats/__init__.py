@@ -1,0 +1,1 @@
+"""Layer 1: NumPy-only kernels (weighted shares and quantiles, importance sampling, ranks)."""
