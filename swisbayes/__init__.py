@@ -20,19 +20,9 @@ if TYPE_CHECKING:
 __version__ = package_version()
 
 __all__ = [
-    "AnalysisSpec",
-    "ConvergenceError",
-    "DataError",
-    "FitResult",
-    "SpecError",
-    "SwisbayesError",
-    "fit",
-    "load_example",
-    "load_spec",
-    "read_school_data",
-    "simulate_pupils",
-    "simulate_trial",
-    "validate",
+    "AnalysisSpec", "ConvergenceError", "DataError", "FitResult", "SpecError", "SwisbayesError",
+    "fit", "load_example", "load_spec", "read_school_data", "simulate_pupils", "simulate_trial",
+    "validate"
 ]
 
 

@@ -452,8 +452,7 @@ def sensitivity(spec_files: tuple[Path, ...], grid_file: Path, data: Path | None
     exit code 3 if any cell failed its diagnostics (or its fit raised).
     """
     from swisbayes.spec.grid import load_grid
-    from swisbayes.workflows.sensitivity import run_grid
-    from swisbayes.workflows.tables import format_text
+    from swisbayes.workflows.sensitivity import format_text, run_grid
 
     grid = load_grid(grid_file)
     out = out if out is not None else Path("out") / grid.name

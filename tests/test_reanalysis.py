@@ -12,13 +12,8 @@ from scipy import integrate, stats
 from swisbayes._base.errors import SpecError
 from swisbayes.cli import cli
 from swisbayes.data.schema import OUTCOMES
-from swisbayes.evidence.reanalysis import (
-    load_published,
-    normal_likelihood_from_ci,
-    posterior,
-    reanalyse,
-    summarise_mixture,
-)
+from swisbayes.evidence.reanalysis import load_published, reanalyse, summarise_mixture
+from swisbayes.priors.conjugate import normal_likelihood_from_ci, posterior
 from swisbayes.priors.library import PLANNED_IRR, MixturePrior, get_prior, library_names
 
 FIT_KEYS = {"outcome", "prior", "mcid", "irr_median", "irr_ci95", "ci_prob", "prob_any_reduction",

@@ -11,22 +11,19 @@ import pytest
 from scipy import optimize, stats
 
 from swisbayes._base.errors import SpecError
-from swisbayes.decision.rule import (
-    VERDICTS,
-    DecisionRule,
+from swisbayes.decision.rule import VERDICTS, DecisionRule, Verdict, decide_verdict, prob_meaningful
+from swisbayes.decision.tipping import (
     NormalCentreFamily,
     NormalSDFamily,
     RobustWeightFamily,
-    Verdict,
-    decide_verdict,
     likelihood_from_draws,
-    prob_meaningful,
     probability_curve,
     tipping_point,
     tipping_points,
 )
 from swisbayes.evidence.meta_analysis import load_pilots, map_prior, robustify
-from swisbayes.evidence.reanalysis import normal_likelihood_from_ci, posterior, published_estimate
+from swisbayes.evidence.reanalysis import published_estimate
+from swisbayes.priors.conjugate import normal_likelihood_from_ci, posterior
 from swisbayes.priors.library import MixturePrior, get_prior, sceptical, vague
 
 from .conftest import ROOT

@@ -33,5 +33,5 @@ __all__ = [
     "sufficient_statistics",
     "validate",
     "validate_frame",
-    "validate_pupil_frame",
+    "validate_pupil_frame"
 ]

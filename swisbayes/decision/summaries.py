@@ -810,25 +810,9 @@ def _fields_of(summary: DecisionSummary) -> dict:
 
 
 __all__ = [
-    "AttendanceDecision",
-    "DecisionSummary",
-    "DifferenceSummary",
-    "HurdleDecision",
-    "RatioSummary",
-    "averted_per_1000",
-    "decide",
-    "decide_attendance",
-    "decide_hurdle",
-    "decide_spec",
-    "difference_keys",
-    "equal_tailed_interval",
-    "normalised_weights",
-    "prob_above",
-    "prob_below",
-    "prob_between",
-    "ratio_keys",
-    "rope_bounds",
-    "summarise_difference",
-    "summarise_ratio",
-    "weighted_quantile",
+    "AttendanceDecision", "DecisionSummary", "DifferenceSummary", "HurdleDecision", "RatioSummary",
+    "averted_per_1000", "decide", "decide_attendance", "decide_hurdle", "decide_spec",
+    "difference_keys", "equal_tailed_interval", "normalised_weights", "prob_above", "prob_below",
+    "prob_between", "ratio_keys", "rope_bounds", "summarise_difference", "summarise_ratio",
+    "weighted_quantile"
 ]

@@ -775,9 +775,31 @@ def format_money(amount: float, currency: str = "GBP") -> str:
     raise AssertionError("unreachable: the last unit returns")
 
 
-__all__ = ["ASSUMPTION", "DEFAULT_ECONOMICS", "Count", "EconomicInputs", "FurtherTrial", "Money",
-           "NetBenefitSummary", "PublishedAcceptability", "Rate", "Rollout", "RuleThresholds",
-           "Sourced", "WillingnessToPay", "Year", "annuity_factor", "ceac", "currency_symbol",
-           "economics_path",
-           "evpi", "evpi_by_wtp", "format_money", "load_economics", "net_benefit",
-           "population_scale", "summarise_net_benefit", "validated_economics"]
+__all__ = [
+    "ASSUMPTION",
+    "DEFAULT_ECONOMICS",
+    "Count",
+    "EconomicInputs",
+    "FurtherTrial",
+    "Money",
+    "NetBenefitSummary",
+    "PublishedAcceptability",
+    "Rate",
+    "Rollout",
+    "RuleThresholds",
+    "Sourced",
+    "WillingnessToPay",
+    "Year",
+    "annuity_factor",
+    "ceac",
+    "currency_symbol",
+    "economics_path",
+    "evpi",
+    "evpi_by_wtp",
+    "format_money",
+    "load_economics",
+    "net_benefit",
+    "population_scale",
+    "summarise_net_benefit",
+    "validated_economics"
+]

@@ -38,7 +38,7 @@ from scipy import optimize, special, stats
 from swisbayes._base.errors import SpecError
 from swisbayes.economics.net_benefit import EconomicInputs, format_money, population_scale
 from swisbayes.evidence.meta_analysis import UNIT_SD
-from swisbayes.evidence.reanalysis import posterior as update
+from swisbayes.priors.conjugate import posterior as update
 from swisbayes.priors.library import MixturePrior
 
 
@@ -338,7 +338,7 @@ def evsi(posterior: MixturePrior, nb: LinearNetBenefit, n_per_arm: int | Sequenc
     -----
     Preposterior analysis. The trial's estimate is :math:`y \\sim N(\\theta, \\sigma_n^2)`;
     given :math:`y` the posterior is the exact mixture update
-    (:func:`swisbayes.evidence.reanalysis.posterior`), :math:`E[e^\\theta \\mid y]` is the mixture
+    (:func:`swisbayes.priors.conjugate.posterior`), :math:`E[e^\\theta \\mid y]` is the mixture
     of the
     components' lognormal means, and one invests iff :math:`E[\\mathrm{NMB} \\mid y] > 0`. Then
 
@@ -498,5 +498,7 @@ def further_trial_value(posterior: MixturePrior, nb: LinearNetBenefit, inputs: E
                              currency=inputs.currency)
 
 
-__all__ = ["FurtherTrialValue", "LinearNetBenefit", "evpi_mixture", "evsi",
-           "further_trial_value", "trial_se"]
+__all__ = [
+    "FurtherTrialValue", "LinearNetBenefit", "evpi_mixture", "evsi", "further_trial_value",
+    "trial_se"
+]

@@ -47,8 +47,9 @@ from pydantic_core import PydanticCustomError
 from swisbayes._base.defaults import RHAT_MAX
 from swisbayes._base.errors import ConvergenceError, SpecError
 from swisbayes.data.schema import OUTCOMES
-from swisbayes.evidence.reanalysis import normal_likelihood_from_ci, published_estimate
+from swisbayes.evidence.reanalysis import published_estimate
 from swisbayes.inference.compile_cache import deterministic_numba
+from swisbayes.priors.conjugate import normal_likelihood_from_ci
 from swisbayes.priors.library import MAX_COMPONENTS, MixturePrior
 from swisbayes.priors.library import vague as vague_prior
 from swisbayes.spec.analysis import _describe, _Strict, _validated, read_toml
@@ -844,6 +845,16 @@ def _expected_local_information(prior: MixturePrior, nodes: int = 80) -> float:
     return float(total)
 
 
-__all__ = ["DEFAULT_ROBUST_WEIGHT", "TAU_SCALE", "UNIT_SD", "MapPriorResult", "PilotEstimate",
-           "discount", "effective_sample_size", "load_pilots", "map_prior",
-           "posterior_as_prior", "robustify"]
+__all__ = [
+    "DEFAULT_ROBUST_WEIGHT",
+    "TAU_SCALE",
+    "UNIT_SD",
+    "MapPriorResult",
+    "PilotEstimate",
+    "discount",
+    "effective_sample_size",
+    "load_pilots",
+    "map_prior",
+    "posterior_as_prior",
+    "robustify"
+]

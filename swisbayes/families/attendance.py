@@ -210,5 +210,7 @@ def _headline(lp: LinearPredictor, sessions: TensorVariable, pupils: TensorVaria
     pm.Deterministic("rate_swis_per_1000", swis * per_1000)
 
 
-__all__ = ["attendance_columns", "attendance_data_values", "beta_binomial_logit_logp",
-           "build_attendance_model", "log_binomial_coefficient"]
+__all__ = [
+    "attendance_columns", "attendance_data_values", "beta_binomial_logit_logp",
+    "build_attendance_model", "log_binomial_coefficient"
+]

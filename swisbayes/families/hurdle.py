@@ -226,5 +226,7 @@ def _headline(zero: LinearPredictor, positive: LinearPredictor, dispersion: Tens
     pm.Deterministic("positive_irr", pt.exp(positive.log_irr))
 
 
-__all__ = ["build_hurdle_model", "expected_days", "hurdle_data_values",
-           "hurdle_logp", "nb_log_prob_zero", "zero_truncated_nb_logp"]
+__all__ = [
+    "build_hurdle_model", "expected_days", "hurdle_data_values", "hurdle_logp", "nb_log_prob_zero",
+    "zero_truncated_nb_logp"
+]

@@ -1081,16 +1081,7 @@ def fit_joint(specs: Sequence[AnalysisSpec] | None = None,
 
 
 __all__ = [
-    "INDEPENDENCE_LABEL",
-    "INDEPENDENCE_METHOD",
-    "JOINT_METHOD",
-    "JointProbability",
-    "JointReport",
-    "JointResult",
-    "JointSpec",
-    "build_joint_model",
-    "fit_joint",
-    "independent_joint_probability",
-    "load_joint_spec",
-    "prob_all_below",
+    "INDEPENDENCE_LABEL", "INDEPENDENCE_METHOD", "JOINT_METHOD", "JointProbability", "JointReport",
+    "JointResult", "JointSpec", "build_joint_model", "fit_joint", "independent_joint_probability",
+    "load_joint_spec", "prob_all_below"
 ]

@@ -373,5 +373,7 @@ def equal_weight_draws(draws: np.ndarray, weights: np.ndarray | None, n: int) ->
     return x[np.minimum(idx, x.size - 1)]
 
 
-__all__ = ["NotReweightableError", "PriorState", "PriorTargets", "Reweighted",
-           "equal_weight_draws", "find_targets", "kish_ess", "log_ratio", "psis", "reweight"]
+__all__ = [
+    "NotReweightableError", "PriorState", "PriorTargets", "Reweighted", "equal_weight_draws",
+    "find_targets", "kish_ess", "log_ratio", "psis", "reweight"
+]

@@ -369,6 +369,16 @@ def write_screen(screens: Sequence[ScreenResult], notes: Sequence[str],
     return write_text_atomic(path, json.dumps(content, indent=2) + "\n")
 
 
-__all__ = ["GRID_SPREAD", "THRESHOLD", "ScreenResult", "compare_with_grid", "diagnose",
-           "effect_variables", "grid_spread", "power_scaling_screen", "screen_grid",
-           "with_log_densities", "write_screen"]
+__all__ = [
+    "GRID_SPREAD",
+    "THRESHOLD",
+    "ScreenResult",
+    "compare_with_grid",
+    "diagnose",
+    "effect_variables",
+    "grid_spread",
+    "power_scaling_screen",
+    "screen_grid",
+    "with_log_densities",
+    "write_screen"
+]

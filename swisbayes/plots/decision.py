@@ -811,6 +811,17 @@ def png_data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-__all__ = ["FIGURE_WIDTH", "PRIOR_COLOURS", "ForestRow", "figure_png", "plot_ceac",
-           "plot_la_effects", "plot_ratio_posteriors", "plot_summary_forest", "plot_tipping",
-           "png_data_uri", "prior_colour", "ratio_density"]
+__all__ = [
+    "FIGURE_WIDTH",
+    "PRIOR_COLOURS",
+    "ForestRow",
+    "figure_png",
+    "plot_ceac",
+    "plot_la_effects",
+    "plot_ratio_posteriors",
+    "plot_summary_forest",
+    "plot_tipping",
+    "png_data_uri",
+    "prior_colour",
+    "ratio_density"
+]

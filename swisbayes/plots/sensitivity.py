@@ -257,5 +257,7 @@ def write_plots(result: SensitivityResult, directory: str | Path, *,
     return paths
 
 
-__all__ = ["DECISION_THRESHOLD", "heatmap_values", "plot_heatmap", "plot_probability_by_prior",
-           "prior_moments", "probability_lines", "write_plots"]
+__all__ = [
+    "DECISION_THRESHOLD", "heatmap_values", "plot_heatmap", "plot_probability_by_prior",
+    "prior_moments", "probability_lines", "write_plots"
+]

@@ -421,6 +421,19 @@ def get_prior(name: str, *, planned_irr: float = PLANNED_IRR,
     raise SpecError(f"unknown prior {name!r}; valid names: {', '.join(library_names())}")
 
 
-__all__ = ["LIBRARY", "MAX_COMPONENTS", "PILOT_PRIOR", "PLANNED_IRR", "MixturePrior",
-           "PilotSettings", "enthusiastic", "get_prior", "grid_prior", "library_names",
-           "pessimistic", "pilot_prior", "sceptical", "vague"]
+__all__ = [
+    "LIBRARY",
+    "MAX_COMPONENTS",
+    "PILOT_PRIOR",
+    "PLANNED_IRR",
+    "MixturePrior",
+    "PilotSettings",
+    "enthusiastic",
+    "get_prior",
+    "grid_prior",
+    "library_names",
+    "pessimistic",
+    "pilot_prior",
+    "sceptical",
+    "vague"
+]

@@ -21,28 +21,25 @@ import pandas as pd
 from swisbayes._base.defaults import SMALL_COUNT_SUPPRESS
 from swisbayes._base.errors import SpecError
 from swisbayes._base.provenance import library_versions, package_version
+from swisbayes._base.text import format_probability
 from swisbayes.data.io import SchoolData
 from swisbayes.data.schema import outcome_schema
-from swisbayes.decision.rule import (
-    DecisionRule,
-    NormalCentreFamily,
-    PriorFamily,
-    RobustWeightFamily,
-    TippingPoint,
-    Verdict,
-    decide_verdict,
-    format_probability,
-    likelihood_from_draws,
-    prob_meaningful,
-    probability_curve,
-    tipping_points,
-)
+from swisbayes.decision.rule import DecisionRule, Verdict, decide_verdict, prob_meaningful
 from swisbayes.decision.summaries import (
     AttendanceDecision,
     DecisionSummary,
     HurdleDecision,
     RatioSummary,
     averted_per_1000,
+)
+from swisbayes.decision.tipping import (
+    NormalCentreFamily,
+    PriorFamily,
+    RobustWeightFamily,
+    TippingPoint,
+    likelihood_from_draws,
+    probability_curve,
+    tipping_points,
 )
 from swisbayes.economics.net_benefit import (
     EconomicInputs,
@@ -57,12 +54,7 @@ from swisbayes.economics.net_benefit import (
 )
 from swisbayes.economics.voi import FurtherTrialValue, LinearNetBenefit, further_trial_value
 from swisbayes.evidence.meta_analysis import PilotEstimate, load_pilots
-from swisbayes.evidence.reanalysis import (
-    normal_likelihood_from_ci,
-    posterior,
-    published_estimate,
-    reanalyse,
-)
+from swisbayes.evidence.reanalysis import published_estimate, reanalyse
 from swisbayes.inference.reweight import equal_weight_draws
 from swisbayes.plots.decision import (
     ForestRow,
@@ -73,6 +65,7 @@ from swisbayes.plots.decision import (
     plot_summary_forest,
     plot_tipping,
 )
+from swisbayes.priors.conjugate import normal_likelihood_from_ci, posterior
 from swisbayes.priors.library import PILOT_PRIOR
 from swisbayes.report.disclosure import ARMS, arm_counts
 from swisbayes.spec.analysis import AnalysisSpec
@@ -148,7 +141,7 @@ VERDICT_CSS = {"invest": "invest", "more evidence": "more", "stop": "stop"}
 
 
 def pct(p: float, *against: float) -> str:
-    """A probability for a table: :func:`~swisbayes.decision.rule.format_probability` (never reading
+    """A probability for a table: :func:`~swisbayes._base.text.format_probability` (never reading
     as a threshold in ``against`` that it is not), with ``<0.1%``/``>99.9%`` for 0 and 1.
 
     Examples
@@ -1142,7 +1135,23 @@ def _borrowed_note(per_prior: Sequence[PriorEconomics]) -> str:
     return "".join(notes)
 
 
-__all__ = ["PRIMARY", "Cell", "Figure", "Group", "PriorEconomics", "Report", "Row",
-           "averted_per_school_year", "build_report", "diagnostics_rows", "economics_rows",
-           "effect_cells", "effect_groups", "headline", "mean_pupils", "pct", "prior_economics",
-           "ratio_text"]
+__all__ = [
+    "PRIMARY",
+    "Cell",
+    "Figure",
+    "Group",
+    "PriorEconomics",
+    "Report",
+    "Row",
+    "averted_per_school_year",
+    "build_report",
+    "diagnostics_rows",
+    "economics_rows",
+    "effect_cells",
+    "effect_groups",
+    "headline",
+    "mean_pupils",
+    "pct",
+    "prior_economics",
+    "ratio_text"
+]

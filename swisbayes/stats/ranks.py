@@ -105,5 +105,7 @@ def flag_threshold(n_parameters: int, alpha: float = ALPHA) -> float:
     return alpha / max(n_parameters, 1)
 
 
-__all__ = ["ALPHA", "DEFAULT_RANKS", "choose_bins", "flag_threshold", "rank_histogram",
-           "rank_of", "thin", "uniform_band", "uniformity_test"]
+__all__ = [
+    "ALPHA", "DEFAULT_RANKS", "choose_bins", "flag_threshold", "rank_histogram", "rank_of", "thin",
+    "uniform_band", "uniformity_test"
+]

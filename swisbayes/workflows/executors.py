@@ -165,5 +165,7 @@ def make_executor(workers: int = 1, scheduler: object | None = None) -> Executor
     return SerialExecutor()
 
 
-__all__ = ["DaskExecutor", "Executor", "MissingDependencyError", "ProcessExecutor",
-           "SerialExecutor", "make_executor"]
+__all__ = [
+    "DaskExecutor", "Executor", "MissingDependencyError", "ProcessExecutor", "SerialExecutor",
+    "make_executor"
+]

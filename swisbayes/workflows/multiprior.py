@@ -230,5 +230,13 @@ def run_analyses(specs: Sequence[AnalysisSpec], data: SchoolData,
             for s in specs]
 
 
-__all__ = ["REPORT_SPECS", "STANDARD_PRIORS", "OutcomeAnalysis", "PriorAnalysis",
-           "analyse_outcome", "load_report_data", "report_specs", "run_analyses"]
+__all__ = [
+    "REPORT_SPECS",
+    "STANDARD_PRIORS",
+    "OutcomeAnalysis",
+    "PriorAnalysis",
+    "analyse_outcome",
+    "load_report_data",
+    "report_specs",
+    "run_analyses"
+]

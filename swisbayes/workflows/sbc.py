@@ -318,5 +318,14 @@ def run_sbc(spec: AnalysisSpec | str | Path, n: int,
                      len(run.computed), time.perf_counter() - start)
 
 
-__all__ = ["RANKED", "SBC_PRIOR", "SBCResult", "draw_replicate", "replicate_seeds", "run_sbc",
-           "sbc_cell", "sbc_spec", "scalar_truths"]
+__all__ = [
+    "RANKED",
+    "SBC_PRIOR",
+    "SBCResult",
+    "draw_replicate",
+    "replicate_seeds",
+    "run_sbc",
+    "sbc_cell",
+    "sbc_spec",
+    "scalar_truths"
+]

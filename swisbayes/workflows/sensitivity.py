@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import xarray as xr
@@ -32,6 +33,9 @@ from swisbayes.workflows.routing import GroupRouter, make_draw_set
 from swisbayes.workflows.rows import Entry, sampled_row
 from swisbayes.workflows.store import CellStore
 from swisbayes.workflows.worker import sample_cell
+
+if TYPE_CHECKING:
+    from swisbayes.workflows.sensitivity import SensitivityResult
 
 PATHS = ("sampled", "reweighted", "recomputed")
 """How a cell can be obtained (see :mod:`swisbayes.workflows.rows`)."""
@@ -289,4 +293,41 @@ class _Run:
         self.progress.advance(failed=not row["diagnostics"]["ok"])
 
 
-__all__ = ["PATHS", "SensitivityResult", "run_grid"]
+def format_text(result: SensitivityResult) -> str:
+    """A readable table of a run, one line per cell (the axes that vary, how the cell was
+    obtained, the decision quantities), and a summary line.
+
+    Parameters
+    ----------
+    result : SensitivityResult
+
+    Returns
+    -------
+    str
+    """
+    varying = [a for a, values in result.axes.items() if len(values) > 1]
+    width = {a: max(len(a), *(len(str(r["axes"][a])) for r in result.rows)) + 2
+             for a in varying} if result.rows else {}
+    header = "".join(f"{a:{width[a]}}" for a in varying) + (
+        f"{'path':11}{'k-hat':>6}  {'IRR':>6}  {'95% interval':>13}  {'P(cut>=MCID)':>12}  "
+        f"{'new LA':>7}  {'P(harm)':>7}  fit")
+    lines = [header]
+    for r in result.rows:
+        khat = r["diagnostics"]["pareto_khat"]
+        lo, hi = r["irr_ci95"]
+        lines.append(
+            "".join(f"{r['axes'][a]!s:{width[a]}}" for a in varying)
+            + f"{r['path']:11}{'' if khat is None else f'{khat:.2f}':>6}  "
+            f"{r['irr_median']:6.3f}  {lo:6.3f}-{hi:<6.3f}  "
+            f"{r['prob_meaningful_reduction']:12.1%}  "
+            f"{r['new_la']['prob_meaningful_reduction']:7.1%}  {r['prob_harm']:7.1%}  "
+            f"{'ok' if r['diagnostics']['ok'] else 'FAILED'}")
+    counts = ", ".join(f"{n} {path}" for path, n in result.counts().items())
+    done = len(result.rows) - len(set(result.computed))
+    where = f"; wrote {result.out / 'table.csv'}" if result.out is not None else ""
+    lines.append(f"\n{len(result.rows)} cells ({counts}); {done} were already finished; "
+                 f"{len(result.errors)} not computed; {result.seconds:.1f} s{where}")
+    return "\n".join(lines)
+
+
+__all__ = ["PATHS", "SensitivityResult", "format_text", "run_grid"]

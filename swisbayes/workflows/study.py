@@ -231,5 +231,6 @@ def run_study(spec: AnalysisSpec | str | Path, scenarios: Sequence[float], n_tri
                        time.perf_counter() - start)
 
 
-__all__ = ["StudyResult", "run_study", "simulate_study_trial",
-           "study_cell", "trial_seeds", "trial_spec"]
+__all__ = [
+    "StudyResult", "run_study", "simulate_study_trial", "study_cell", "trial_seeds", "trial_spec"
+]

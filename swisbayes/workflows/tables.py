@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-
-if TYPE_CHECKING:
-    from swisbayes.workflows.sensitivity import SensitivityResult
 
 _SKIPPED = {"format", "axes", "spec", "seconds", "draws", "group", "netcdf_sha256"}
 """Row keys left out of the table: nested provenance, and what differs between two runs of the
@@ -119,46 +115,9 @@ def write_frame(table: pd.DataFrame, path: Path, kind: str) -> None:
         frame.to_parquet(path, index=False)
 
 
-def format_text(result: SensitivityResult) -> str:
-    """A readable table of a run, one line per cell (the axes that vary, how the cell was
-    obtained, the decision quantities), and a summary line.
-
-    Parameters
-    ----------
-    result : SensitivityResult
-
-    Returns
-    -------
-    str
-    """
-    varying = [a for a, values in result.axes.items() if len(values) > 1]
-    width = {a: max(len(a), *(len(str(r["axes"][a])) for r in result.rows)) + 2
-             for a in varying} if result.rows else {}
-    header = "".join(f"{a:{width[a]}}" for a in varying) + (
-        f"{'path':11}{'k-hat':>6}  {'IRR':>6}  {'95% interval':>13}  {'P(cut>=MCID)':>12}  "
-        f"{'new LA':>7}  {'P(harm)':>7}  fit")
-    lines = [header]
-    for r in result.rows:
-        khat = r["diagnostics"]["pareto_khat"]
-        lo, hi = r["irr_ci95"]
-        lines.append(
-            "".join(f"{r['axes'][a]!s:{width[a]}}" for a in varying)
-            + f"{r['path']:11}{'' if khat is None else f'{khat:.2f}':>6}  "
-            f"{r['irr_median']:6.3f}  {lo:6.3f}-{hi:<6.3f}  "
-            f"{r['prob_meaningful_reduction']:12.1%}  "
-            f"{r['new_la']['prob_meaningful_reduction']:7.1%}  {r['prob_harm']:7.1%}  "
-            f"{'ok' if r['diagnostics']['ok'] else 'FAILED'}")
-    counts = ", ".join(f"{n} {path}" for path, n in result.counts().items())
-    done = len(result.rows) - len(set(result.computed))
-    where = f"; wrote {result.out / 'table.csv'}" if result.out is not None else ""
-    lines.append(f"\n{len(result.rows)} cells ({counts}); {done} were already finished; "
-                 f"{len(result.errors)} not computed; {result.seconds:.1f} s{where}")
-    return "\n".join(lines)
-
-
 def numeric(table: pd.DataFrame) -> pd.DataFrame:
     """The numeric columns of the table (float), e.g. to compare two runs."""
     return table.select_dtypes(include=[np.number, "bool"]).astype(float)
 
 
-__all__ = ["flatten", "format_text", "numeric", "to_dataset", "to_frame", "write_frame"]
+__all__ = ["flatten", "numeric", "to_dataset", "to_frame", "write_frame"]

@@ -1,32 +1,4 @@
-r"""The investment verdict, and the prior at which it would flip (the tipping point).
-
-A :class:`DecisionRule` turns two posterior probabilities into one of three verdicts
-(:data:`VERDICTS`): the probability of a meaningful reduction, P(IRR < 1 - MCID), and, when the
-economics are known, the probability that the net monetary benefit (NMB) is positive.
-:func:`decide_verdict` returns the verdict as a :class:`Verdict` whose ``text`` gives the
-numbers that produced it, in plain English.
-
-The tipping point asks how different a prior would have to be for the verdict to change. It is
-computed on the exact summary-level posterior: a normal likelihood on the log IRR (a published
-estimate via :func:`swisbayes.evidence.reanalysis.normal_likelihood_from_ci`, or the normal approximation
-of a fitted posterior via :func:`likelihood_from_draws`) updated by a normal-mixture prior with
-:func:`swisbayes.evidence.reanalysis.posterior`. A :class:`PriorFamily` is a line of priors along one
-named parameter:
-
-:class:`NormalCentreFamily`
-    Normal priors of fixed SD (by default the sceptical prior's), indexed by their centre as an
-    IRR: how large an effect one would have to believe in beforehand.
-:class:`NormalSDFamily`
-    Normal priors of fixed centre, indexed by their SD: how firmly one would have to believe it.
-:class:`RobustWeightFamily`
-    ``w * informative + (1 - w) * vague`` (e.g. the pilots' MAP prior), indexed by ``w``: how
-    much weight one would have to put on the informative evidence.
-
-:func:`tipping_point` finds the parameter value at which P(meaningful reduction) equals one of
-the rule's thresholds (Brent's method on a bracket found by scanning the family's range), and
-:func:`tipping_points` the flips relevant to a current verdict. Ratios below 1 mean fewer events
-with SWIS.
-"""
+"""Tipping points: the prior, within a family, at which the decision rule's verdict would flip."""
 
 from __future__ import annotations
 
@@ -41,8 +13,19 @@ import numpy as np
 from scipy import optimize
 
 from swisbayes._base.errors import SpecError
+from swisbayes._base.text import capitalise, format_probability, format_share, format_threshold
+from swisbayes.decision.rule import (
+    SCAN_POINTS,
+    VERDICT_RANK,
+    VERDICTS,
+    DecisionRule,
+    Verdict,
+    check_likelihood,
+    check_mcid,
+    prob_meaningful,
+)
 from swisbayes.decision.summaries import normalised_weights
-from swisbayes.evidence.reanalysis import normal_likelihood, posterior
+from swisbayes.priors.conjugate import normal_likelihood
 from swisbayes.priors.library import (
     MAX_COMPONENTS,
     PLANNED_IRR,
@@ -51,378 +34,6 @@ from swisbayes.priors.library import (
     sceptical,
     vague,
 )
-
-VERDICTS = ("invest", "more evidence", "stop")
-"""The possible verdicts, from the most to the least favourable to SWIS."""
-
-_RANK = {"stop": 0, "more evidence": 1, "invest": 2}
-"""Verdicts in the order P(meaningful reduction) reaches them as it rises."""
-
-SCAN_POINTS = 101
-"""Points of the grid scanned for a change of sign before Brent's method refines the root."""
-
-
-# ------------------------------------------------------------------------------- formatting
-
-
-def format_probability(p: float, *against: float) -> str:
-    """``p`` as a percentage with one decimal, or with as many more (up to four) as it takes
-    not to read as one of the thresholds ``against`` that it differs from, nor as 0% or 100%.
-    Exactly 0 or 1 (which only a share of draws gives) reads "less than 0.1%" or "more than
-    99.9%": a few thousand draws cannot resolve a probability beyond that.
-
-    Parameters
-    ----------
-    p : float
-        A probability.
-    *against : float
-        Thresholds it must not be mistaken for.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> format_probability(0.0999, 0.1), format_probability(0.25), format_probability(0.0004)
-    ('9.99%', '25.0%', '0.04%')
-    >>> format_probability(0.0)
-    'less than 0.1%'
-    """
-    def fmt(x: float, d: int) -> str:
-        return f"{100 * x:.{d}f}%"
-
-    if p <= 0.0 or p >= 1.0:  # a share of draws: 0 and 1 mean only "beyond their resolution"
-        return "less than 0.1%" if p <= 0.0 else "more than 99.9%"
-
-    for d in range(1, 5):
-        text = fmt(p, d)
-        hides_threshold = any(p != t and text == fmt(t, d) for t in against)
-        hides_extreme = (0 < p < 1) and text in (fmt(0.0, d), fmt(1.0, d))
-        if not (hides_threshold or hides_extreme):
-            return text
-    if 0 < p < 1e-4:
-        return "less than 0.01%"
-    if 1 - 1e-4 < p < 1:
-        return "more than 99.99%"
-    return fmt(p, 4)
-
-
-def _share(x: float) -> str:
-    """A share such as a weight or a reduction: whole percent unless that reads as 0% or 100%."""
-    for d in range(0, 7):
-        text = f"{100 * x:.{d}f}%"
-        if not ((0 < x < 1) and text in (f"{0:.{d}f}%", f"{100:.{d}f}%")):
-            return text
-    return f"{100 * x:.6f}%"
-
-
-def _sentence(text: str) -> str:
-    """``text`` with its first letter in upper case (and the rest as it was)."""
-    return text[:1].upper() + text[1:]
-
-
-def _threshold(t: float) -> str:
-    """A rule threshold as written by its author: 80%, 10%, 2.5%."""
-    return f"{100 * t:g}%"
-
-
-# ---------------------------------------------------------------------------- validation
-
-
-def _probability(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= float(value) <= 1:
-        raise SpecError(f"{name} must be a probability between 0 and 1; got {value!r}")
-    return float(value)
-
-
-def _check_mcid(mcid: float) -> float:
-    if isinstance(mcid, bool) or not isinstance(mcid, Real) or not 0 < float(mcid) < 1:
-        raise SpecError(f"mcid must be a fraction strictly between 0 and 1 (0.10 = a 10% "
-                        f"reduction); got {mcid!r}")
-    return float(mcid)
-
-
-def _check_likelihood(likelihood: tuple[float, float]) -> tuple[float, float]:
-    try:
-        log_estimate, se = likelihood
-    except (TypeError, ValueError):
-        raise SpecError(f"likelihood must be a pair (log estimate, SE) on the log IRR; got "
-                        f"{likelihood!r}") from None
-    return normal_likelihood(log_estimate, se)
-
-
-# ------------------------------------------------------------------------------ the rule
-
-
-@dataclass(frozen=True)
-class DecisionRule:
-    """Verdict from P(meaningful reduction) and, when known, P(NMB > 0).
-
-    "invest" if P(IRR < 1 - MCID) >= ``invest`` and P(NMB > 0) >= ``invest_nmb``; "stop" if
-    P(IRR < 1 - MCID) < ``stop``; "more evidence" otherwise, including when SWIS is likely
-    effective (P(meaningful) >= ``invest``) but not likely value for money.
-
-    Parameters
-    ----------
-    invest : float, default 0.80
-        Smallest P(meaningful reduction) for "invest".
-    stop : float, default 0.10
-        "stop" when P(meaningful reduction) is below this.
-    invest_nmb : float, default 0.5
-        Smallest P(NMB > 0) for "invest" (ignored when P(NMB > 0) is not given).
-
-    Raises
-    ------
-    SpecError
-        (a ``ValueError``) unless ``0 <= stop < invest <= 1`` and ``0 <= invest_nmb <= 1``.
-
-    Examples
-    --------
-    >>> rule = DecisionRule()
-    >>> rule.verdict(0.85), rule.verdict(0.85, 0.3), rule.verdict(0.05)
-    ('invest', 'more evidence', 'stop')
-    """
-
-    invest: float = 0.80
-    stop: float = 0.10
-    invest_nmb: float = 0.5
-
-    def __post_init__(self) -> None:
-        for name in ("invest", "stop", "invest_nmb"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, Real) or math.isnan(value):
-                raise SpecError(f"decision rule: {name} must be a number; got {value!r}")
-        if not 0 <= self.stop < self.invest <= 1:
-            raise SpecError(f"decision rule: need 0 <= stop < invest <= 1; got "
-                            f"stop={self.stop}, invest={self.invest}")
-        if not 0 <= self.invest_nmb <= 1:
-            raise SpecError(f"decision rule: need 0 <= invest_nmb <= 1; got "
-                            f"invest_nmb={self.invest_nmb}")
-
-    def verdict(self, prob_meaningful: float, prob_nmb_positive: float | None = None) -> str:
-        """The verdict for one posterior probability of a meaningful reduction.
-
-        Parameters
-        ----------
-        prob_meaningful : float
-            P(IRR < 1 - MCID).
-        prob_nmb_positive : float, optional
-            P(NMB > 0); when None the value-for-money condition is not applied.
-
-        Returns
-        -------
-        str
-            One of :data:`VERDICTS`.
-
-        Raises
-        ------
-        SpecError
-            If a probability is not a number between 0 and 1.
-        """
-        p = _probability("prob_meaningful", prob_meaningful)
-        nmb = (None if prob_nmb_positive is None
-               else _probability("prob_nmb_positive", prob_nmb_positive))
-        if p < self.stop:
-            return "stop"
-        if p < self.invest or (nmb is not None and nmb < self.invest_nmb):
-            return "more evidence"
-        return "invest"
-
-    def describe(self, mcid: float | None = None) -> str:
-        """The rule in one plain-English sentence, with its numbers.
-
-        Parameters
-        ----------
-        mcid : float, optional
-            Meaningful reduction (fraction) to name; "a meaningful reduction" when None.
-
-        Returns
-        -------
-        str
-
-        Examples
-        --------
-        >>> print(DecisionRule().describe(0.10))
-        Invest if the probability of a reduction of at least 10% is at least 80% and the \
-probability that the net monetary benefit is positive is at least 50%; stop if the probability \
-of a reduction of at least 10% is below 10%; otherwise gather more evidence.
-        """
-        what = ("a meaningful reduction" if mcid is None
-                else f"a reduction of at least {_threshold(_check_mcid(mcid))}")
-        return (f"Invest if the probability of {what} is at least {_threshold(self.invest)} "
-                f"and the probability that the net monetary benefit is positive is at least "
-                f"{_threshold(self.invest_nmb)}; stop if the probability of {what} is below "
-                f"{_threshold(self.stop)}; otherwise gather more evidence.")
-
-    def to_dict(self) -> dict:
-        """The thresholds, keyed as in the ``[rule]`` table of the economic inputs."""
-        return {"invest_prob_meaningful": self.invest,
-                "invest_prob_nmb_positive": self.invest_nmb,
-                "stop_prob_meaningful": self.stop}
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A verdict and the numbers that produced it.
-
-    Parameters
-    ----------
-    verdict : str
-        One of :data:`VERDICTS`; must be what ``rule`` gives for the probabilities.
-    prob_meaningful : float
-        P(IRR < 1 - MCID).
-    prob_nmb_positive : float or None
-        P(NMB > 0), or None when value for money was not assessed.
-    rule : DecisionRule
-    mcid : float
-        Meaningful reduction (fraction).
-    outcome_label : str
-        The outcome as it reads in a sentence, e.g. ``"S47 enquiries"``.
-
-    Raises
-    ------
-    SpecError
-        If ``verdict`` is not the rule's verdict for the probabilities.
-    """
-
-    verdict: str
-    prob_meaningful: float
-    prob_nmb_positive: float | None
-    rule: DecisionRule
-    mcid: float
-    outcome_label: str
-
-    def __post_init__(self) -> None:
-        expected = self.rule.verdict(self.prob_meaningful, self.prob_nmb_positive)
-        if self.verdict != expected:
-            raise SpecError(f"verdict {self.verdict!r} does not follow from the rule: "
-                            f"P(meaningful) = {self.prob_meaningful!r} and P(NMB > 0) = "
-                            f"{self.prob_nmb_positive!r} give {expected!r}")
-
-    @property
-    def effective_not_value_for_money(self) -> bool:
-        """True when P(meaningful) reaches the invest threshold but P(NMB > 0) does not."""
-        return (self.prob_meaningful >= self.rule.invest and self.prob_nmb_positive is not None
-                and self.prob_nmb_positive < self.rule.invest_nmb)
-
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        """One or two plain-English sentences giving the numbers behind the verdict."""
-        rule, p, nmb = self.rule, self.prob_meaningful, self.prob_nmb_positive
-        cut = (f"the probability that SWIS cuts {self.outcome_label} by at least "
-               f"{_threshold(self.mcid)}")
-        nmb_is = "the probability that its net monetary benefit is positive is"
-        nmb_note = (() if nmb is None
-                    else (f"{_sentence(nmb_is)} {format_probability(nmb, rule.invest_nmb)}.",))
-        if self.verdict == "stop":
-            return (f"Stop: {cut} is {format_probability(p, rule.stop)}, below the "
-                    f"{_threshold(rule.stop)} needed to keep considering it.", *nmb_note)
-        if self.verdict == "invest":
-            first = (f"Invest: {cut} is {format_probability(p, rule.invest)}, at least the "
-                     f"{_threshold(rule.invest)} required")
-            if nmb is None:
-                return (first + ".", "Value for money was not assessed, so the rule's net "
-                                     "monetary benefit condition was not applied.")
-            return (f"{first}, and {nmb_is} {format_probability(nmb, rule.invest_nmb)}, at least "
-                    f"the {_threshold(rule.invest_nmb)} required.",)
-        if self.effective_not_value_for_money:
-            return (f"More evidence: {cut} is {format_probability(p, rule.invest)}, at least the "
-                    f"{_threshold(rule.invest)} needed to invest, but {nmb_is} only "
-                    f"{format_probability(nmb, rule.invest_nmb)}, below the "
-                    f"{_threshold(rule.invest_nmb)} required.",
-                    "SWIS is likely effective but not likely value for money at this cost.")
-        return (f"More evidence: {cut} is {format_probability(p, rule.stop, rule.invest)}, not "
-                f"below the {_threshold(rule.stop)} at which the rule stops, but short of the "
-                f"{_threshold(rule.invest)} needed to invest.", *nmb_note)
-
-    @property
-    def text(self) -> str:
-        """:attr:`reasons` as one paragraph."""
-        return " ".join(self.reasons)
-
-    def to_dict(self) -> dict:
-        """JSON-ready: the verdict, its probabilities, MCID, rule and text."""
-        return {"verdict": self.verdict, "prob_meaningful": self.prob_meaningful,
-                "prob_nmb_positive": self.prob_nmb_positive, "mcid": self.mcid,
-                "rule": self.rule.to_dict(), "text": self.text}
-
-
-def decide_verdict(rule: DecisionRule | None, prob_meaningful: float,
-                   prob_nmb_positive: float | None = None, *, mcid: float,
-                   outcome_label: str) -> Verdict:
-    """Apply a decision rule and explain the result.
-
-    Parameters
-    ----------
-    rule : DecisionRule or None
-        The rule; the default :class:`DecisionRule` when None.
-    prob_meaningful : float
-        P(IRR < 1 - MCID).
-    prob_nmb_positive : float, optional
-        P(NMB > 0); when None the value-for-money condition is not applied.
-    mcid : float
-        Meaningful reduction (fraction, strictly between 0 and 1).
-    outcome_label : str
-        The outcome as it reads in a sentence, e.g. ``"S47 enquiries"``.
-
-    Returns
-    -------
-    Verdict
-
-    Raises
-    ------
-    SpecError
-        If a probability is outside [0, 1] or ``mcid`` outside (0, 1).
-
-    Examples
-    --------
-    >>> v = decide_verdict(None, 0.0009, mcid=0.10, outcome_label="S47 enquiries")
-    >>> print(v.text)
-    Stop: the probability that SWIS cuts S47 enquiries by at least 10% is 0.1%, below the 10% \
-needed to keep considering it.
-    """
-    rule = DecisionRule() if rule is None else rule
-    p = _probability("prob_meaningful", prob_meaningful)
-    nmb = (None if prob_nmb_positive is None
-           else _probability("prob_nmb_positive", prob_nmb_positive))
-    return Verdict(rule.verdict(p, nmb), p, nmb, rule, _check_mcid(mcid), outcome_label)
-
-
-# ------------------------------------------------------------------------- prior families
-
-
-def prob_meaningful(prior: MixturePrior, likelihood: tuple[float, float], *,
-                    mcid: float) -> float:
-    """P(IRR < 1 - MCID) under the exact posterior of a prior and a normal likelihood.
-
-    Parameters
-    ----------
-    prior : MixturePrior
-        Prior on the log IRR.
-    likelihood : tuple of float
-        ``(log estimate, SE)`` of a normal likelihood on the log IRR.
-    mcid : float
-        Meaningful reduction (fraction).
-
-    Returns
-    -------
-    float
-        The posterior mixture's CDF at ``log(1 - mcid)``.
-
-    Raises
-    ------
-    SpecError
-        If the likelihood or ``mcid`` is invalid.
-
-    Examples
-    --------
-    >>> from swisbayes.priors.library import vague
-    >>> round(prob_meaningful(vague(), (0.0, 0.1), mcid=0.10), 3)  # Phi(log(0.9) / 0.1)
-    0.146
-    """
-    post = posterior(prior, *_check_likelihood(likelihood))
-    return float(post.cdf(math.log1p(-_check_mcid(mcid))))
 
 
 class PriorFamily(ABC):
@@ -632,10 +243,10 @@ class NormalCentreFamily(PriorFamily):
     def condition(self, value: float, *, above: bool, outcome_label: str) -> str:
         """What one would have to believe beforehand, for centres at or beyond ``value``."""
         if value < 1:
-            size = f"{'no more than' if above else 'at least'} {_share(1 - value)}"
+            size = f"{'no more than' if above else 'at least'} {format_share(1 - value)}"
             effect = f"cuts {outcome_label} by {size}{', if at all' if above else ''}"
         elif value > 1:
-            size = f"{'at least' if above else 'no more than'} {_share(value - 1)}"
+            size = f"{'at least' if above else 'no more than'} {format_share(value - 1)}"
             effect = f"increases {outcome_label} by {size}{'' if above else ', if at all'}"
         else:
             effect = (f"{'increases' if above else 'cuts'} {outcome_label}, if by anything at "
@@ -756,7 +367,8 @@ class NormalSDFamily(PriorFamily):
 class RobustWeightFamily(PriorFamily):
     """``w * informative + (1 - w) * vague``, indexed by the weight ``w`` in [0, 1].
 
-    Built with :func:`swisbayes.evidence.meta_analysis.robustify`, so ``w`` is the robust weight of a
+    Built with :func:`swisbayes.evidence.meta_analysis.robustify`, so ``w`` is the robust weight of
+    a
     pilot-informed prior: 0 is the vague prior (the data alone), 1 the informative prior.
 
     Parameters
@@ -810,7 +422,8 @@ class RobustWeightFamily(PriorFamily):
         """The family through a robustified prior (such as ``pilot-informed``).
 
         The informative part and the vague part are read back from the components and the
-        ``robust_weight`` and ``vague`` entries that :func:`~swisbayes.evidence.meta_analysis.robustify`
+        ``robust_weight`` and ``vague`` entries that
+        :func:`~swisbayes.evidence.meta_analysis.robustify`
         records in ``details``.
 
         Parameters
@@ -896,11 +509,11 @@ class RobustWeightFamily(PriorFamily):
 
     def prior_phrase(self, value: float) -> str:
         """The mixture with weight ``value``, in words."""
-        return f"{_share(value)} weight on {self.source} and the rest on the vague prior"
+        return f"{format_share(value)} weight on {self.source} and the rest on the vague prior"
 
     def condition(self, value: float, *, above: bool, outcome_label: str) -> str:
         """What weight one would have to put on the informative prior."""
-        return (f"one put {'at least' if above else 'at most'} {_share(value)} weight on "
+        return (f"one put {'at least' if above else 'at most'} {format_share(value)} weight on "
                 f"{self.source} (the rest on the vague prior)")
 
     def member_value(self, prior: MixturePrior) -> float | None:
@@ -916,16 +529,13 @@ class RobustWeightFamily(PriorFamily):
 
     def format_value(self, value: float) -> str:
         """The weight as a percentage."""
-        return _share(value)
+        return format_share(value)
 
 
 def _same_mixture(a: MixturePrior, b: MixturePrior) -> bool:
     return (len(a.weights) == len(b.weights)
             and all(np.allclose(getattr(a, k), getattr(b, k), rtol=1e-9, atol=1e-12)
                     for k in ("weights", "means", "sds")))
-
-
-# --------------------------------------------------------------------------- tipping point
 
 
 def probability_curve(likelihood: tuple[float, float], family: PriorFamily,
@@ -952,8 +562,8 @@ def probability_curve(likelihood: tuple[float, float], family: PriorFamily,
     SpecError
         If a value is outside the family, or the likelihood or ``mcid`` is invalid.
     """
-    lik = _check_likelihood(likelihood)
-    mcid = _check_mcid(mcid)
+    lik = check_likelihood(likelihood)
+    mcid = check_mcid(mcid)
     return np.array([prob_meaningful(family.prior_at(float(v)), lik, mcid=mcid)
                      for v in np.asarray(values, dtype=float).ravel()])
 
@@ -1005,19 +615,19 @@ class TippingPoint:
     def text(self) -> str:
         """One plain-English sentence: what one would have to believe for the verdict to flip."""
         what = (f"the probability that SWIS cuts {self.outcome_label} by at least "
-                f"{_threshold(self.mcid)}")
+                f"{format_threshold(self.mcid)}")
         lo, hi = self.prob_range
         if not self.found:
             span = (f"from {self.family.format_value(self.bounds[0])} to "
                     f"{self.family.format_value(self.bounds[1])}")
             head = ("changes the verdict" if self.change is not None
-                    else f"brings it to {_threshold(self.target)}")
+                    else f"brings it to {format_threshold(self.target)}")
             return (f"No prior of this family ({self.family.parameter}; {span}) {head}: "
                     f"{what} stays between {format_probability(lo)} and {format_probability(hi)}.")
         if self.change is None:
-            return (f"{_sentence(what)} reaches {_threshold(self.target)} with "
+            return (f"{capitalise(what)} reaches {format_threshold(self.target)} with "
                     f"{self.family.prior_phrase(self.value)}.")
-        rising = _RANK[self.change[1]] > _RANK[self.change[0]]
+        rising = VERDICT_RANK[self.change[1]] > VERDICT_RANK[self.change[0]]
         condition = self.family.condition(self.value, above=rising == self.increasing,
                                           outcome_label=self.outcome_label)
         return (f"The verdict would change from '{self.change[0]}' to '{self.change[1]}' only "
@@ -1096,14 +706,14 @@ def tipping_point(likelihood: tuple[float, float], family: PriorFamily, *, targe
 
     Examples
     --------
-    >>> from swisbayes.evidence.reanalysis import normal_likelihood_from_ci
+    >>> from swisbayes.priors.conjugate import normal_likelihood_from_ci
     >>> lik = normal_likelihood_from_ci(1.055, 0.955, 1.166)
     >>> tp = tipping_point(lik, NormalCentreFamily(), target=0.10, mcid=0.10)
     >>> round(tp.value, 3), round(tp.prob_meaningful, 6)
     (0.652, 0.1)
     """
-    lik = _check_likelihood(likelihood)
-    mcid = _check_mcid(mcid)
+    lik = check_likelihood(likelihood)
+    mcid = check_mcid(mcid)
     if isinstance(target, bool) or not isinstance(target, Real) or not 0 < target < 1:
         raise SpecError(f"target must be a probability strictly between 0 and 1; got "
                         f"{target!r}")
@@ -1188,7 +798,7 @@ def tipping_points(likelihood: tuple[float, float], rule: DecisionRule | None,
     P(NMB > 0) to reach ``rule.invest_nmb``, which depends on the economics.
     """
     rule = DecisionRule() if rule is None else rule
-    mcid = _check_mcid(mcid)
+    mcid = check_mcid(mcid)
     if isinstance(current_verdict, Verdict):
         if current_verdict.rule != rule or current_verdict.mcid != mcid:
             raise SpecError(f"the verdict was reached with {current_verdict.rule} and MCID "
@@ -1199,9 +809,6 @@ def tipping_points(likelihood: tuple[float, float], rule: DecisionRule | None,
     return [tipping_point(likelihood, family, target=t, mcid=mcid, change=(a, b),
                           outcome_label=label)
             for family in families for a, b, t in flips]
-
-
-# ------------------------------------------------------------- likelihood from a fitted model
 
 
 def likelihood_from_draws(log_irr_draws: np.ndarray | Sequence[float],
@@ -1278,7 +885,7 @@ def likelihood_from_draws(log_irr_draws: np.ndarray | Sequence[float],
     return normal_likelihood(mean / var / precision, math.sqrt(1.0 / precision))
 
 
-__all__ = ["SCAN_POINTS", "VERDICTS", "DecisionRule", "NormalCentreFamily", "NormalSDFamily",
-           "PriorFamily", "RobustWeightFamily", "TippingPoint", "Verdict", "decide_verdict",
-           "format_probability", "likelihood_from_draws", "prob_meaningful",
-           "probability_curve", "tipping_point", "tipping_points"]
+__all__ = [
+    "NormalCentreFamily", "NormalSDFamily", "PriorFamily", "RobustWeightFamily", "TippingPoint",
+    "likelihood_from_draws", "probability_curve", "tipping_point", "tipping_points"
+]

@@ -1,1 +1,0 @@
-"""Layer 2: value for money: net monetary benefit, CEAC, EVPI and EVSI."""

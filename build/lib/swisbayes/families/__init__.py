@@ -1,1 +1,0 @@
-"""Layer 4: one object per outcome kind: its PyMC model, effects, decisions, simulation."""

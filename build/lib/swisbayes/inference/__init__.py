@@ -1,1 +1,0 @@
-"""Layer 5: sampling with the diagnostics gate, compile cache, reweighting and results."""

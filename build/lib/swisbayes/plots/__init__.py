@@ -1,1 +1,0 @@
-"""Layer 7: figures from results (each returns a Figure)."""

@@ -1,1 +1,0 @@
-"""Layer 2: priors on the effect as normal mixtures: the library, robustifying, ESS."""

@@ -1,1 +1,0 @@
-"""The decision-maker's report: figures, content and rendering."""

@@ -1,1 +1,0 @@
-"""Layer 3: analysis specifications and the other input files, as validated pure data."""

@@ -1,1 +1,0 @@
-"""Layer 1: NumPy-only kernels (weighted shares and quantiles, importance sampling, ranks)."""
