@@ -481,7 +481,7 @@ def sensitivity(spec_files: tuple[Path, ...], grid_file: Path, data: Path | None
 
 def _sensitivity_screen(result, data: Path | None, *, err: bool) -> None:
     """Screen the run's sampled fits, print the screens and where they disagree with the grid."""
-    from swisbayes.inference.screen import compare_with_grid, screen_grid, write_screen
+    from swisbayes.workflows.screen import compare_with_grid, screen_grid, write_screen
 
     screens = screen_grid(result, data)
     notes = compare_with_grid(screens, result.table) if result.rows else []

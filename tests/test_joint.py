@@ -18,24 +18,19 @@ from scipy import stats
 import swisbayes
 from swisbayes import SpecError, fit
 from swisbayes.data.simulate import simulate_trial
+from swisbayes.decision.joint import INDEPENDENCE_METHOD, JOINT_METHOD, prob_all_below
 from swisbayes.families.joint import (
-    INDEPENDENCE_METHOD,
-    JOINT_METHOD,
-    JointResult,
-    JointSpec,
     _batched_cholesky,
     _cell_covariance,
     _cell_effects,
     _mvn_logp,
     build_joint_model,
-    fit_joint,
-    independent_joint_probability,
-    load_joint_spec,
-    prob_all_below,
 )
 from swisbayes.inference.diagnostics import Diagnostics
 from swisbayes.inference.fitting import FitResult
+from swisbayes.inference.joint import JointResult, fit_joint, independent_joint_probability
 from swisbayes.spec.analysis import read_toml
+from swisbayes.spec.joint import JointSpec, load_joint_spec
 
 from .conftest import ROOT
 

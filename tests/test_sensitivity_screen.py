@@ -15,11 +15,10 @@ from swisbayes.inference.screen import (
     CONFLICT,
     INSENSITIVE,
     STRONG_PRIOR,
-    compare_with_grid,
     diagnose,
-    grid_spread,
     power_scaling_screen,
 )
+from swisbayes.workflows.screen import compare_with_grid, grid_spread
 
 from .conftest import PRIMARY_SPEC
 

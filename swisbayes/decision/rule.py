@@ -263,7 +263,8 @@ class Verdict:
                     "SWIS is likely effective but not likely value for money at this cost.")
         return (f"More evidence: {cut} is "
                 f"{format_probability(p, rule.stop, rule.invest)}, not "
-                f"below the {format_threshold(rule.stop)} at which the rule stops, but short of the "
+                f"below the {format_threshold(rule.stop)} at which the rule stops, "
+                f"but short of the "
                 f"{format_threshold(rule.invest)} needed to invest.", *nmb_note)
 
     @property

@@ -231,12 +231,6 @@ def run_analyses(specs: Sequence[AnalysisSpec], data: SchoolData,
 
 
 __all__ = [
-    "REPORT_SPECS",
-    "STANDARD_PRIORS",
-    "OutcomeAnalysis",
-    "PriorAnalysis",
-    "analyse_outcome",
-    "load_report_data",
-    "report_specs",
-    "run_analyses"
+    "OutcomeAnalysis", "PriorAnalysis", "REPORT_SPECS", "STANDARD_PRIORS", "analyse_outcome",
+    "load_report_data", "report_specs", "run_analyses"
 ]
