@@ -239,6 +239,10 @@ def power_scaling_screen(result: FitResult,
 
 
 __all__ = [
-    "ScreenResult", "THRESHOLD", "diagnose", "effect_variables", "power_scaling_screen",
+    "THRESHOLD",
+    "ScreenResult",
+    "diagnose",
+    "effect_variables",
+    "power_scaling_screen",
     "with_log_densities"
 ]

@@ -86,4 +86,4 @@ def _digest(payload: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-__all__ = ["CellKeys", "HASH_FORMAT", "cell_keys"]
+__all__ = ["HASH_FORMAT", "CellKeys", "cell_keys"]

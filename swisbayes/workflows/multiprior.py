@@ -231,6 +231,12 @@ def run_analyses(specs: Sequence[AnalysisSpec], data: SchoolData,
 
 
 __all__ = [
-    "OutcomeAnalysis", "PriorAnalysis", "REPORT_SPECS", "STANDARD_PRIORS", "analyse_outcome",
-    "load_report_data", "report_specs", "run_analyses"
+    "REPORT_SPECS",
+    "STANDARD_PRIORS",
+    "OutcomeAnalysis",
+    "PriorAnalysis",
+    "analyse_outcome",
+    "load_report_data",
+    "report_specs",
+    "run_analyses"
 ]

@@ -115,4 +115,4 @@ def _plain(row: dict) -> dict:
     return json.loads(json.dumps(row, allow_nan=True))
 
 
-__all__ = ["Entry", "FIT_RECORD_KEYS", "derived_row", "sampled_row"]
+__all__ = ["FIT_RECORD_KEYS", "Entry", "derived_row", "sampled_row"]

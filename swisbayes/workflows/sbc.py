@@ -319,6 +319,13 @@ def run_sbc(spec: AnalysisSpec | str | Path, n: int,
 
 
 __all__ = [
-    "RANKED", "SBCResult", "SBC_PRIOR", "draw_replicate", "replicate_seeds", "run_sbc", "sbc_cell",
-    "sbc_spec", "scalar_truths"
+    "RANKED",
+    "SBC_PRIOR",
+    "SBCResult",
+    "draw_replicate",
+    "replicate_seeds",
+    "run_sbc",
+    "sbc_cell",
+    "sbc_spec",
+    "scalar_truths"
 ]

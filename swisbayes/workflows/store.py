@@ -190,4 +190,4 @@ def read_log(root: str | Path) -> list[dict]:
     return events
 
 
-__all__ = ["CellStore", "ROW_FORMAT", "read_log", "sha256_file"]
+__all__ = ["ROW_FORMAT", "CellStore", "read_log", "sha256_file"]
