@@ -33,6 +33,20 @@ class _Group(click.Group):
             ctx.exit(EXIT_BAD_INPUT)
 
 
+def _figure_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A --plot file whose suffix matplotlib can write, checked before any work is done."""
+    if value is None or not value.suffix:
+        return value  # no suffix: PNG
+    from matplotlib.figure import Figure
+
+    formats = Figure().canvas.get_supported_filetypes()
+    if value.suffix.lstrip(".").lower() not in formats:
+        raise click.BadParameter(f"{value}: unsupported figure format '{value.suffix}'; "
+                                 "expected .png, .pdf or .svg (or another of "
+                                 f"{', '.join('.' + f for f in sorted(formats))})")
+    return value
+
+
 @click.group(cls=_Group)
 @click.version_option(package_name="swisbayes")
 def cli() -> None:
@@ -41,14 +55,18 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--outcome", "outcomes", multiple=True, help="Outcome whose columns are required.")
+@click.option("--outcome", "outcomes", multiple=True,
+              help="Outcome to check (repeatable); its columns are required. Default: every "
+                   "outcome with a column in FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def validate(file: Path, outcomes: tuple[str, ...], as_json: bool) -> None:
     """Check a school- or pupil-level CSV/Parquet FILE; report every problem (exit 1 on errors).
 
-    A file with a ``pupil_id`` column is pupil-level (one row per pupil).
+    A file with a ``pupil_id`` column is pupil-level (one row per pupil). Without --outcome,
+    every outcome with a column in FILE (follow-up or baseline) is checked as if it were
+    analysed: an outcome with only one of its columns, or with an empty cell, is an error.
     """
-    from swisbayes.data.io import validate as validate_data
+    from swisbayes.data import checks as validate_data
     from swisbayes.data.schema import OUTCOMES
 
     unknown = [o for o in outcomes if o not in OUTCOMES]
@@ -145,7 +163,8 @@ def fit(spec_file: Path | None, fit_all: bool, spec_dir: Path | None, data: Path
     overrides = {k: v for k, v in {"seed": seed, "backend": sampler, "draws": draws,
                                    "tune": tune, "chains": chains}.items() if v is not None}
     specs = [load_spec(p) for p in paths]  # every spec is checked before anything is fitted
-    results = [_fit_one(spec.with_sampler(**overrides), data, out, progress) for spec in specs]
+    table = _checked_data(data, specs)  # and so are the data, for every spec
+    results = [_fit_one(spec.with_sampler(**overrides), table, out, progress) for spec in specs]
     payloads = [r.to_dict() for r in results]
     if as_json:
         click.echo(json.dumps(payloads if fit_all else payloads[0], indent=2))
@@ -174,7 +193,27 @@ def _spec_files(directory: Path) -> list[Path]:
     return specs
 
 
-def _fit_one(spec, data: Path | None, out: Path | None, progress: bool):
+def _checked_data(path: Path | None, specs):
+    """The data table, read once and validated for every spec before anything is sampled.
+
+    A bad file, or a column one of the specs needs, fails here: before the first fit, before
+    a pilot-informed prior's meta-analysis, and before anything is written to ``--out``.
+    """
+    from swisbayes._base.errors import DataError
+    from swisbayes.data import checks as validate_data
+    from swisbayes.data.io import load_example, read_table
+
+    frame = load_example() if path is None else read_table(path)
+    if path is not None:
+        frame.attrs["source"] = str(path)  # named in messages and results as the file itself
+    report = validate_data(frame, outcomes=list(dict.fromkeys(s.outcome for s in specs)),
+                           covariates=sorted({c for s in specs for c in s.covariates}))
+    if not report.ok:
+        raise DataError(str(report), report=report)
+    return frame
+
+
+def _fit_one(spec, data, out: Path | None, progress: bool):
     from swisbayes._base.atomic import write_text_atomic
     from swisbayes.inference.fitting import fit as run_fit
 
@@ -190,26 +229,43 @@ def _fit_one(spec, data: Path | None, out: Path | None, progress: bool):
 def format_table(results: list[FitResult]) -> str:
     """One row per fitted analysis: the decision quantities and whether the fit passed.
 
-    The averted column is in each outcome's own unit (events, days in care, sessions missed);
-    notes under the table give the days-in-care parts and attendance in percentage points.
+    Each row is on its outcome's own scale, named in its MCID column: a ratio (IRR) with an
+    MCID in percent, or, for attendance, the difference in absence in percentage points (pp)
+    with an MCID in points, its probabilities on that scale (P(cut) = P(fall >= MCID), P(harm)
+    = P(rise)). The averted column is in each outcome's own unit (events, days in care,
+    sessions missed); notes under the table say what a non-count row's numbers are.
     """
-    mcid = {r.spec.decision.mcid for r in results}
-    cut = f"P(cut>={mcid.pop():.0%})" if len(mcid) == 1 else "P(cut>=MCID)"
-    lines = [f"{'analysis':16}{'prior':10}{'IRR':>7}  {'95% interval':>13}  {cut:>12}  "
-             f"{'new LA':>7}  {'P(harm)':>8}  {'averted/1000/y':>15}  fit"]
+    lines = [f"{'analysis':16}{'prior':13}{'MCID':>7}  {'effect (95% interval)':33}"
+             f"{'P(cut>=MCID)':>12}  {'new LA':>7}  {'P(harm)':>8}  {'averted/1000/y':>15}  fit"]
     for r in results:
-        d = r.decision
-        lines.append(f"{r.spec.name:16}{d.prior:10}{d.effect.median:7.3f}  "
-                     f"{d.effect.ci[0]:6.3f}-{d.effect.ci[1]:<6.3f}  "
-                     f"{d.effect.prob_meaningful_reduction:12.1%}  "
-                     f"{d.new_la.prob_meaningful_reduction:7.1%}  {d.effect.prob_harm:8.1%}  "
-                     f"{d.averted_per_1000:15.2f}  {'ok' if r.ok else 'FAILED'}")
+        mcid, effect, probs = _table_effect(r.decision)
+        cut, new_la, harm = probs
+        lines.append(f"{r.spec.name:16}{r.decision.prior:13}{mcid:>7}  {effect:33}"
+                     f"{cut:12.1%}  {new_la:7.1%}  {harm:8.1%}  "
+                     f"{r.decision.averted_per_1000:15.2f}  {'ok' if r.ok else 'FAILED'}")
     notes = [f"{r.spec.name}: {note}" for r in results for note in _table_notes(r.decision)]
     return "\n".join(lines + (["", *notes] if notes else []))
 
 
+def _table_effect(d) -> tuple[str, str, tuple[float, float, float]]:
+    """A table row's MCID, effect with its interval, and P(cut >= MCID), new LA, P(harm), all on
+    the row's own scale: percentage points for attendance, else the ratio."""
+    from swisbayes.decision.summaries import AttendanceDecision, difference_decimals, signed
+
+    if isinstance(d, AttendanceDecision):
+        diff, new = d.difference, d.new_la_difference
+        places = difference_decimals(diff, new)
+        effect = (f"{signed(diff.median, places)} pp ({signed(diff.ci[0], places)} to "
+                  f"{signed(diff.ci[1], places)})")
+        return (f"{d.mcid_pp:g} pp", effect,
+                (diff.prob_meaningful_reduction, new.prob_meaningful_reduction, diff.prob_harm))
+    e = d.effect
+    return (f"{d.mcid:.0%}", f"IRR {e.median:.3f} ({e.ci[0]:.3f}-{e.ci[1]:.3f})",
+            (e.prob_meaningful_reduction, d.new_la.prob_meaningful_reduction, e.prob_harm))
+
+
 def _table_notes(d) -> list[str]:
-    """Notes of one table row: what a non-count outcome's ratio and averted column mean."""
+    """Notes of one table row: what a non-count outcome's effect and averted column mean."""
     from swisbayes.decision.summaries import AttendanceDecision, HurdleDecision
 
     if isinstance(d, HurdleDecision):
@@ -219,11 +275,12 @@ def _table_notes(d) -> list[str]:
                 f"{positive.median:.3f} ({positive.ci[0]:.3f}-{positive.ci[1]:.3f}); "
                 f"averted = days in care"]
     if isinstance(d, AttendanceDecision):
-        diff = d.difference
-        return [f"IRR = ratio of absence rates; absence {diff.median:+.2f} points "
-                f"({diff.ci[0]:+.2f} to {diff.ci[1]:+.2f}) from {d.control_absence_pct:.2f}%, "
-                f"P(fall>={d.mcid_pp:g} points) {diff.prob_meaningful_reduction:.1%}; "
-                f"averted = sessions missed"]
+        e = d.effect
+        return [f"effect = absence with SWIS minus without, percentage points (pp) of sessions, "
+                f"from {d.control_absence_pct:.2f}% in control schools; P(cut) = P(fall >= "
+                f"{d.mcid_pp:g} pp), P(harm) = P(rise); any fall "
+                f"{d.difference.prob_any_reduction:.1%}; as a {d.ratio_label} {e.median:.4f} "
+                f"({e.ci[0]:.4f}-{e.ci[1]:.4f}); averted = sessions missed"]
     return []
 
 
@@ -273,15 +330,20 @@ def reanalyse(outcome: str, prior_names: tuple[str, ...],
 @click.option("--mcid", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.10,
               show_default=True, help="Meaningful reduction for P(reduction >= MCID).")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Also draw the priors (IRR scale) to this PNG/PDF/SVG file.")
+              default=None, callback=_figure_path,
+              help="Also draw the priors (IRR scale) to this PNG/PDF/SVG file.")
 @click.option("--pilots", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Pilots TOML for the pilot-informed prior (default: models/pilots.toml).")
 @click.option("--from-posterior", "posterior_file", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Turn a fit's posterior (.nc from 'fit --out') into a named mixture prior.")
 @click.option("--name", default=None, help="Name of the prior made with --from-posterior.")
+@click.option("--ess-convention", type=click.Choice(["two-arm", "single-arm"]),
+              default="two-arm", show_default=True,
+              help="ESS unit: schools per arm of a two-arm trial, or RBesT's single-arm count "
+                   "(half of it) for the same reference scale.")
 def priors(as_json: bool, mcid: float, plot_file: Path | None, pilots: Path | None,
-           posterior_file: Path | None, name: str | None) -> None:
+           posterior_file: Path | None, name: str | None, ess_convention: str) -> None:
     """List the prior library (or make a prior from a posterior) with what each one implies."""
     from swisbayes.evidence.meta_analysis import effective_sample_size
     from swisbayes.priors.library import PilotSettings, get_prior, library_names
@@ -292,7 +354,9 @@ def priors(as_json: bool, mcid: float, plot_file: Path | None, pilots: Path | No
     else:
         settings = PilotSettings(pilots=pilots)
         rows = [get_prior(n, pilots=settings) for n in library_names()]
-    table = [{**p.summary(mcid), "ess_schools_per_arm": effective_sample_size(p),
+    table = [{**p.summary(mcid),
+              "ess_schools_per_arm": effective_sample_size(p, convention=ess_convention),
+              "ess_convention": ess_convention,
               "weights": list(p.weights), "means": list(p.means), "sds": list(p.sds)}
              for p in rows]
     if plot_file is not None:
@@ -306,12 +370,17 @@ def priors(as_json: bool, mcid: float, plot_file: Path | None, pilots: Path | No
         click.echo(json.dumps(table if posterior_file is None else table[0], indent=2))
         return
     click.echo(f"{'prior':22}{'median IRR':>11}  {'95% interval':>14}  "
-               f"{f'P(cut>={mcid:.0%})':>12}  {'P(harm)':>8}  {'ESS/arm':>8}")
+               f"{f'P(cut>={mcid:.0%})':>12}  {'P(harm)':>8}  "
+               f"{'ESS/arm' if ess_convention == 'two-arm' else 'ESS 1arm':>8}")
     for row in table:
         lo, hi = row["irr_ci95"]
         click.echo(f"{row['name']:22}{row['irr_median']:11.3f}  {lo:6.3g}-{hi:<7.3g}  "
                    f"{row['prob_meaningful_reduction']:12.1%}  {row['prob_harm']:8.1%}  "
                    f"{row['ess_schools_per_arm']:8.1f}")
+    click.echo("\nESS/arm: the prior's worth in schools per arm of a two-arm trial (twice "
+               "RBesT's single-arm ESS)." if ess_convention == "two-arm" else
+               "\nESS 1arm: RBesT's single-arm ESS (half the schools per arm of a two-arm "
+               "trial).")
     if posterior_file is not None:
         click.echo("\nTo use it in a spec:\n" + _prior_toml(rows[0]))
     if plot_file is not None:
@@ -323,7 +392,14 @@ def _prior_from_posterior(path: Path, name: str | None):
     from swisbayes.evidence.meta_analysis import posterior_as_prior
     from swisbayes.inference.fitting import FitResult
 
-    result = FitResult.from_netcdf(path)
+    try:
+        result = FitResult.from_netcdf(path)
+    except SwisbayesError:
+        raise
+    except Exception as exc:  # netCDF/HDF5 readers raise many types for a file that is not one
+        raise SpecError(f"{path}: not a posterior saved by 'swisbayes fit --out' "
+                        f"({type(exc).__name__}: {exc}); expected the .nc file that "
+                        "'swisbayes fit SPEC --out DIR' writes") from None
     if outcome_schema(result.spec.outcome).kind != "count":
         raise SpecError(f"{path}: the {result.spec.outcome} analysis has no single log IRR to "
                         "reuse as a prior (its effects are on other scales); use the posterior "
@@ -455,6 +531,8 @@ def sensitivity(spec_files: tuple[Path, ...], grid_file: Path, data: Path | None
     from swisbayes.workflows.sensitivity import format_text, run_grid
 
     grid = load_grid(grid_file)
+    if not spec_files:
+        grid.spec_paths(check=True)  # a missing spec is named with the grid entry naming it
     out = out if out is not None else Path("out") / grid.name
     result = run_grid(list(spec_files), grid, data, out=out, workers=workers,
                       scheduler=scheduler, resume=resume, progress=not quiet)
@@ -543,7 +621,8 @@ def _engine_options(fn):
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Directory for the cells (default: out/study-SPEC-NAME).")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Bar chart of the verdict probabilities per scenario.")
+              default=None, callback=_figure_path,
+              help="Bar chart of the verdict probabilities per scenario.")
 @_engine_options
 def simulate_study(spec_file: Path, scenarios: list[float], n_trials: int,
                    la_effect_sd: float, mcid: float | None, invest: float, stop: float,
@@ -597,7 +676,7 @@ def simulate_study(spec_file: Path, scenarios: list[float], n_trials: int,
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Directory for the cells (default: out/sbc-SPEC-NAME).")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Rank histograms, one panel per parameter.")
+              default=None, callback=_figure_path, help="Rank histograms, one panel per parameter.")
 @_engine_options
 def sbc(spec_file: Path, n_replicates: int, prior: str | None,
         prior_normal: tuple[float, float] | None, n_ranks: int, out: Path | None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -34,3 +35,21 @@ def write_csv(tmp_path: Path):
 @pytest.fixture(scope="session")
 def primary_spec() -> swisbayes.AnalysisSpec:
     return swisbayes.load_spec(PRIMARY_SPEC)
+
+
+def clearly_outside(draws, interval: tuple[float, float], truth: float) -> bool:
+    """Whether ``truth`` lies outside an equal-tailed 95% interval of ``draws`` by more than 4
+    Monte Carlo SEs of the bound it is beyond.
+
+    A truth near a bound is inside on one machine and outside on another (other floating-point
+    bits, other draws); a coverage test that counts only clear misses has the same outcome on
+    every machine. ``draws`` has dims (chain, draw).
+    """
+    import arviz as az
+
+    lo, hi = interval
+    if truth < lo:
+        return lo - truth > 4 * float(az.mcse(np.asarray(draws), method="quantile", prob=0.025))
+    if truth > hi:
+        return truth - hi > 4 * float(az.mcse(np.asarray(draws), method="quantile", prob=0.975))
+    return False

@@ -47,6 +47,18 @@ def test_validate_unreadable_file_and_usage_errors(tmp_path):
     assert CliRunner().invoke(cli, ["validate", str(empty), "--outcome", "s48"]).exit_code == 2
 
 
+def test_validate_checks_every_outcome_in_the_file_unless_told_which(example, write_csv):
+    path = write_csv(example.drop(columns=["s47"]), "no_s47.csv")
+    result = run("validate", path)
+    assert result.exit_code == 1
+    assert "1 error(s)" in result.output
+    assert (f"ERROR {path}, column 's47': outcome 's47' has its baseline column 's47_baseline' "
+            "but no follow-up column 's47'") in result.output
+    assert run("validate", path, "--outcome", "referrals").exit_code == 0  # as before
+    payload = json.loads(run("validate", path, "--json").output)
+    assert [(i["check"], i["column"]) for i in payload["issues"]] == [("missing_column", "s47")]
+
+
 def test_simulate_writes_table_and_truth(tmp_path):
     out = tmp_path / "trial.csv"
     result = run("simulate", "--seed", 7, "--irr-s47", 0.9, "--out", out)

@@ -173,12 +173,16 @@ def test_attendance_adds_the_difference_in_points():
     d = decide_attendance(posterior, outcome="attendance", prior="p", mcid=0.1, mcid_pp=0.5,
                           followup_years=1.0)
     keys = d.to_dict()
-    assert set(keys) == COUNT_KEYS | {"mcid_pp", "diff_pp_median", "diff_pp_ci95",
-                                      "prob_meaningful_improvement_pp", "control_absence_pct"}
+    pp_keys = {"diff_pp_median", "diff_pp_ci95", "prob_meaningful_improvement_pp",
+               "prob_any_reduction_pp", "prob_harm_pp", "prob_rope_pp"}
+    assert set(keys) == COUNT_KEYS | pp_keys | {"headline", "mcid_pp", "control_absence_pct"}
+    assert keys["headline"] == "diff_pp"
     assert set(keys["new_la"]) == {"irr_median", "irr_ci95", "ci_prob", "prob_any_reduction",
-                                   "prob_meaningful_reduction", "prob_harm", "prob_rope",
-                                   "diff_pp_median", "diff_pp_ci95",
-                                   "prob_meaningful_improvement_pp"}
+                                   "prob_meaningful_reduction", "prob_harm", "prob_rope"} | pp_keys
+    # The headline's probabilities are on its own scale, points of absence.
+    assert keys["prob_any_reduction_pp"] == np.mean(diff < 0)
+    assert keys["prob_harm_pp"] == np.mean(diff > 0)
+    assert keys["prob_rope_pp"] == np.mean(np.abs(diff) < 0.5)
     # P(diff < -0.5) for N(-0.6, 0.2) is Phi(0.5).
     assert keys["prob_meaningful_improvement_pp"] == pytest.approx(stats.norm.cdf(0.5),
                                                                    abs=MC_TOL * 2)

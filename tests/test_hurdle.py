@@ -21,7 +21,7 @@ from swisbayes.families.hurdle import (
 )
 from swisbayes.families.likelihoods import log_factorial
 
-from .conftest import ROOT
+from .conftest import ROOT, clearly_outside
 
 SPEC_PATH = ROOT / "models" / "days_in_care.toml"
 
@@ -165,17 +165,22 @@ def recovery_fits(spec):
 
 @pytest.mark.slow
 def test_recovery_covers_each_part_and_the_headline(recovery_fits):
-    covered = []
+    misses = []
     for seed, (result, ratio) in recovery_fits.items():
         assert result.ok, (seed, result.diagnostics.reasons)
         parts = result.decision.parts
-        for part, truth in (("zero", np.exp(TRUE["zero_log_irr"])),
-                            ("positive", np.exp(TRUE["positive_log_irr"])),
-                            ("headline", ratio)):
+        post = result.idata["posterior"]
+        for part, variable, truth in (("zero", "zero_irr", np.exp(TRUE["zero_log_irr"])),
+                                      ("positive", "positive_irr",
+                                       np.exp(TRUE["positive_log_irr"])),
+                                      ("headline", "irr", ratio)):
             summary = result.decision.effect if part == "headline" else parts[part]
-            covered.append(summary.ci[0] <= truth <= summary.ci[1])
-    # Nine 95% intervals (three per fit, not independent): one miss is allowed.
-    assert sum(covered) >= len(covered) - 1, covered
+            if clearly_outside(post[variable].to_numpy(), summary.ci, truth):
+                misses.append((seed, part))
+    # Nine 95% intervals (three per fit, not independent): one miss is allowed (seed 12's zero
+    # part is one, some 7 MCSEs outside). A truth within 4 Monte Carlo SEs of a bound is not
+    # counted either way, since other draws (another machine's bits) may put it on either side.
+    assert len(misses) <= 1, misses
 
 
 @pytest.mark.slow

@@ -20,10 +20,12 @@ RATIO_KEYS = {"irr_median", "irr_ci95", "ci_prob", "prob_any_reduction",
 PRIMARY_KEYS = RATIO_KEYS | {"outcome", "prior", "mcid", "new_la", "averted_per_1000",
                              "averted_per_1000_ci95", "control_rate_per_1000", "diagnostics",
                              "analysis", "data_sha256", "seed", "sampler", "swisbayes_version"}
+PP_KEYS = {"diff_pp_median", "diff_pp_ci95", "prob_meaningful_improvement_pp",
+           "prob_any_reduction_pp", "prob_harm_pp", "prob_rope_pp"}
+"""Attendance's headline, in percentage points, and its probabilities on that scale."""
 EXTRA_KEYS = {
     "days_in_care": {"parts"},
-    "attendance": {"mcid_pp", "diff_pp_median", "diff_pp_ci95",
-                   "prob_meaningful_improvement_pp", "control_absence_pct"},
+    "attendance": PP_KEYS | {"headline", "mcid_pp", "control_absence_pct"},
 }
 """Keys each non-count outcome adds to the primary's JSON."""
 
@@ -60,8 +62,8 @@ def test_fit_all_includes_days_in_care_and_attendance_with_their_keys(fitted):
     lo, hi = days["irr_ci95"]
     assert lo < truth["days_in_care_ratio"] < hi
     attendance = fitted["attendance"]
-    assert set(attendance["new_la"]) == RATIO_KEYS | {"diff_pp_median", "diff_pp_ci95",
-                                                      "prob_meaningful_improvement_pp"}
+    assert set(attendance["new_la"]) == RATIO_KEYS | PP_KEYS
+    assert attendance["headline"] == "diff_pp"
     lo, hi = attendance["diff_pp_ci95"]
     assert lo < attendance["diff_pp_median"] < hi
     assert attendance["mcid_pp"] == 0.5

@@ -55,6 +55,13 @@ def test_mixture_moments_cdf_and_quantiles_are_exact():
     assert prior.quantile(0.5) == pytest.approx(np.median(draws), abs=3e-3)
 
 
+def test_mixture_sd_has_no_cancellation_when_the_mean_dwarfs_it():
+    # E[x^2] - E[x]^2 would lose every digit here; the moment ESS divides by sd^2
+    assert MixturePrior.normal("n", 5.0, 1e-7).sd == pytest.approx(1e-7, rel=1e-12)
+    prior = MixturePrior("m", "d", "p", (0.5, 0.5), (3.0, 3.0 + 2e-6), (1e-6, 1e-6))
+    assert prior.sd == pytest.approx(np.sqrt(2e-12), rel=1e-9)
+
+
 def test_padding_keeps_the_distribution():
     prior = MixturePrior("m", "d", "p", (0.6, 0.4), (-0.2, 0.1), (0.1, 0.3))
     w, m, s = prior.padded()

@@ -43,8 +43,19 @@ def test_a_posterior_becomes_a_prior_that_reproduces_it(tmp_path):
     assert result.exit_code == 0, result.output
     prior = json.loads(result.output)
     assert prior["name"] == "swis-2023"
-    assert prior["irr_median"] == pytest.approx(fitted["irr_median"], abs=0.003)
-    assert prior["irr_ci95"] == pytest.approx(fitted["irr_ci95"], abs=0.006)
+    # The fit's median and interval are quantiles of its draws, known only to their Monte Carlo
+    # error (about 0.002 for the median and 0.003 for the limits on the IRR scale): the prior
+    # reproduces them within 4 MCSEs.
+    import arviz as az
+
+    from swisbayes.inference.fitting import FitResult
+
+    irr = FitResult.from_netcdf(tmp_path / "s47_primary.nc").idata["posterior"]["irr"].to_numpy()
+    for q, got, want in ((0.5, prior["irr_median"], fitted["irr_median"]),
+                         (0.025, prior["irr_ci95"][0], fitted["irr_ci95"][0]),
+                         (0.975, prior["irr_ci95"][1], fitted["irr_ci95"][1])):
+        mcse = float(az.mcse(irr, method="quantile", prob=q))
+        assert abs(got - want) < 4 * mcse, (q, got, want, mcse)
     assert "data sha256" in prior["provenance"]
     table = run("priors", "--from-posterior", tmp_path / "s47_primary.nc")
     assert "[priors.effect]" in table.output

@@ -3,6 +3,7 @@ rule, it hides small counts, and it renders in a browser."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import subprocess
@@ -11,16 +12,32 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+import xarray as xr
 from click.testing import CliRunner
 
 from swisbayes.cli import cli
 from swisbayes.data.simulate import TrialDesign, simulate_trial
 from swisbayes.decision.rule import DecisionRule, decide_verdict
-from swisbayes.decision.summaries import decide_spec
+from swisbayes.decision.summaries import (
+    DifferenceSummary,
+    decide_attendance,
+    decide_spec,
+    difference_decimals,
+    signed,
+)
 from swisbayes.economics.net_benefit import load_economics
 from swisbayes.evidence.reanalysis import reanalyse
-from swisbayes.report.content import headline, mean_pupils, prior_economics
+from swisbayes.report.content import (
+    POINTS,
+    effect_cells,
+    headline,
+    mean_pupils,
+    outcome_decimals,
+    points_text,
+    prior_economics,
+)
 from swisbayes.report.disclosure import SUPPRESSED, arm_counts, suppress_row
 from swisbayes.report.run import make_report
 
@@ -30,14 +47,18 @@ MODELS = ROOT / "models"
 
 class _Cells(HTMLParser):
     """Every element with a ``data-key``: (table id, row's data-outcome/prior, key, value),
-    and the text of every ``td.count`` cell."""
+    its text by (table id, outcome, prior, key), each effects row's ``data-scale``, and the
+    text of every ``td.count`` cell."""
 
     def __init__(self) -> None:
         super().__init__()
         self.cells: list[tuple[str, str | None, str | None, str, str]] = []
+        self.texts: dict[tuple[str, str | None, str | None, str], str] = {}
+        self.scales: dict[tuple[str | None, str | None], str | None] = {}
         self.counts: list[str] = []
         self._table = self._outcome = self._prior = None
         self._in_count = False
+        self._text_of: tuple | None = None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -45,12 +66,22 @@ class _Cells(HTMLParser):
             self._table = a.get("id")
         if tag == "tr":
             self._outcome, self._prior = a.get("data-outcome"), a.get("data-prior")
+            if self._table == "effects" and self._outcome is not None:
+                self.scales[(self._outcome, self._prior)] = a.get("data-scale")
         if "data-key" in a:
             self.cells.append((self._table, self._outcome, self._prior, a["data-key"],
                                a.get("data-value")))
+            self._text_of = (self._table, self._outcome, self._prior, a["data-key"])
+            self.texts[self._text_of] = ""
         self._in_count = tag == "td" and a.get("class") == "count"
 
+    def handle_endtag(self, tag):
+        if tag in ("td", "div"):
+            self._text_of = None
+
     def handle_data(self, data):
+        if self._text_of is not None:
+            self.texts[self._text_of] += data
         if self._in_count:
             self.counts.append(data.strip())
             self._in_count = False
@@ -185,6 +216,78 @@ def test_headline_extremes_never_read_as_at_most_less_than():
     assert "Under the sceptical prior SWIS probably works but is unlikely to be value" in open_
 
 
+def _attendance_posterior(rng, centre_pp: float, sd_pp: float, shape=(2, 2000)) -> xr.Dataset:
+    """Draws of every variable attendance's decision reads, consistent with each other: the
+    control absence rate, the difference in points, and the ratio and sessions they imply."""
+    control = rng.normal(0.07, 0.0005, shape)
+    diff = rng.normal(centre_pp, sd_pp, shape)
+    new = diff + rng.normal(0.0, sd_pp, shape)
+    sessions = 380_000.0  # sessions possible per 1000 pupils a year
+    return xr.Dataset({name: (("chain", "draw"), value) for name, value in {
+        "irr": 1 + diff / 100 / control, "irr_new_la": 1 + new / 100 / control,
+        "rate_control_per_1000": control * sessions,
+        "rate_swis_per_1000": (control + diff / 100) * sessions,
+        "diff_pp": diff, "diff_pp_new_la": new, "absence_rate_control": control}.items()})
+
+
+def test_attendance_cells_are_in_points_with_every_probability_on_that_scale():
+    rule = DecisionRule()
+    post = _attendance_posterior(np.random.default_rng(4), -0.6, 0.2)
+    d = decide_attendance(post, outcome="attendance", prior="vague", mcid=0.1, mcid_pp=0.5,
+                          followup_years=1.0)
+    cells = {c.key: c for c in effect_cells(d, rule, 1000.0)}
+    assert list(cells) == ["diff_pp_median", "prob_any_reduction_pp",
+                           "prob_meaningful_improvement_pp", "prob_harm_pp", "prob_rope_pp",
+                           "new_la.prob_meaningful_improvement_pp", "averted_per_1000",
+                           "averted_per_school_year"]  # no ratio key: one scale per row
+    diff, new = post["diff_pp"].to_numpy().ravel(), post["diff_pp_new_la"].to_numpy().ravel()
+    places = difference_decimals(d.difference)
+    assert cells["diff_pp_median"].value == np.median(diff) == d.difference.median
+    assert cells["diff_pp_median"].text == points_text(d.difference, places)
+    assert cells["diff_pp_median"].text.startswith(f"{signed(np.median(diff), places)} pp (")
+    assert cells["prob_any_reduction_pp"].value == np.mean(diff < 0)
+    assert cells["prob_meaningful_improvement_pp"].value == np.mean(diff < -0.5)
+    assert cells["prob_harm_pp"].value == np.mean(diff > 0)
+    assert cells["prob_rope_pp"].value == np.mean(np.abs(diff) < 0.5)
+    assert cells["new_la.prob_meaningful_improvement_pp"].value == np.mean(new < -0.5)
+    # A fall of 0.5 points is not a 10% fall of 7% absence: the colour is the points' verdict.
+    p = np.mean(diff < -0.5)
+    assert abs(p - d.effect.prob_meaningful_reduction) > 0.1
+    assert cells["prob_meaningful_improvement_pp"].css == {"invest": "invest",
+                                                           "more evidence": "more",
+                                                           "stop": "stop"}[rule.verdict(p)]
+
+
+def _difference(median: float, low: float, high: float) -> DifferenceSummary:
+    return DifferenceSummary(median, (low, high), 0.95, 0.5, 0.0, 0.5, 0.5, 1.0)
+
+
+def test_priors_print_differently_when_they_differ_by_more_than_the_resolution():
+    # Attendance on the bundled data: medians 0.0002 points apart, intervals 0.029 wide. At
+    # two decimals both medians read +0.00 (and the ratio 1.00); the chosen decimals differ.
+    vague = _difference(0.001056, -0.013721, 0.015110)
+    enthusiastic = _difference(0.000896, -0.013810, 0.014929)
+    assert signed(vague.median, 2) == signed(enthusiastic.median, 2) == "+0.00"
+    places = difference_decimals(vague, enthusiastic)
+    assert places == 4
+    assert points_text(vague, places) == "+0.0011 pp (-0.0137 to +0.0151)"
+    assert points_text(enthusiastic, places) == "+0.0009 pp (-0.0138 to +0.0149)"
+    rng = np.random.default_rng(9)
+    for _ in range(3000):
+        width = 10 ** rng.uniform(-4.0, 1.0)
+        m = rng.normal(0.0, width)
+        other = m + rng.choice([-1.0, 1.0]) * width * 10 ** rng.uniform(-6.0, 0.0)
+        a = _difference(m, m - width / 2, m + width / 2)
+        b = _difference(other, other - width, other + width)
+        places = difference_decimals(a, b)
+        step = 10.0 ** -places
+        if abs(m - other) > step:
+            assert points_text(a, places) != points_text(b, places), (m, other, places)
+        if 2 < places < 6:  # neither bound binds: the resolution is under 1% of the width
+            assert step <= 0.01 * width
+        assert "-0." + "0" * places not in points_text(a, places)  # never a negative zero
+
+
 @pytest.mark.parametrize(("counts", "expected"), [
     ([3, 40, 43], [SUPPRESSED, 40, SUPPRESSED]),   # one arm small: the total would reveal it
     ([40, 3, 43], [40, SUPPRESSED, SUPPRESSED]),
@@ -246,6 +349,14 @@ def test_html_numbers_equal_the_decision_functions(bundled_report):
                     "prob_rope": again.effect.prob_rope,
                     "new_la.prob_meaningful_reduction": again.new_la.prob_meaningful_reduction,
                     "averted_per_1000": again.averted_per_1000}
+            if o.outcome == "attendance":  # in percentage points, probabilities included
+                d, new = again.difference, again.new_la_difference
+                keys = {"diff_pp_median": d.median,
+                        "prob_meaningful_improvement_pp": d.prob_meaningful_reduction,
+                        "prob_any_reduction_pp": d.prob_any_reduction,
+                        "prob_harm_pp": d.prob_harm, "prob_rope_pp": d.prob_rope,
+                        "new_la.prob_meaningful_improvement_pp": new.prob_meaningful_reduction,
+                        "averted_per_1000": again.averted_per_1000}
             for key, expected in keys.items():
                 assert _value(cells, "effects", key, outcome=o.outcome, prior=name) == expected
                 checked += 1
@@ -253,6 +364,49 @@ def test_html_numbers_equal_the_decision_functions(bundled_report):
                                 prior=name)
             assert per_school == pytest.approx(again.averted_per_1000 * pupils / 1000, rel=1e-12)
     assert checked == 7 * sum(len(o.results) for o in run.analyses) >= 7 * 6 * 3
+
+
+@pytest.mark.slow
+def test_attendance_reads_in_percentage_points(bundled_report):
+    run, path = bundled_report
+    cells = _parse(path)
+    attendance = next(o for o in run.analyses if o.outcome == "attendance")
+    places = outcome_decimals(attendance)
+    assert places >= 3  # two decimals would print +0.00 (-0.01 to +0.02) under every prior
+    shown = {}
+    for name, pa in attendance.results.items():
+        again = decide_spec(pa.posterior, pa.spec, weights=pa.weights)
+        value = _value(cells, "effects", "diff_pp_median", outcome="attendance", prior=name)
+        assert value == again.difference.median  # the exact pp median, not the ratio
+        text = cells.texts[("effects", "attendance", name, "diff_pp_median")]
+        assert text == points_text(again.difference, places)
+        assert text.startswith(f"{signed(again.difference.median, places)} pp (")
+        assert cells.scales[("attendance", name)] == POINTS
+        keys = {k for t, o, p, k, _ in cells.cells
+                if t == "effects" and o == "attendance" and p == name}
+        assert not keys & {"irr_median", "prob_meaningful_reduction", "prob_any_reduction",
+                           "prob_harm", "prob_rope"}  # one scale per row
+        shown[name] = (again.difference.median, text)
+    for (a, (va, ta)), (b, (vb, tb)) in itertools.combinations(shown.items(), 2):
+        if abs(va - vb) > 10.0 ** -places:
+            assert ta != tb, (a, b, ta, tb)
+    assert {scale for (o, _), scale in cells.scales.items() if o != "attendance"} == {"ratio"}
+    html = unescape(path.read_text(encoding="utf-8"))
+    assert "absence (a fall of at least 0.5 percentage points)" in html  # the key points
+    assert 'id="fig-attendance_points"' in html
+    assert "Absence is not on this scale: it is in percentage points" in html
+    assert "0.5 pp (10% as a ratio of absence rates)" in html  # its MCID, as an assumption
+    forest = next(f for f in run.report.figures if f.name == "forest")
+    assert "percentage points" in forest.caption
+    table = pd.read_csv(path.with_suffix(".csv"))
+    rows = table[(table["section"] == "effects") & (table["outcome"] == "attendance")]
+    assert set(rows["effect_scale"]) == {POINTS}
+    assert rows["irr_median"].isna().all()
+    for _, row in rows.iterrows():
+        assert row["diff_pp_median"] == attendance.results[row["prior"]].decision.difference.median
+    others = table[(table["section"] == "effects") & (table["outcome"] != "attendance")]
+    assert set(others["effect_scale"]) == {"ratio"}
+    assert others["diff_pp_median"].isna().all()
 
 
 @pytest.mark.slow

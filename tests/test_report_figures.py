@@ -20,9 +20,11 @@ from swisbayes._base.errors import SpecError
 from swisbayes.plots.basic import UNRELIABLE_COLOUR
 from swisbayes.plots.decision import (
     PRIOR_COLOURS,
+    DifferenceRow,
     ForestRow,
     figure_png,
     plot_ceac,
+    plot_difference_forest,
     plot_la_effects,
     plot_ratio_posteriors,
     plot_summary_forest,
@@ -100,8 +102,23 @@ def tipping_figure():
                         points=TIPS, current=CURRENT, xlabel="centre of the prior (rate ratio)")
 
 
+POINTS_ROWS = [
+    DifferenceRow("Absence", "vague", 0.0011, -0.0137, 0.0151, reliable=True,
+                  note="+0.0011 pp (-0.0137 to +0.0151)"),
+    DifferenceRow("Absence", "sceptical", 0.0011, -0.0137, 0.0151, reliable=True,
+                  note="+0.0011 pp (-0.0137 to +0.0151)"),
+    DifferenceRow("Absence", "enthusiastic", 0.0009, -0.0138, 0.0149, reliable=False,
+                  note="+0.0009 pp (-0.0138 to +0.0149)"),
+]
+"""Attendance on the bundled data: far from the 0.5-point MCID, each row readable by its note."""
+
+
+def points_figure():
+    return plot_difference_forest(POINTS_ROWS, mcid=0.5)
+
+
 BUILDERS = {"posteriors": posterior_figure, "forest": forest_figure, "la_effects": la_figure,
-            "ceac": ceac_figure, "tipping": tipping_figure}
+            "ceac": ceac_figure, "tipping": tipping_figure, "points": points_figure}
 
 
 def vertical_lines(ax):
@@ -263,6 +280,39 @@ def test_forest_row_rejects_an_interval_that_does_not_contain_its_median():
         ForestRow("S47", "vague", 0.9, 0.95, 1.1, reliable=True)
     with pytest.raises(SpecError, match="positive"):
         ForestRow("S47", "vague", 0.9, 0.0, 1.1, reliable=True)
+
+
+def test_difference_forest_is_linear_with_lines_at_zero_and_the_mcid_in_points():
+    ax = points_figure().axes[0]
+    assert ax.get_xscale() == "linear"
+    assert set(vertical_lines(ax)) == {0.0, -0.5}
+    segments, labels = horizontal_segments(ax), tick_labels(ax)
+    row_ys = [y for y in sorted(labels, reverse=True) if labels[y].get_fontweight() != "bold"]
+    assert len(segments) == len(row_ys) == len(POINTS_ROWS)
+    for y, row in zip(row_ys, POINTS_ROWS, strict=True):
+        assert labels[y].get_text().startswith(row.label)
+        assert tuple(segments[y].get_xdata()) == (row.low, row.high)
+        assert (segments[y].get_color() == UNRELIABLE_COLOUR) == (not row.reliable)
+    low, high = ax.get_xlim()
+    assert low < -0.5
+    assert high > max(r.high for r in POINTS_ROWS)
+    notes = {t.get_text() for t in ax.texts}
+    assert {r.note for r in POINTS_ROWS} <= notes
+    assert {" no change", "fall of 0.5 pp (MCID) "} <= notes
+    assert "pp" in ax.get_xlabel()
+    assert "absence" in ax.get_xlabel()
+
+
+def test_difference_rows_may_be_negative_but_not_out_of_order():
+    assert DifferenceRow("Absence", "vague", -0.6, -1.2, 0.0, reliable=True).low == -1.2
+    with pytest.raises(SpecError, match=r"DifferenceRow 'Absence'/'vague'.*low <= median"):
+        DifferenceRow("Absence", "vague", 0.3, -0.2, 0.1, reliable=True)
+    with pytest.raises(SpecError, match="finite"):
+        DifferenceRow("Absence", "vague", 0.0, -np.inf, 0.1, reliable=True)
+    with pytest.raises(SpecError, match="positive difference"):
+        plot_difference_forest(POINTS_ROWS, mcid=0.0)
+    with pytest.raises(SpecError, match="no rows"):
+        plot_difference_forest([], mcid=0.5)
 
 
 # ---------------------------------------------------------------------------------------------

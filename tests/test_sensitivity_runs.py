@@ -34,8 +34,11 @@ pytestmark = pytest.mark.slow
 SMALL = '[sampler]\ndraws = 500\ntune = 500\n'
 PRIORS = ('[priors]\nlibrary = ["vague", "sceptical", "enthusiastic"]\n'
           '[[priors.normal]]\ncentres_irr = [0.85]\nsds = [0.025]\n')
-# Three seeds, so three groups: each samples its vague cell and reweights its sceptical one
-# (these seeds pass the gate at 500 + 500; seed 1 does not, and its sceptical cell is sampled).
+# Three seeds, so three groups of two cells. Each group samples its vague cell; its sceptical
+# cell is reweighted from it when that fit passes the gate at 500 + 500 (and the weights pass
+# k-hat and ESS), and is sampled otherwise. Which way each group goes depends on the draws, so on
+# the machine's floating-point bits: the tests below check the routing rules
+# (:func:`assert_routing`) and compare runs on one machine, never count the paths.
 RESUMABLE = f'specs = ["{PRIMARY_SPEC}"]\nseeds = [2, 3, 4]\n' \
             '[priors]\nlibrary = ["vague", "sceptical"]\n' + SMALL
 
@@ -73,6 +76,29 @@ def by_prior(result) -> dict[str, dict]:
     return {r["axes"]["effect_prior"]: r for r in result.rows}
 
 
+def assert_routing(result, max_khat: float = 0.7, min_ess: float = 400.0) -> None:
+    """The routing rules hold for every row, whichever cells the gate let be reweighted.
+
+    A sampled row has no base. A reweighted row names its base: the sampled vague cell of its
+    own group (same spec and seed), which passed the diagnostics gate (a failed fit is never a
+    proposal), and its importance weights met the grid's k-hat and ESS thresholds.
+    """
+    by_cell = {r["cell"]: r for r in result.rows}
+    for row in result.rows:
+        assert row["path"] in ("sampled", "reweighted"), row
+        if row["path"] == "sampled":
+            assert row["base"] is None, row
+            continue
+        base = by_cell[row["base"]]
+        assert base["path"] == "sampled", (row["cell"], base)
+        assert base["axes"]["effect_prior"] == "vague", (row["cell"], base["axes"])
+        assert {k: v for k, v in base["axes"].items() if k != "effect_prior"} == \
+            {k: v for k, v in row["axes"].items() if k != "effect_prior"}, (row, base)
+        assert base["diagnostics"]["ok"], (row["cell"], base["diagnostics"])
+        assert row["diagnostics"]["pareto_khat"] < max_khat, row["diagnostics"]
+        assert row["diagnostics"]["ess_importance"] >= min_ess, row["diagnostics"]
+
+
 def test_sampled_cells_are_exactly_the_fits_of_their_specs(four_cells):
     sampled, _ = four_cells
     assert sampled.counts() == {"sampled": 4, "reweighted": 0, "recomputed": 0}
@@ -96,10 +122,14 @@ def test_sampled_cells_are_exactly_the_fits_of_their_specs(four_cells):
 
 def test_reweighted_cells_agree_with_sampled_ones_within_monte_carlo_error(four_cells):
     sampled, reweighted = four_cells
-    assert reweighted.counts() == {"sampled": 2, "reweighted": 2, "recomputed": 0}
+    assert_routing(reweighted)
     s, r = by_prior(sampled), by_prior(reweighted)
-    # The vague base and the dogmatic normal prior (k-hat too high to reweight) are sampled, and
-    # are then the same fits as in the all-sampled grid.
+    # At the spec's settings the vague base passes the gate with room to spare (bulk ESS about
+    # 800 against 400, R-hat about 1.003), and the weights for the sceptical and enthusiastic
+    # priors are far inside the thresholds (k-hat below 0, importance ESS about 1500 against
+    # 400), so these two are reweighted on any machine. The dogmatic normal prior sits several
+    # posterior SDs from the data (k-hat far above 0.7), so it is sampled on any machine.
+    # The sampled cells are then the same fits as in the all-sampled grid.
     for name in ("vague", "normal(irr=0.85, sd=0.025)"):
         assert r[name]["path"] == "sampled"
         assert r[name]["irr_median"] == s[name]["irr_median"]
@@ -138,10 +168,12 @@ def test_days_in_care_cells_are_reweighted_with_their_parts(tmp_path):
                                         "s.toml"), out=tmp_path / "sampled")
     reweighted = run_grid(None, write_grid(tmp_path, DAYS_GRID, "r.toml"),
                           out=tmp_path / "reweighted")
-    assert reweighted.counts() == {"sampled": 1, "reweighted": 1, "recomputed": 0}
+    assert_routing(reweighted)
     s, r = by_prior(sampled), by_prior(reweighted)
     name = "normal(irr=0.9, sd=0.3)"
     row = r[name]
+    # The base passes with room to spare (bulk ESS about 900 against 400) and the weights are
+    # far inside the thresholds (k-hat below 0, importance ESS about 3000), on any machine.
     assert (row["path"], row["base"]) == ("reweighted", r["vague"]["cell"])
     assert set(row) == set(s[name])  # the keys of a sampled days-in-care row, parts included
     assert row["parts"] != r["vague"]["parts"]
@@ -184,13 +216,14 @@ def test_an_mcid_change_is_recomputed_from_the_same_draws(tmp_path, four_cells):
 
 def test_killed_run_resumes_without_redoing_finished_cells(tmp_path, reference):
     grid, expected = reference
-    assert expected.counts() == {"sampled": 3, "reweighted": 3, "recomputed": 0}
+    assert len(expected.rows) == 6
+    assert_routing(expected)
     out = tmp_path / "out"
     command = [sys.executable, "-m", "swisbayes", "sensitivity", "--grid", str(grid), "--out",
                str(out), "--quiet"]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     rows = []
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + 600  # a timeout for a hung run, not a timing check
     while time.monotonic() < deadline and proc.poll() is None:
         rows = list((out / "cells").glob("*.json")) if (out / "cells").exists() else []
         if len(rows) >= 2:
@@ -204,7 +237,8 @@ def test_killed_run_resumes_without_redoing_finished_cells(tmp_path, reference):
                  for p in list(finished) if p.with_suffix(".nc").exists()}
 
     resumed = subprocess.run(command, capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr
+    # exit 3 when a cell failed its diagnostics, which at 500 + 500 depends on the machine
+    assert resumed.returncode == (0 if expected.ok else 3), resumed.stderr
     assert "were already finished" in resumed.stdout
     for path, mtime in finished.items():
         assert path.stat().st_mtime_ns == mtime, f"{path.name} was written again"
@@ -219,6 +253,9 @@ def test_killed_run_resumes_without_redoing_finished_cells(tmp_path, reference):
     again = run_grid(None, grid, out=out)
     assert again.computed == []
     pd.testing.assert_frame_equal(again.table, expected.table)
+    assert_routing(again)
+    assert [(r["path"], r["base"]) for r in again.rows] == \
+        [(r["path"], r["base"]) for r in expected.rows]
 
 
 def test_corrupt_or_truncated_cell_files_are_recomputed(tmp_path, reference):
@@ -226,16 +263,19 @@ def test_corrupt_or_truncated_cell_files_are_recomputed(tmp_path, reference):
     out = tmp_path / "out"
     first = run_grid(None, grid, out=out)
     pd.testing.assert_frame_equal(first.table, expected.table)
-    rows = {r["path"]: r for r in first.rows}
-    sampled, reweighted = rows["sampled"], rows["reweighted"]
+    # A sampled cell loses half its netCDF; another cell (a reweighted one when the gate let
+    # any be reweighted on this machine) gets a row that does not parse.
+    sampled = next(r for r in first.rows if r["path"] == "sampled")
+    other = next((r for r in first.rows if r["path"] == "reweighted"),
+                 next(r for r in first.rows if r["cell"] != sampled["cell"]))
     netcdf = out / sampled["netcdf"]
     netcdf.write_bytes(netcdf.read_bytes()[: netcdf.stat().st_size // 2])  # truncated
-    (out / "cells" / f"{reweighted['cell']}.json").write_text('{"format": 1, "cell": ')
+    (out / "cells" / f"{other['cell']}.json").write_text('{"format": 1, "cell": ')
     again = run_grid(None, grid, out=out)
-    assert sorted(again.computed) == sorted([sampled["cell"], reweighted["cell"]])
+    assert sorted(again.computed) == sorted([sampled["cell"], other["cell"]])
     invalid = {e["cell"]: e["reason"] for e in read_log(out) if e["event"] == "invalid"}
     assert invalid == {sampled["cell"]: "netCDF checksum mismatch",
-                       reweighted["cell"]: "row does not parse (JSONDecodeError)"}
+                       other["cell"]: "row does not parse (JSONDecodeError)"}
     pd.testing.assert_frame_equal(again.table, expected.table)
 
 

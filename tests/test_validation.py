@@ -35,11 +35,71 @@ def test_missing_required_column_names_it_and_lists_found(example, write_csv):
     assert "columns found: school_id, la_id, arm," in text
 
 
-def test_missing_outcome_column_only_when_that_outcome_is_analysed(example):
-    frame = example.drop(columns=["s17"])
+def test_outcome_absent_from_the_file_is_required_only_when_analysed(example):
+    frame = example.drop(columns=["s17", "s17_baseline"])
     assert validate(frame).ok
     report = validate(frame, outcomes=["s17"])
-    assert [i.column for i in report.errors] == ["s17"]
+    assert [i.column for i in report.errors] == ["s17", "s17_baseline"]
+    assert validate(frame, outcomes=["s47"]).ok
+
+
+@pytest.mark.parametrize(("dropped", "missing", "role", "kept"), [
+    ("s47", "s47", "follow-up", "baseline column 's47_baseline'"),
+    ("s47_baseline", "s47_baseline", "baseline", "follow-up column 's47'"),
+])
+def test_outcome_with_one_of_its_columns_is_an_error_naming_the_other(example, write_csv,
+                                                                      dropped, missing, role,
+                                                                      kept):
+    path = write_csv(example.drop(columns=[dropped]))
+    (issue,) = validate(path).errors
+    assert (issue.check, issue.column) == ("missing_column", missing)
+    text = issue.describe(str(path))
+    assert f"outcome 's47' has its {kept} but no {role} column '{missing}'" in text
+    assert "none of the columns of 's47' (s47, s47_baseline)" in text
+    # an analysis of another outcome does not need s47, and names it as today when asked
+    assert validate(path, outcomes=["referrals"]).ok
+    (asked,) = validate(path, outcomes=["s47"]).errors
+    assert asked.detail.startswith("required column is absent")
+
+
+def test_every_outcome_in_the_file_is_checked_as_if_analysed(example, write_csv):
+    frame = example.astype({"s47_baseline": float, "days_in_care": object})
+    frame.loc[2, "s47_baseline"] = np.nan
+    frame.loc[[4, 5], "days_in_care"] = ["", "many"]
+    path = write_csv(frame)
+    found = {(i.check, i.column, i.rows) for i in validate(path).errors}
+    assert found == {("missing_value", "s47_baseline", (3,)),
+                     ("missing_value", "days_in_care", (5,)),
+                     ("wrong_type", "days_in_care", (6,))}
+    with pytest.raises(DataError, match=r"column 's47_baseline', row 3"):
+        read_school_data(path)
+    # as before, an analysis of one outcome reads only that outcome's columns
+    assert read_school_data(path, outcomes=["referrals"]).report.ok
+
+
+def test_attendance_needs_its_denominator_when_present(example):
+    (issue,) = validate(example.drop(columns=["sessions_possible"])).errors
+    assert issue.column == "sessions_possible"
+    assert "no denominator column 'sessions_possible'" in issue.detail
+
+
+def test_pupil_file_outcome_with_one_column_is_an_error(tmp_path):
+    from swisbayes.data.simulate import TrialDesign, simulate_pupils
+
+    pupils = simulate_pupils(3, design=TrialDesign(total_pupils=20_000)).frame
+    assert validate(pupils).ok
+    path = tmp_path / "pupils.parquet"
+    pupils.drop(columns=["care_entry"]).to_parquet(path, index=False)
+    (issue,) = validate(path).errors
+    assert (issue.check, issue.column) == ("missing_column", "care_entry")
+    assert "baseline column 'care_entry_baseline' but no follow-up column" in issue.detail
+    assert validate(path, outcomes=["s47"]).ok
+
+
+def test_data_read_without_outcomes_records_the_outcomes_checked(example):
+    data = read_school_data(example)
+    assert {"s47", "referrals", "attendance"} <= data.checked
+    assert read_school_data(data, outcomes=["s47"]) is data
 
 
 def test_wrong_type_names_row_and_value(example, write_csv):
@@ -238,3 +298,31 @@ def test_columns_of_outcomes_not_analysed_are_left_as_read(example):
 def test_unknown_outcome_is_named():
     with pytest.raises(DataError, match=r"unknown outcome\(s\) \['foo'\]; known outcomes: s47"):
         validate(swisbayes.load_example(), outcomes=["foo"])
+
+
+def test_csv_header_spaces_and_byte_order_mark_are_ignored(example, tmp_path):
+    path = tmp_path / "excel.csv"
+    text = example.to_csv(index=False).replace("school_id,la_id", "school_id , la_id", 1)
+    path.write_text(text, encoding="utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
+    assert validate(path).ok
+    assert read_school_data(path, outcomes=["s47"]).frame["school_id"].iloc[0] == "S001"
+
+
+def test_parquet_saved_with_the_ids_as_index_is_read_with_them_as_columns(example, tmp_path):
+    path = tmp_path / "indexed.parquet"
+    example.set_index(["school_id", "la_id"]).to_parquet(path)
+    assert validate(path).ok
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda lines: [*lines[:-1], lines[-1][:12]], r"row 268 \(line 269\) has 4 fields; "
+                                                  r"expected 18 .*\(is the file cut off\?\)"),
+    (lambda lines: [*lines[:3], lines[3] + ",1", *lines[4:]], r"line 4 has 19 fields"),
+    (lambda lines: [*lines[:3], '"S003,LA01', *lines[4:]],
+     r"the quoted cell opened on line 4 is never closed"),
+])
+def test_csv_rows_must_have_the_fields_of_the_header(example, tmp_path, edit, message):
+    path = tmp_path / "rows.csv"
+    path.write_text("\n".join(edit(example.to_csv(index=False).splitlines())) + "\n")
+    with pytest.raises(DataError, match=message):
+        validate(path)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 
 import numpy as np
 import pytest
@@ -136,13 +135,11 @@ def test_prob_meaningful_is_the_normal_normal_closed_form(s47):
     assert prob_meaningful(sceptical(), s47, mcid=MCID) == pytest.approx(expected, rel=1e-12)
 
 
-def test_probability_curve_matches_pointwise_and_is_fast(s47):
+def test_probability_curve_matches_pointwise(s47):
+    # Its speed is measured in benchmarks/bench_fast_paths.py, not asserted here.
     fam = NormalCentreFamily()
     values = np.geomspace(0.3, 3.0, 200)
-    start = time.perf_counter()
     curve = probability_curve(s47, fam, values, mcid=MCID)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 0.5
     assert curve.shape == (200,)
     assert np.all(np.diff(curve) < 0)  # a higher centre, a smaller chance of a real cut
     for i in (0, 77, 199):

@@ -195,6 +195,14 @@ def _parse_numbers(raw: pd.Series) -> pd.Series:
 def _numeric(frame: pd.DataFrame, column: str, report: ValidationReport) -> pd.Series:
     """Column as float, reporting text that is not a number; missing cells stay NaN."""
     raw = frame[column]
+    if pd.api.types.is_datetime64_any_dtype(raw) or pd.api.types.is_timedelta64_dtype(raw):
+        # a Parquet date or duration column would otherwise pass as nanoseconds
+        bad = raw.notna()
+        if bad.any():
+            report.add(Issue("error", "wrong_type", column, _rows(bad),
+                             tuple(raw[bad].astype(str)), "a number",
+                             detail=f"the column holds dates or times ({raw.dtype})"))
+        return pd.Series(np.nan, index=raw.index)
     if pd.api.types.is_bool_dtype(raw):
         raw = raw.astype("float64")
     values = _parse_numbers(raw)
@@ -214,7 +222,9 @@ def _check_missing_cells(frame: pd.DataFrame, columns: Iterable[str],
         empty = _blank(frame[column])
         if empty.any():
             report.add(Issue("error", "missing_value", column, _rows(empty),
-                             expected="a value in every row (this column is required)"))
+                             expected="a value in every row (this column is required)",
+                             detail="the cell is empty" if empty.sum() == 1
+                             else "the cells are empty"))
 
 
 def _check_ids(frame: pd.DataFrame, report: ValidationReport) -> None:
@@ -330,7 +340,10 @@ def validate_frame(frame: pd.DataFrame, *, source: str = "<table>",
         Name used in messages, normally the file path.
     outcomes : sequence of str, optional
         Outcomes that will be analysed: their follow-up and baseline columns become required.
-        When None, every outcome column that is present is checked and none is required.
+        When None, every outcome with a column in the table (follow-up, baseline or
+        denominator) is checked as if it were analysed: all its columns are required and
+        complete, so an outcome with its baseline but not its follow-up is an error that names
+        the missing column. Outcomes with no column in the table are not checked.
     covariates : sequence of str, default ()
         School covariates the analysis adjusts for: required, numeric and complete.
 
@@ -359,14 +372,13 @@ def validate_frame(frame: pd.DataFrame, *, source: str = "<table>",
 
         return validate_pupil_frame(frame, source=source, outcomes=outcomes,
                                     covariates=covariates)
-    wanted = [OUTCOMES[o] for o in outcomes] if outcomes is not None else []
-    required = [*REQUIRED_COLUMNS, *(c for o in wanted for c in o.columns), *covariates]
-    missing = [c for c in required if c not in frame.columns]
-    for column in missing:
-        report.add(Issue("error", "missing_column", column,
-                         detail=f"required column is absent (columns found: "
-                                f"{', '.join(map(str, frame.columns))})",
-                         expected=f"a column named '{column}'"))
+    checked = checked_outcomes(frame, outcomes)
+    outcome_columns = [c for o in checked for c in o.columns]
+    _check_design_columns(frame, REQUIRED_COLUMNS, report)
+    check_outcome_columns(frame, checked, asked=outcomes is not None, report=report)
+    _check_design_columns(frame, [c for c in covariates if c not in (*REQUIRED_COLUMNS,
+                                                                      *outcome_columns)], report)
+    required = dict.fromkeys([*REQUIRED_COLUMNS, *outcome_columns, *covariates])
     present_required = [c for c in required if c in frame.columns]
     _check_missing_cells(frame, present_required, report)
     if all(c in frame.columns for c in ID_COLUMNS):
@@ -374,7 +386,6 @@ def validate_frame(frame: pd.DataFrame, *, source: str = "<table>",
     arm = _normalise_arm(frame, report) if ARM_COLUMN in frame else None
     if arm is not None and "la_id" in frame:
         _check_arms(frame, arm, report)
-    checked = checked_outcomes(frame, outcomes)
     numeric_columns = {c for o in checked for c in o.columns if c in frame.columns}
     numeric_columns |= {c for c in (*PERCENT_COVARIATES, *covariates) if c in frame.columns}
     numeric = {c: _numeric(frame, c, report) for c in sorted(numeric_columns)}
@@ -399,6 +410,16 @@ def validate_frame(frame: pd.DataFrame, *, source: str = "<table>",
     return report
 
 
+def _check_design_columns(frame: pd.DataFrame, columns: Iterable[str],
+                          report: ValidationReport) -> None:
+    for column in columns:
+        if column not in frame.columns:
+            report.add(Issue("error", "missing_column", column,
+                             detail=f"required column is absent (columns found: "
+                                    f"{', '.join(map(str, frame.columns))})",
+                             expected=f"a column named '{column}'"))
+
+
 def check_outcome_names(outcomes: Sequence[str] | None) -> None:
     """Raise :class:`DataError` naming any outcome the schema does not know."""
     unknown = [o for o in outcomes or () if o not in OUTCOMES]
@@ -408,10 +429,51 @@ def check_outcome_names(outcomes: Sequence[str] | None) -> None:
 
 def checked_outcomes(frame: pd.DataFrame,
                      outcomes: Sequence[str] | None) -> list[OutcomeSchema]:
-    """Outcomes whose columns validation checks: the named ones, else every one present."""
+    """Outcomes whose columns validation checks: the named ones, else every one present.
+
+    Without named outcomes, an outcome is present when any of its columns (follow-up, baseline
+    or denominator) is in ``frame``; it is then checked as if it were analysed.
+    """
     if outcomes is not None:
-        return [OUTCOMES[o] for o in outcomes]
-    return [o for o in OUTCOMES.values() if o.followup in frame.columns]
+        return [OUTCOMES[o] for o in dict.fromkeys(outcomes)]
+    return [o for o in OUTCOMES.values() if any(c in frame.columns for c in o.columns)]
+
+
+def check_outcome_columns(frame: pd.DataFrame, checked: Sequence[OutcomeSchema], *,
+                          asked: bool, report: ValidationReport) -> None:
+    """Report each absent column of the outcomes checked (:func:`checked_outcomes`).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table as read.
+    checked : sequence of OutcomeSchema
+        Outcomes whose columns are required.
+    asked : bool
+        True when the outcomes were named (an analysis of them); False when they were found in
+        the file, so that the message names the column that is there and the one that is not.
+    report : ValidationReport
+        Receives one ``missing_column`` error per absent column.
+    """
+    found = ", ".join(map(str, frame.columns))
+    for outcome in checked:
+        present = [c for c in outcome.columns if c in frame.columns]
+        for column in outcome.columns:
+            if column in frame.columns:
+                continue
+            if asked or not present:
+                report.add(Issue("error", "missing_column", column,
+                                 detail=f"required column is absent (columns found: {found})",
+                                 expected=f"a column named '{column}'"))
+                continue
+            have = " and ".join(f"{outcome.role(c)} column '{c}'" for c in present)
+            report.add(Issue(
+                "error", "missing_column", column,
+                detail=f"outcome '{outcome.name}' has its {have} but no {outcome.role(column)} "
+                       f"column '{column}' (every outcome in the file is checked as if it were "
+                       f"analysed; columns found: {found})",
+                expected=f"a column named '{column}', or none of the columns of "
+                         f"'{outcome.name}' ({', '.join(outcome.columns)})"))
 
 
 def normalise_frame(frame: pd.DataFrame, outcomes: Sequence[str] | None = None,

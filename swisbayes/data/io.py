@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -16,6 +18,7 @@ from swisbayes._base.errors import DataError
 from swisbayes.data.checks import (
     ValidationReport,
     check_outcome_names,
+    checked_outcomes,
     normalise_frame,
     typed_columns,
     validate_frame,
@@ -30,6 +33,7 @@ from swisbayes.data.pupils import (
 from swisbayes.data.schema import OUTCOMES
 
 _EXAMPLE = "swis_example"
+_MAX_ROWS_SHOWN = 5  # rows named in a message about the fields of a CSV file
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,6 @@ class SchoolData:
     def __post_init__(self) -> None:
         if self.n_rows == 0:
             object.__setattr__(self, "n_rows", len(self.frame))
-    cells: pd.DataFrame | None = None
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -94,27 +97,156 @@ def read_table(path: str | Path) -> pd.DataFrame:
     Raises
     ------
     DataError
-        If the file is missing, empty, or of another format.
+        If the file is missing, empty, or of another format; if a CSV file is not UTF-8, repeats
+        a column name, or has a row with more or fewer fields than its header (a file cut off
+        mid-row); if a Parquet file repeats a column name or has a column of lists or records.
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory; expected a .csv, .parquet or .pq file")
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        try:
-            return pd.read_csv(path, dtype=str, keep_default_na=True, skipinitialspace=True)
-        except pd.errors.EmptyDataError:
-            raise DataError(f"{path}: the file is empty; expected a header line and one row "
-                            "per school") from None
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise DataError(f"{path}: not a readable CSV file ({exc})") from None
+        return _read_csv(path)
     if suffix in {".parquet", ".pq"}:
-        try:
-            return pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises many types for a bad file
-            raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+        return _read_parquet(path)
     raise DataError(f"{path}: unsupported file type '{suffix or '(none)'}'; expected .csv, "
                     ".parquet or .pq")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    header = _csv_header(path)
+    _check_unique_names(path, header)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=True, skipinitialspace=True,
+                            encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty; expected a header line and one row "
+                        "per school") from None
+    except UnicodeDecodeError:
+        raise DataError(_not_utf8(path)) from None
+    except pd.errors.ParserError as exc:
+        raise DataError(_parser_message(path, exc)) from None
+    frame.columns = [str(c).strip() for c in frame.columns]  # 'school_id ' is 'school_id'
+    # A row shorter than the header is padded with missing cells, and rows one field longer
+    # than the header turn the first column into the index; only the text shows which it was.
+    # A short row always leaves the last column empty, so clean files are not read twice.
+    if not isinstance(frame.index, pd.RangeIndex) or (
+            len(frame) and frame.iloc[:, -1].isna().any()):
+        problem = _field_count_problem(path, len(header))
+        if problem:
+            raise DataError(problem)
+    return frame
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The header record of a CSV file (the first non-blank one); [] for an empty file."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            for record in csv.reader(fh, skipinitialspace=True):
+                if record:
+                    return [name.strip() for name in record]
+    except UnicodeDecodeError:
+        raise DataError(_not_utf8(path)) from None
+    except csv.Error as exc:
+        raise DataError(f"{path}: not a readable CSV file ({exc})") from None
+    return []
+
+
+def _check_unique_names(path: Path, names: Sequence[str]) -> None:
+    """Raise naming every column name that the header (or schema) gives more than once."""
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        positions.setdefault(str(name), []).append(i)
+    repeated = {name: at for name, at in positions.items() if len(at) > 1}
+    if repeated:
+        what = "; ".join(f"column '{name}' appears {len(at)} times (columns "
+                         f"{', '.join(map(str, at))})" for name, at in repeated.items())
+        raise DataError(f"{path}: {what}; expected each column name once")
+
+
+def _field_count_problem(path: Path, n_fields: int) -> str | None:
+    """A message naming the rows whose number of fields differs from the header's, if any."""
+    bad: list[tuple[int, int, int]] = []  # (data row, line, fields)
+    rows = 0
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh, skipinitialspace=True)
+        records = (r for r in reader if r)
+        next(records, None)  # the header
+        for rows, record in enumerate(records, start=1):
+            if len(record) != n_fields:
+                bad.append((rows, reader.line_num, len(record)))
+    if not bad:
+        return None
+    shown = bad[:_MAX_ROWS_SHOWN]
+    counts = {fields for _, _, fields in bad}
+    if len(bad) > 1 and len(counts) == 1:
+        more = f" and {len(bad) - len(shown)} more" if len(bad) > len(shown) else ""
+        where = (f"rows {', '.join(str(r) for r, _, _ in shown)}{more} (lines "
+                 f"{', '.join(str(line) for _, line, _ in shown)}{more and ', ...'}) have "
+                 f"{counts.pop()} fields")
+    else:
+        more = f" and {len(bad) - len(shown)} more rows" if len(bad) > len(shown) else ""
+        where = ", ".join(f"row {row} (line {line}) has {fields} field{'' if fields == 1 else 's'}"
+                          for row, line, fields in shown) + more
+    if len(bad) == 1 and bad[0][0] == rows and bad[0][2] < n_fields:
+        hint = " (is the file cut off?)"
+    elif len(bad) == rows and {fields for _, _, fields in bad} == {n_fields + 1}:
+        hint = " (a comma at the end of each row?)"
+    else:
+        hint = " (a comma too many or too few, or a cell with a comma that is not quoted?)"
+    return (f"{path}: {where}; expected {n_fields} fields in every row, one per column of the "
+            f"header{hint}")
+
+
+def _parser_message(path: Path, exc: Exception) -> str:
+    text = str(exc).strip()
+    fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if fields:
+        expected, line, saw = fields.groups()
+        return (f"{path}: line {line} has {saw} fields; expected {expected} in every row, one "
+                "per column of the header (a comma too many, or a cell with a comma that is "
+                "not quoted?)")
+    quote = re.search(r"EOF inside string starting at row (\d+)", text)
+    if quote:
+        return (f"{path}: the quoted cell opened on line {int(quote.group(1)) + 1} is never "
+                "closed; expected a closing double quote (is the file cut off?)")
+    return f"{path}: not a readable CSV file ({text})"
+
+
+def _not_utf8(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return (f"{path}: line {line} is not UTF-8 text (found the byte 0x{data[exc.start]:02x}); "
+                "expected a CSV file saved as UTF-8 (in Excel: 'CSV UTF-8')")
+    return f"{path}: not UTF-8 text; expected a CSV file saved as UTF-8"
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:  # pyarrow raises many types for a bad file
+        raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+    _check_unique_names(path, schema.names)
+    nested = [f for f in schema if pa.types.is_nested(f.type)]
+    if nested:
+        what = ", ".join(f"'{f.name}' ({f.type})" for f in nested)
+        raise DataError(f"{path}: column(s) {what} hold lists or records; expected one number "
+                        "or text value per cell")
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:
+        raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+    if any(name is not None for name in frame.index.names):
+        frame = frame.reset_index()  # a frame saved with its ids as the index: they are columns
+    return frame
 
 
 def frame_sha256(frame: pd.DataFrame) -> str:
@@ -134,7 +266,9 @@ def validate(data: str | Path | pd.DataFrame, *, outcomes: Sequence[str] | None 
         A CSV/Parquet path, or a table already in memory (not modified). A ``pupil_id`` column
         marks a pupil-level table (one row per pupil).
     outcomes : sequence of str, optional
-        Outcomes whose columns are required; see :func:`validate_frame`.
+        Outcomes whose columns are required; see :func:`validate_frame`. When None, every
+        outcome with a column in the table (follow-up or baseline) is checked as if it were
+        analysed, and an outcome with only some of its columns is an error naming the others.
     covariates : sequence of str, default ()
         Covariates that are required.
 
@@ -163,7 +297,8 @@ def read_school_data(data: str | Path | pd.DataFrame | SchoolData, *,
         A table with a ``pupil_id`` column is pupil-level: it is validated per pupil and
         reduced to school totals (``frame``) and school x covariate cells (``cells``).
     outcomes : sequence of str, optional
-        Outcomes that will be analysed (their columns become required).
+        Outcomes that will be analysed (their columns become required). When None, every
+        outcome with a column in the table is checked (see :func:`validate`).
     covariates : sequence of str, default ()
         Covariates the analysis adjusts for (required, numeric). For a pupil-level file, a
         pupil column (``fsm``) keys the cells, and ``X_pct`` is 100 x the school mean of the
@@ -190,6 +325,8 @@ def read_school_data(data: str | Path | pd.DataFrame | SchoolData, *,
     report = validate_frame(frame, source=source, outcomes=outcomes, covariates=covariates)
     if not report.ok:
         raise DataError(str(report), report=report)
+    if outcomes is None:  # every outcome in the table was checked as if analysed
+        wanted |= {o.name for o in checked_outcomes(frame, None)}
     if is_pupil_frame(frame):
         pupils = normalise_pupil_frame(frame, outcomes=outcomes, covariates=covariates)
         return _pupil_data(pupils, source, report, outcomes, covariates, wanted, len(frame))

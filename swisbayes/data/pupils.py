@@ -10,7 +10,9 @@ school file, then reduced to two tables that carry all the information the model
   pupil-level covariate of the analysis and their own baseline count of each count outcome. For
   a Poisson pupil model with a gamma school frailty shared by the school's pupils (a negative
   multinomial over the school's cells), the cells' pupil numbers and follow-up sums are exactly
-  sufficient: pupils with the same covariates have the same rate.
+  sufficient: pupils with the same covariates have the same rate. School-level covariates
+  (the school's baseline rate, covariate shares) are constant within a school, so they add no
+  cell key: the model reads them from ``schools``, as for a school file.
 
 Every check is vectorised (no Python loop over rows), so a 300,000-row file takes well under a
 second.
@@ -39,6 +41,7 @@ from swisbayes.data.checks import (
     _py,
     _rows,
     _text,
+    check_outcome_columns,
     check_outcome_names,
     checked_outcomes,
 )
@@ -156,7 +159,8 @@ def validate_pupil_frame(frame: pd.DataFrame, *, source: str = "<table>",
         Name used in messages, normally the file path.
     outcomes : sequence of str, optional
         Outcomes that will be analysed: their per-pupil columns become required. When None,
-        every outcome whose follow-up column is present is checked and none is required.
+        every outcome with a column in the table is checked as if it were analysed (all its
+        columns required and complete).
     covariates : sequence of str, default ()
         Covariates the analysis adjusts for: pupil columns (``fsm``), or ``X_pct`` for a 0/1
         pupil column ``X`` (derived per school).
@@ -212,13 +216,12 @@ def _check_columns(frame: pd.DataFrame, outcomes: Sequence[str] | None,
                    checked: list[OutcomeSchema], roles: CovariateRoles,
                    report: ValidationReport) -> None:
     found = ", ".join(map(str, frame.columns))
-    wanted = checked if outcomes is not None else []
-    required = [*PUPIL_REQUIRED_COLUMNS, *(c for o in wanted for c in o.columns)]
-    for column in dict.fromkeys(required):
+    for column in PUPIL_REQUIRED_COLUMNS:
         if column not in frame.columns:
             report.add(Issue("error", "missing_column", column,
                              detail=f"required column is absent (columns found: {found})",
                              expected=f"a column named '{column}'"))
+    check_outcome_columns(frame, checked, asked=outcomes is not None, report=report)
     for name in roles.unknown:
         report.add(Issue("error", "missing_column", name,
                          detail=f"{_unknown_covariate_message(name)} (columns found: {found})",

@@ -77,6 +77,23 @@ class OutcomeSchema:
         """Columns that must hold non-negative whole numbers."""
         return self.columns
 
+    def role(self, column: str) -> str:
+        """What ``column`` holds for this outcome, for messages.
+
+        Parameters
+        ----------
+        column : str
+            One of :attr:`columns`.
+
+        Returns
+        -------
+        str
+            ``"follow-up"``, ``"baseline"`` or ``"denominator"``.
+        """
+        roles = {self.followup: "follow-up", self.baseline: "baseline",
+                 self.denominator: "denominator"}
+        return roles[column]
+
 
 OUTCOMES: dict[str, OutcomeSchema] = {
     o.name: o

@@ -98,6 +98,13 @@ PUPIL_ASSUMPTIONS: dict[str, Assumption] = {
         1.6, "assumption",
         "Children in need at baseline had about 5 times the baseline-year event rate; their "
         "follow-up rate depends on it only through their own baseline count."),
+    "persistent_school_log_rate_sd": Assumption(
+        0.0, "assumption",
+        "SD of a school's log rate shared by the baseline year and the follow-up (a school "
+        "that enquires a lot keeps doing so). 0 by default: schools' baseline and follow-up "
+        "frailties are then independent, and a pupil's history travels in its own baseline. "
+        "Above 0 with pupil_baseline_log_rate = 0, the school's baseline rate predicts the "
+        "follow-up and a pupil's own baseline adds nothing to it."),
 }
 """Named assumptions of the pupil-level simulator, on top of :data:`DEFAULT_ASSUMPTIONS`."""
 
@@ -452,16 +459,21 @@ def simulate_pupils(seed: int, *, irr: dict[str, float] | None = None,
 
         y_i \\sim \\mathrm{Poisson}\\big(T r_i u_s\\, e^{(\\log \\mathrm{IRR} + \\delta_l) A_s
         + \\gamma_b (\\log(b_i + 0.5) - \\log 0.5)}\\big),
-        \\quad \\log r_i = \\log r + z_l + \\gamma_f (\\mathrm{FSM}_i - 0.25)
+        \\quad \\log r_i = \\log r + z_l + p_s + \\gamma_f (\\mathrm{FSM}_i - 0.25)
         + \\gamma_e (\\mathrm{SEN}_i - 0.15),
 
     with LA effects :math:`z_l \\sim N(0, \\sigma_{LA})` shared by both years, and independent
     school frailties :math:`u_s, v_s \\sim \\mathrm{Gamma}(\\phi, 1/\\phi)` shared by the
-    school's pupils. Given FSM, SEN and the pupil's own baseline, the follow-up is exactly a
-    Poisson pupil model with a gamma school frailty (a negative multinomial over the school's
-    cells). Days in care are positive only for pupils entering care (geometric days per entry,
-    capped by the window); sessions missed are binomial with a school-level logit, as in
-    :func:`simulate_trial`.
+    school's pupils. The persistent school effect :math:`p_s \\sim N(-\\sigma_p^2/2,
+    \\sigma_p)`, shared by both years, is 0 by default (``persistent_school_log_rate_sd``).
+    Then, given FSM, SEN and the pupil's own baseline, the follow-up is exactly a Poisson pupil
+    model with a gamma school frailty (a negative multinomial over the school's cells). With
+    :math:`\\sigma_p > 0` and :math:`\\gamma_b = \\gamma_f = \\gamma_e = 0`
+    (``pupil_baseline_log_rate``, ``pupil_fsm_log_rate``, ``pupil_sen_log_rate``) it is the
+    opposite case: the school's baseline rate predicts the follow-up, and a pupil's own
+    baseline says nothing beyond it. Days in care are positive only for pupils entering care
+    (geometric days per entry, capped by the window); sessions missed are binomial with a
+    school-level logit, as in :func:`simulate_trial`.
 
     Examples
     --------
@@ -503,6 +515,7 @@ def simulate_pupils(seed: int, *, irr: dict[str, float] | None = None,
         "covariate_centres": {"fsm": FSM_SHARE_MEAN, "sen": a["sen_share"].value,
                               "log_baseline_plus_half": float(np.log(0.5))},
         "school_frailty_shape": a["school_frailty_shape"].value,
+        "persistent_school_log_rate_sd": a["persistent_school_log_rate_sd"].value,
         "days_in_care_ratio": float(irr["care_entry"] * days_duration_ratio),
         "absence_odds_ratio": float(absence_odds_ratio),
         "absence_pp_difference_at_mean": float(100 * (p1 - p0)[layout.arm == 1].mean()),
@@ -545,8 +558,11 @@ def _pupil_counts(outcome: str, layout: _Layout, school: np.ndarray,
     baseline_frailty = rng.gamma(phi, 1.0 / phi, J)
     # Independent of the baseline year's, so the follow-up frailty is exactly the model's.
     frailty = rng.gamma(phi, 1.0 / phi, J)
+    sd = a["persistent_school_log_rate_sd"].value
+    # drawn only when asked for, so that the default leaves every draw of a seed unchanged
+    persistent = rng.normal(-sd**2 / 2, sd, J) if sd > 0 else np.zeros(J)
     log_rate = (np.log(a[f"{outcome}_per_1000_per_year"].value / 1000.0)
-                + z[layout.la_idx][school]
+                + z[layout.la_idx][school] + persistent[school]
                 + a["pupil_fsm_log_rate"].value * (covariates["fsm"] - FSM_SHARE_MEAN)
                 + a["pupil_sen_log_rate"].value * (covariates["sen"] - a["sen_share"].value))
     cin = a["pupil_cin_baseline_log_rate"].value * (covariates["baseline_cin"]

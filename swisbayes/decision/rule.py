@@ -39,9 +39,7 @@ from numbers import Real
 from swisbayes._base.errors import SpecError
 from swisbayes._base.text import capitalise, format_probability, format_threshold
 from swisbayes.priors.conjugate import normal_likelihood, posterior
-from swisbayes.priors.library import (
-    MixturePrior,
-)
+from swisbayes.priors.library import MixturePrior
 
 VERDICTS = ("invest", "more evidence", "stop")
 """The possible verdicts, from the most to the least favourable to SWIS."""

@@ -391,6 +391,12 @@ class DifferenceSummary:
         Meaningful fall, in the difference's own units (positive).
     prob_meaningful_reduction : float
         P(difference < -mcid).
+    prob_any_reduction : float
+        P(difference < 0).
+    prob_harm : float
+        P(difference > 0).
+    prob_rope : float
+        P(-mcid < difference < mcid): a change smaller than the meaningful one either way.
     """
 
     median: float
@@ -398,6 +404,27 @@ class DifferenceSummary:
     ci_prob: float
     mcid: float
     prob_meaningful_reduction: float
+    prob_any_reduction: float
+    prob_harm: float
+    prob_rope: float
+
+    def text(self, decimals: int | None = None) -> str:
+        """Median and interval with signs: ``-0.012 (-0.031 to +0.007)``.
+
+        Parameters
+        ----------
+        decimals : int, optional
+            Decimal places; :func:`difference_decimals` of this summary when None.
+
+        Examples
+        --------
+        >>> s = summarise_difference(np.array([-1.0, -0.5, -0.49, 0.0, 0.3]), mcid=0.5)
+        >>> s.text(2)
+        '-0.49 (-0.95 to +0.27)'
+        """
+        d = difference_decimals(self) if decimals is None else decimals
+        return (f"{signed(self.median, d)} ({signed(self.ci[0], d)} to "
+                f"{signed(self.ci[1], d)})")
 
 
 def summarise_difference(draws: np.ndarray, *, mcid: float, ci_prob: float | None = None,
@@ -427,15 +454,71 @@ def summarise_difference(draws: np.ndarray, *, mcid: float, ci_prob: float | Non
     Examples
     --------
     >>> s = summarise_difference(np.array([-1.0, -0.5, -0.49, 0.0, 0.3]), mcid=0.5)
-    >>> s.median, s.prob_meaningful_reduction
-    (-0.49, 0.2)
+    >>> s.median, s.prob_meaningful_reduction, s.prob_any_reduction, s.prob_harm, s.prob_rope
+    (-0.49, 0.2, 0.6, 0.2, 0.6)
     """
     draws = np.asarray(draws, dtype=float).ravel()
     prob = validate_ci_prob(ci_prob)
     return DifferenceSummary(median=_median(draws, weights),
                              ci=equal_tailed_interval(draws, prob, weights), ci_prob=prob,
                              mcid=mcid,
-                             prob_meaningful_reduction=prob_below(draws, -mcid, weights))
+                             prob_meaningful_reduction=prob_below(draws, -mcid, weights),
+                             prob_any_reduction=prob_below(draws, 0.0, weights),
+                             prob_harm=prob_above(draws, 0.0, weights),
+                             prob_rope=prob_between(draws, -mcid, mcid, weights))
+
+
+def signed(value: float, decimals: int) -> str:
+    """A difference with its sign and ``decimals`` places, never ``-0.00``.
+
+    Examples
+    --------
+    >>> signed(0.0123, 2), signed(-0.004, 2), signed(-0.006, 2)
+    ('+0.01', '+0.00', '-0.01')
+    """
+    rounded = round(float(value), decimals) + 0.0  # -0.0 + 0.0 is +0.0
+    return f"{rounded:+.{decimals}f}"
+
+
+DIFFERENCE_DECIMALS = (2, 6)
+"""Fewest and most decimal places :func:`difference_decimals` gives."""
+
+
+def difference_decimals(*summaries: DifferenceSummary) -> int:
+    """Decimal places that resolve differences to within 1% of the narrowest interval.
+
+    A difference in percentage points of absence can be a hundredth of a point wide, so a fixed
+    two decimals would print every prior's result as ``+0.00 (-0.01 to +0.01)``. The places
+    are chosen from the spread of the posteriors: the shown resolution, ``10**-decimals``, is
+    between 0.1% and 1% of the narrowest ``ci`` width among ``summaries``, so summaries whose
+    medians differ by more than that print differently (as every value rounded to one number
+    of places does), and the interval's width shows at least three significant figures. At
+    least two and at most six places (:data:`DIFFERENCE_DECIMALS`).
+
+    Parameters
+    ----------
+    *summaries : DifferenceSummary
+        The summaries that will be shown side by side (e.g. one outcome under every prior).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> def s(lo, hi):
+    ...     return DifferenceSummary(0.0, (lo, hi), 0.95, 0.5, 0.0, 0.5, 0.5, 1.0)
+    >>> difference_decimals(s(-1.2, 0.4)), difference_decimals(s(-0.0137, 0.0151))
+    (2, 4)
+    >>> difference_decimals(s(-0.2, 0.1), s(-0.0137, 0.0151)), difference_decimals()
+    (4, 2)
+    """
+    fewest, most = DIFFERENCE_DECIMALS
+    widths = [s.ci[1] - s.ci[0] for s in summaries]
+    widths = [w for w in widths if np.isfinite(w) and w > 0]
+    if not widths:
+        return fewest
+    return int(np.clip(2 - np.floor(np.log10(min(widths))), fewest, most))
 
 
 def difference_keys(s: DifferenceSummary) -> dict:
@@ -448,11 +531,15 @@ def difference_keys(s: DifferenceSummary) -> dict:
     Returns
     -------
     dict
-        ``diff_pp_median``, ``diff_pp_ci95`` (at the summary's ``ci_prob``) and
-        ``prob_meaningful_improvement_pp`` (P(diff_pp < -mcid_pp)).
+        ``diff_pp_median``, ``diff_pp_ci95`` (at the summary's ``ci_prob``),
+        ``prob_meaningful_improvement_pp`` (P(diff_pp < -mcid_pp)), ``prob_any_reduction_pp``
+        (P(diff_pp < 0)), ``prob_harm_pp`` (P(diff_pp > 0)) and ``prob_rope_pp``
+        (P(|diff_pp| < mcid_pp)).
     """
     return {"diff_pp_median": s.median, "diff_pp_ci95": list(s.ci),
-            "prob_meaningful_improvement_pp": s.prob_meaningful_reduction}
+            "prob_meaningful_improvement_pp": s.prob_meaningful_reduction,
+            "prob_any_reduction_pp": s.prob_any_reduction, "prob_harm_pp": s.prob_harm,
+            "prob_rope_pp": s.prob_rope}
 
 
 @dataclass(frozen=True)
@@ -565,6 +652,12 @@ class AttendanceDecision(DecisionSummary):
     control_absence_pct : float
         Posterior median of the control-arm absence rate, in percent. ``averted_per_1000`` and
         ``control_rate_per_1000`` count sessions missed per 1000 pupils per year.
+
+    Notes
+    -----
+    The headline is ``difference``, in percentage points (:attr:`headline`): a ratio of
+    absence rates near 1 says little at two decimals. The inherited ratio summaries
+    (``effect``, ``new_la``) and their JSON keys are kept; the JSON says which is the headline.
     """
 
     mcid_pp: float
@@ -574,22 +667,32 @@ class AttendanceDecision(DecisionSummary):
 
     unit: ClassVar[str] = "sessions missed"
     ratio_label: ClassVar[str] = "ratio of absence rates"
+    headline: ClassVar[str] = "diff_pp"
+    """The JSON key prefix of the headline: ``diff_pp_median``, ``diff_pp_ci95`` and the
+    ``*_pp`` probabilities, in percentage points of sessions missed."""
 
     def to_dict(self) -> dict:
-        """The count keys, plus ``mcid_pp``, the difference keys and ``control_absence_pct``."""
+        """The count keys, plus ``headline`` (``"diff_pp"``), ``mcid_pp``, the difference keys
+        (:func:`difference_keys`, also under ``new_la``) and ``control_absence_pct``."""
         keys = super().to_dict()
         keys["new_la"] |= difference_keys(self.new_la_difference)
-        return {**keys, "mcid_pp": self.mcid_pp, **difference_keys(self.difference),
+        return {**keys, "headline": self.headline, "mcid_pp": self.mcid_pp,
+                **difference_keys(self.difference),
                 "control_absence_pct": self.control_absence_pct}
 
     @property
     def text(self) -> str:
-        """The ratio sentence, then the difference in percentage points."""
-        d = self.difference
-        return (f"{super().text} In percentage points, absence changes by {d.median:+.2f} "
-                f"({d.ci_prob:.0%} interval {d.ci[0]:+.2f} to {d.ci[1]:+.2f}) from "
-                f"{self.control_absence_pct:.2f}%; the probability of a fall of at least "
-                f"{self.mcid_pp:g} points is {d.prob_meaningful_reduction:.0%}.")
+        """The difference in percentage points and its probabilities, then the ratio."""
+        d, e = self.difference, self.effect
+        places = difference_decimals(d, self.new_la_difference)
+        return (f"Under the '{self.prior}' prior, absence in SWIS schools is estimated to "
+                f"change by {signed(d.median, places)} percentage points ({d.ci_prob:.0%} "
+                f"interval {signed(d.ci[0], places)} to {signed(d.ci[1], places)}) from "
+                f"{self.control_absence_pct:.2f}% of sessions missed without SWIS. The "
+                f"probability of a fall of at least {self.mcid_pp:g} points is "
+                f"{d.prob_meaningful_reduction:.0%}; of any fall {d.prob_any_reduction:.0%}; of "
+                f"a rise {d.prob_harm:.0%}. As a {self.ratio_label}: {e.median:.4f} "
+                f"({e.ci[0]:.4f} to {e.ci[1]:.4f}).")
 
 
 def ratio_keys(s: RatioSummary) -> dict:
@@ -810,9 +913,27 @@ def _fields_of(summary: DecisionSummary) -> dict:
 
 
 __all__ = [
-    "AttendanceDecision", "DecisionSummary", "DifferenceSummary", "HurdleDecision", "RatioSummary",
-    "averted_per_1000", "decide", "decide_attendance", "decide_hurdle", "decide_spec",
-    "difference_keys", "equal_tailed_interval", "normalised_weights", "prob_above", "prob_below",
-    "prob_between", "ratio_keys", "rope_bounds", "summarise_difference", "summarise_ratio",
-    "weighted_quantile"
+    "AttendanceDecision",
+    "DecisionSummary",
+    "DifferenceSummary",
+    "HurdleDecision",
+    "RatioSummary",
+    "averted_per_1000",
+    "decide",
+    "decide_attendance",
+    "decide_hurdle",
+    "decide_spec",
+    "difference_decimals",
+    "difference_keys",
+    "equal_tailed_interval",
+    "normalised_weights",
+    "prob_above",
+    "prob_below",
+    "prob_between",
+    "ratio_keys",
+    "rope_bounds",
+    "signed",
+    "summarise_difference",
+    "summarise_ratio",
+    "weighted_quantile",
 ]

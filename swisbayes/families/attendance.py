@@ -116,7 +116,7 @@ def attendance_data_values(spec: AnalysisSpec, data: SchoolData,
     -------
     values : dict of str to numpy.ndarray
         Every candidate ``pm.Data`` value; the model keeps those its graph reads
-        (:func:`~swisbayes.families.hurdle.graph_data_values`).
+        (:func:`~swisbayes.families.count.graph_data_values`).
     coords : dict of str to list
     """
     frame = data.frame

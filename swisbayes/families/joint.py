@@ -24,10 +24,7 @@ from swisbayes.data.io import SchoolData
 from swisbayes.families import likelihoods
 from swisbayes.families.count import DEFAULT_STARTS, ModelBuild, design_columns, prior_values
 from swisbayes.priors.library import MAX_COMPONENTS
-from swisbayes.spec.analysis import (
-    AnalysisSpec,
-    Hierarchy,
-)
+from swisbayes.spec.analysis import AnalysisSpec, Hierarchy
 from swisbayes.spec.joint import pair_labels
 
 LEVELS = ("school", "la")

@@ -4,6 +4,9 @@ PyMC's ``NegativeBinomial`` evaluates a Poisson-limit branch next to the negativ
 and converts ``mu`` to a probability and back. Here the density is written directly in terms of
 the log mean, with the data-only term ``log(y!)`` passed in precomputed, so each gradient costs
 one ``gammaln`` and one ``digamma`` per school. Both are exact: see the tests against SciPy.
+Reduced pupil-level data (school x covariate cells) are fitted through the negative multinomial
+written school by school (:func:`negative_multinomial_pattern_data`), so they cost about what
+the school totals cost, however many cells there are.
 """
 
 from __future__ import annotations
@@ -105,13 +108,14 @@ def _per_school(values: TensorLike, idx: TensorLike, like: TensorLike) -> Tensor
     return pt.inc_subtensor(pt.zeros_like(like, dtype="float64")[idx], values)
 
 
-def negative_multinomial_logp(value: TensorLike, log_mu: TensorLike, dispersion: TensorLike,
-                              cell_y: TensorLike, cell_school_idx: TensorLike,
-                              school_log_y_factorial: TensorLike) -> TensorVariable:
-    """Log pmf of each school's cell counts under a gamma frailty shared by its cells.
+def negative_multinomial_total_logp(value: TensorLike, log_total_mu: TensorLike,
+                                    weighted: TensorLike, dispersion: TensorLike,
+                                    log_y_factorial: TensorLike) -> TensorVariable:
+    """Log pmf of each school's cell counts, from the school-level sums it depends on.
 
-    With cell means :math:`\\mu_c`, school total :math:`M = \\sum_c \\mu_c` and
-    :math:`Y = \\sum_c y_c` (``value``),
+    With cell means :math:`\\mu_c`, school total :math:`M = \\sum_c \\mu_c` (``log_total_mu`` is
+    :math:`\\log M`), :math:`Y = \\sum_c y_c` (``value``), ``weighted`` :math:`= \\sum_c y_c
+    \\log \\mu_c` and ``log_y_factorial`` :math:`= \\sum_c \\log y_c!`,
 
     .. math::
 
@@ -119,41 +123,163 @@ def negative_multinomial_logp(value: TensorLike, log_mu: TensorLike, dispersion:
             + \\phi \\log \\phi + \\sum_c y_c \\log \\mu_c - (\\phi + Y) \\log(\\phi + M),
 
     the negative binomial of the total times the multinomial split of it over the cells in
-    proportion to :math:`\\mu_c`. With one cell per school it is :func:`nb_log_mean_logp`.
-    Beyond :math:`\\phi = 10^{10}` the Poisson limit is used.
+    proportion to :math:`\\mu_c`. Beyond :math:`\\phi = 10^{10}` the Poisson limit
+    :math:`\\sum_c y_c \\log \\mu_c - M - \\sum_c \\log y_c!` is used.
+    """
+    y = pt.cast(value, "float64")
+    log_total_plus_phi = pt.logaddexp(log_total_mu, pt.log(dispersion))
+    nm = (pt.gammaln(y + dispersion) - pt.gammaln(dispersion) - log_y_factorial
+          + dispersion * pt.log(dispersion) + weighted - (dispersion + y) * log_total_plus_phi)
+    poisson_limit = weighted - pt.exp(log_total_mu) - log_y_factorial
+    return pt.switch(pt.gt(dispersion, 1e10), poisson_limit, nm)
+
+
+def negative_multinomial_logp(value: TensorLike, log_mu: TensorLike, dispersion: TensorLike,
+                              cell_y: TensorLike, cell_school_idx: TensorLike,
+                              school_log_y_factorial: TensorLike) -> TensorVariable:
+    """Log pmf of each school's cell counts under a gamma frailty shared by its cells.
+
+    The cell-by-cell form of :func:`negative_multinomial_total_logp`: ``log_mu`` holds each
+    cell's log mean, and the school sums are formed here (one scatter-add per sum). With one
+    cell per school it is :func:`nb_log_mean_logp`. The models use the factored form of
+    :func:`negative_multinomial_pattern_data`, which never loops over cells; this one is the
+    reference it is tested against.
     """
     y = pt.cast(value, "float64")
     cell_y = pt.cast(cell_y, "float64")
     total_mu = _per_school(pt.exp(log_mu), cell_school_idx, y)
     weighted = _per_school(cell_y * log_mu, cell_school_idx, y)
-    log_total_plus_phi = pt.logaddexp(pt.log(total_mu), pt.log(dispersion))
-    nm = (pt.gammaln(y + dispersion) - pt.gammaln(dispersion) - school_log_y_factorial
-          + dispersion * pt.log(dispersion) + weighted - (dispersion + y) * log_total_plus_phi)
-    poisson_limit = weighted - total_mu - school_log_y_factorial
-    return pt.switch(pt.gt(dispersion, 1e10), poisson_limit, nm)
+    return negative_multinomial_total_logp(value, pt.log(total_mu), weighted, dispersion,
+                                           school_log_y_factorial)
 
 
-def negative_multinomial(name: str, log_mu: TensorLike, dispersion: TensorLike,
-                         data: dict[str, TensorLike], *, dims: str) -> TensorVariable:
-    """Observed school totals whose density is that of the cells (a ``pm.CustomDist``).
+DENSE_PATTERN_FACTOR = 8
+"""The school x pattern matrix is used densely while it has at most this many entries per cell."""
+
+
+def negative_multinomial_pattern_data(cell_y: np.ndarray, cell_pupils: np.ndarray,
+                                      cell_school_idx: np.ndarray, cell_x: np.ndarray,
+                                      n_schools: int) -> dict[str, np.ndarray]:
+    """Data of the factored negative multinomial: school sums and pupil-covariate patterns.
+
+    A cell :math:`c` of school :math:`j` has :math:`E_c` pupils with pupil-level covariates
+    :math:`x_c` (a row of ``cell_x``) and mean :math:`\\mu_c = E_c e^{\\eta_j + x_c^\\top
+    \\gamma}`, where :math:`\\eta_j` holds everything that is constant within the school. Then
+
+    .. math::
+
+        \\log M_j = \\eta_j + \\log S_j, \\quad S_j = \\sum_c E_c e^{x_c^\\top \\gamma}
+        = \\sum_k N_{jk} e^{u_k^\\top \\gamma}, \\qquad
+        \\sum_c y_c \\log \\mu_c = Y_j \\eta_j + \\Big(\\sum_c y_c x_c\\Big)^\\top \\gamma
+        + \\sum_c y_c \\log E_c,
+
+    with :math:`u_k` the distinct rows of ``cell_x`` (the patterns) and :math:`N_{jk}` the
+    pupils of school :math:`j` with pattern :math:`k`. So a gradient costs one product of the
+    small school x pattern matrix with :math:`e^{U\\gamma}`, and nothing per cell or pupil.
+    When that matrix would be large (a continuous pupil covariate gives nearly one pattern per
+    cell), :math:`S_j` is summed over the cells instead.
+
+    Parameters
+    ----------
+    cell_y : numpy.ndarray
+        Count of each cell (summed over its pupils).
+    cell_pupils : numpy.ndarray
+        Pupils in each cell (:math:`E_c`).
+    cell_school_idx : numpy.ndarray
+        Position of each cell's school, in ``range(n_schools)``.
+    cell_x : numpy.ndarray
+        Pupil-level covariates of each cell, shape (cells, k); k may be 0.
+    n_schools : int
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Always ``school_y`` (totals), ``school_log_y_factorial`` (sum of ``log(y!)`` over each
+        school's cells) and ``school_y_log_pupils`` (:math:`\\sum_c y_c \\log E_c`). When k > 0
+        also ``pupil_X`` (patterns x k) and ``school_pupil_X_y`` (:math:`\\sum_c y_c x_c`,
+        schools x k), and either ``pattern_pupils`` (schools x patterns, dense) or
+        ``cell_pattern``, ``cell_school_idx`` and ``cell_pupils`` (per cell).
+    """
+    idx = np.asarray(cell_school_idx, dtype=np.int64)
+    cell_y = np.asarray(cell_y, dtype=np.int64)
+    pupils = np.asarray(cell_pupils, dtype=float)
+    x = np.asarray(cell_x, dtype=float).reshape(len(idx), -1)
+
+    def per_school(v):
+        return np.bincount(idx, weights=v, minlength=n_schools)
+
+    out = {"school_y": per_school(cell_y).astype(np.int64),
+           "school_log_y_factorial": per_school(log_factorial(cell_y)),
+           "school_y_log_pupils": per_school(cell_y * np.log(pupils))}
+    if x.shape[1] == 0:
+        return out
+    patterns, pattern = np.unique(x, axis=0, return_inverse=True)
+    pattern = pattern.reshape(-1).astype(np.int64)
+    out["pupil_X"] = patterns
+    out["school_pupil_X_y"] = np.stack([per_school(cell_y * x[:, k])
+                                        for k in range(x.shape[1])], axis=1)
+    if n_schools * len(patterns) <= DENSE_PATTERN_FACTOR * len(idx):
+        counts = np.zeros((n_schools, len(patterns)))
+        np.add.at(counts, (idx, pattern), pupils)
+        out["pattern_pupils"] = counts
+    else:
+        out |= {"cell_pattern": pattern, "cell_school_idx": idx, "cell_pupils": pupils}
+    return out
+
+
+def pattern_log_size(d: dict[str, TensorLike], pupil_coef: TensorLike) -> TensorVariable:
+    """:math:`\\log S_j` of :func:`negative_multinomial_pattern_data` for each school.
+
+    Parameters
+    ----------
+    d : dict
+        The pattern data (as ``pm.Data`` or arrays), by the names that function gives them.
+    pupil_coef : TensorLike
+        The pupil-level coefficients :math:`\\gamma`.
+
+    Returns
+    -------
+    TensorVariable
+    """
+    weight = pt.exp(pt.dot(d["pupil_X"], pupil_coef))
+    if "pattern_pupils" in d:
+        return pt.log(pt.dot(d["pattern_pupils"], weight))
+    like = d["school_y"]
+    return pt.log(_per_school(d["cell_pupils"] * weight[d["cell_pattern"]],
+                              d["cell_school_idx"], like))
+
+
+def _nm_total_dist(log_total_mu, weighted, dispersion, log_y_factorial, size):
+    # The school totals are negative binomial with mean M (the split over cells is not drawn).
+    return pm.NegativeBinomial.dist(mu=pt.exp(log_total_mu), alpha=dispersion, size=size)
+
+
+def negative_multinomial(name: str, log_total_mu: TensorLike, weighted: TensorLike,
+                         dispersion: TensorLike, data: dict[str, TensorLike], *,
+                         dims: str) -> TensorVariable:
+    """Observed school totals whose density is that of the school's cells (a ``pm.CustomDist``).
 
     Parameters
     ----------
     name : str
-    log_mu : TensorLike
-        Log mean of each cell.
+    log_total_mu : TensorLike
+        Log of each school's total mean :math:`M_j` (sum of its cells' means).
+    weighted : TensorLike
+        :math:`\\sum_c y_c \\log \\mu_c` of each school.
     dispersion : TensorLike
         Gamma-frailty shape :math:`\\phi` (the negative binomial's size).
     data : dict
-        ``school_y`` (observed totals), ``cell_y``, ``cell_school_idx`` and
-        ``school_log_y_factorial`` as made by :func:`negative_multinomial_data`.
+        ``school_y`` (observed totals) and ``school_log_y_factorial``, as made by
+        :func:`negative_multinomial_pattern_data`.
     dims : str
         The school dim.
 
     Returns
     -------
     TensorVariable
+        Its log density (:func:`negative_multinomial_total_logp`) is that of the cells; its
+        random draws are the school totals, negative binomial with mean :math:`M_j`.
     """
-    return pm.CustomDist(name, log_mu, dispersion, data["cell_y"], data["cell_school_idx"],
-                         data["school_log_y_factorial"], logp=negative_multinomial_logp,
-                         observed=data["school_y"], dims=dims)
+    return pm.CustomDist(name, log_total_mu, weighted, dispersion,
+                         data["school_log_y_factorial"], logp=negative_multinomial_total_logp,
+                         dist=_nm_total_dist, observed=data["school_y"], dims=dims)

@@ -47,10 +47,7 @@ from swisbayes.inference.fitting import (
     sample_with_gate,
     save_with_gate,
 )
-from swisbayes.spec.analysis import (
-    AnalysisSpec,
-    Sampler,
-)
+from swisbayes.spec.analysis import AnalysisSpec, Sampler
 from swisbayes.spec.joint import JointSpec, check_report, load_joint_spec
 
 

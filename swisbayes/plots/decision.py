@@ -365,14 +365,31 @@ class ForestRow:
         if not all(np.isfinite(v) and v > 0 for v in values):
             raise SpecError(f"ForestRow {self.group!r}/{self.label!r}: median, low and high "
                             f"must be positive ratios; got {values}")
+        self._check_order()
+
+    def _check_order(self) -> None:
+        values = (self.low, self.median, self.high)
         if not self.low <= self.median <= self.high:
-            raise SpecError(f"ForestRow {self.group!r}/{self.label!r}: expected low <= median "
-                            f"<= high; got {values}")
+            raise SpecError(f"{type(self).__name__} {self.group!r}/{self.label!r}: expected "
+                            f"low <= median <= high; got {values}")
 
     @property
     def display_label(self) -> str:
         """The row's label as shown: the prior, and a warning when it is unreliable."""
         return self.label if self.reliable else f"{self.label} (unreliable: failed checks)"
+
+
+@dataclass(frozen=True)
+class DifferenceRow(ForestRow):
+    """One estimate of a difference forest: like :class:`ForestRow`, but a difference (SWIS
+    minus control, e.g. in percentage points) that may be negative, zero or positive."""
+
+    def __post_init__(self) -> None:
+        values = (self.low, self.median, self.high)
+        if not all(np.isfinite(v) for v in values):
+            raise SpecError(f"DifferenceRow {self.group!r}/{self.label!r}: median, low and "
+                            f"high must be finite numbers; got {values}")
+        self._check_order()
 
 
 def _forest_layout(rows: Sequence[ForestRow]) -> tuple[dict[str, float], list[float]]:
@@ -422,21 +439,8 @@ def plot_summary_forest(rows: Sequence[ForestRow], *, mcid: float,
     mcid, prob = _mcid(mcid), validate_ci_prob(ci_prob)
     if not rows:
         raise SpecError("plot_summary_forest: no rows to draw")
-    headings, ys = _forest_layout(rows)
     with _house_style():
-        ax = _row_axes(len(rows) + 1.5 * len(headings))
-        draw_interval_rows(ax, ys, [r.median for r in rows], [(r.low, r.high) for r in rows],
-                           reliable=[r.reliable for r in rows],
-                           colours=[prior_colour(r.label) for r in rows])
-        for row, y in zip(rows, ys, strict=True):
-            if row.note:
-                ax.annotate(row.note, (row.high, y), xytext=(5, 0), textcoords="offset points",
-                            va="center", fontsize=9, color="#555555", style="italic")
-        _label_rows(ax, [*headings.values(), *ys], [*headings, *(r.display_label for r in rows)],
-                    bold=len(headings), reliable=[True] * len(headings)
-                    + [r.reliable for r in rows])
-        for y in list(headings.values())[1:]:
-            ax.axhline(y + 0.75, color="#DDDDDD", lw=0.8, zorder=0)
+        ax, ys = _forest_rows(rows)
         low, high = _log_limits([*(r.low for r in rows), *(r.high for r in rows), 1.0 - mcid,
                                  1.0])
         _ratio_axis(ax, low, high * (1.25 if any(r.note for r in rows) else 1.0), log=True)
@@ -444,6 +448,87 @@ def plot_summary_forest(rows: Sequence[ForestRow], *, mcid: float,
         _reference_lines(ax, mcid, label_y=1.0)
         ax.set_xlabel(f"ratio, SWIS vs control (median and {prob:.0%} interval; "
                       "below 1 = fewer)")
+        _tidy(ax)
+    return ax.figure
+
+
+def _forest_rows(rows: Sequence[ForestRow]) -> tuple[Axes, list[float]]:
+    """New axes with the rows drawn under their group headings; the rows' y."""
+    headings, ys = _forest_layout(rows)
+    ax = _row_axes(len(rows) + 1.5 * len(headings))
+    draw_interval_rows(ax, ys, [r.median for r in rows], [(r.low, r.high) for r in rows],
+                       reliable=[r.reliable for r in rows],
+                       colours=[prior_colour(r.label) for r in rows])
+    for row, y in zip(rows, ys, strict=True):
+        if row.note:
+            ax.annotate(row.note, (row.high, y), xytext=(5, 0), textcoords="offset points",
+                        va="center", fontsize=9, color="#555555", style="italic")
+    _label_rows(ax, [*headings.values(), *ys], [*headings, *(r.display_label for r in rows)],
+                bold=len(headings), reliable=[True] * len(headings)
+                + [r.reliable for r in rows])
+    for y in list(headings.values())[1:]:
+        ax.axhline(y + 0.75, color="#DDDDDD", lw=0.8, zorder=0)
+    return ax, ys
+
+
+def plot_difference_forest(rows: Sequence[DifferenceRow], *, mcid: float,
+                           what: str = "absence", unit: str = "pp",
+                           ci_prob: float | None = None) -> Figure:
+    """Forest plot of differences (SWIS minus control; below 0 = fewer), e.g. of absence in
+    percentage points, under each prior: the companion of :func:`plot_summary_forest` for an
+    outcome whose effect is not read as a ratio.
+
+    Rows are grouped as in :func:`plot_summary_forest`, on a linear axis with lines at 0 (no
+    change) and at ``-mcid`` (the meaningful fall); a row's ``note`` (e.g. its median and
+    interval as printed in the table) is written after its interval, so that rows too close to
+    tell apart on the axis can still be read. Unreliable rows are red, as there.
+
+    Parameters
+    ----------
+    rows : sequence of DifferenceRow
+    mcid : float
+        The meaningful fall, in the rows' units (positive).
+    what : str, default "absence"
+        What differs, for the axis label.
+    unit : str, default "pp"
+        The rows' unit (percentage points), for the axis label and the MCID line.
+    ci_prob : float, optional
+        Probability of the rows' intervals, for the axis label; defaults to 0.95.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    SpecError
+        If there are no rows, or ``mcid`` is not a positive number.
+    """
+    prob = validate_ci_prob(ci_prob)
+    if not rows:
+        raise SpecError("plot_difference_forest: no rows to draw")
+    if not (np.isfinite(mcid) and mcid > 0):
+        raise SpecError(f"mcid must be a positive difference (0.5 = a fall of half a point); "
+                        f"got {mcid!r}")
+    with _house_style():
+        ax, ys = _forest_rows(rows)
+        low = min(*(r.low for r in rows), -mcid)
+        high = max(*(r.high for r in rows), 0.0)
+        span = high - low
+        # room on the right for the notes (about 2.5 in of 9-pt text on a ~5 in axis)
+        right = high + span * (1.0 if any(r.note for r in rows) else 0.06)
+        ax.set_xlim(low - 0.06 * span, right)
+        ax.xaxis.set_major_locator(MaxNLocator(6))
+        ax.set_ylim(min(ys) - 0.7, 0.7)
+        ax.axvline(0.0, color=_NO_EFFECT_COLOUR, lw=1.0, zorder=1)
+        ax.axvline(-mcid, color=_MCID_COLOUR, lw=1.0, ls="--", zorder=1)
+        style = {"transform": ax.get_xaxis_transform(), "fontsize": 9, "va": "bottom",
+                 "clip_on": False}
+        ax.text(0.0, 1.0, " no change", ha="left", color=_NO_EFFECT_COLOUR, **style)
+        ax.text(-mcid, 1.0, f"fall of {mcid:g} {unit} (MCID) ", ha="right",
+                color=_MCID_COLOUR, **style)
+        ax.set_xlabel(f"difference in {what}, SWIS minus control, {unit} (median and "
+                      f"{prob:.0%} interval; below 0 = less)")
         _tidy(ax)
     return ax.figure
 
@@ -811,17 +896,7 @@ def png_data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-__all__ = [
-    "FIGURE_WIDTH",
-    "PRIOR_COLOURS",
-    "ForestRow",
-    "figure_png",
-    "plot_ceac",
-    "plot_la_effects",
-    "plot_ratio_posteriors",
-    "plot_summary_forest",
-    "plot_tipping",
-    "png_data_uri",
-    "prior_colour",
-    "ratio_density"
-]
+__all__ = ["FIGURE_WIDTH", "PRIOR_COLOURS", "DifferenceRow", "ForestRow", "figure_png",
+           "plot_ceac", "plot_difference_forest", "plot_la_effects", "plot_ratio_posteriors",
+           "plot_summary_forest", "plot_tipping", "png_data_uri", "prior_colour",
+           "ratio_density"]

@@ -93,7 +93,8 @@ class MixturePrior:
     def sd(self) -> float:
         """SD of the log IRR under the prior (mixture moments)."""
         w, m, s = map(np.asarray, (self.weights, self.means, self.sds))
-        return float(np.sqrt(np.dot(w, s**2 + m**2) - self.mean**2))
+        # within- plus between-component variance: no cancellation when |mean| >> sd
+        return float(np.sqrt(np.dot(w, s**2 + (m - self.mean) ** 2)))
 
     def cdf(self, log_irr: float | np.ndarray) -> float | np.ndarray:
         """P(log IRR <= x) under the prior.

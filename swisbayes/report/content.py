@@ -28,9 +28,12 @@ from swisbayes.decision.rule import DecisionRule, Verdict, decide_verdict, prob_
 from swisbayes.decision.summaries import (
     AttendanceDecision,
     DecisionSummary,
+    DifferenceSummary,
     HurdleDecision,
     RatioSummary,
     averted_per_1000,
+    difference_decimals,
+    signed,
 )
 from swisbayes.decision.tipping import (
     NormalCentreFamily,
@@ -41,6 +44,7 @@ from swisbayes.decision.tipping import (
     probability_curve,
     tipping_points,
 )
+from swisbayes.economics import net_benefit
 from swisbayes.economics.net_benefit import (
     EconomicInputs,
     NetBenefitSummary,
@@ -48,7 +52,6 @@ from swisbayes.economics.net_benefit import (
     currency_symbol,
     evpi,
     format_money,
-    net_benefit,
     population_scale,
     summarise_net_benefit,
 )
@@ -57,9 +60,11 @@ from swisbayes.evidence.meta_analysis import PilotEstimate, load_pilots
 from swisbayes.evidence.reanalysis import published_estimate, reanalyse
 from swisbayes.inference.reweight import equal_weight_draws
 from swisbayes.plots.decision import (
+    DifferenceRow,
     ForestRow,
     figure_png,
     plot_ceac,
+    plot_difference_forest,
     plot_la_effects,
     plot_ratio_posteriors,
     plot_summary_forest,
@@ -102,12 +107,25 @@ class Cell:
 
 @dataclass(frozen=True)
 class Row:
-    """A row of the effects, economics or diagnostics table."""
+    """A row of the effects, economics or diagnostics table.
+
+    ``scale`` is the scale of an effects row's headline and probabilities (:data:`RATIO` or
+    :data:`POINTS`); empty for the other tables.
+    """
 
     outcome: str
     prior: str
     cells: list[Cell]
     reliable: bool = True
+    scale: str = ""
+
+
+RATIO = "ratio"
+"""Scale of a row whose effect is a ratio (SWIS vs control) and whose MCID is a fraction."""
+
+POINTS = "percentage points"
+"""Scale of attendance's rows: the difference in absence, SWIS minus control, with the MCID in
+percentage points (``mcid_pp``) and every probability of the row on that scale."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +183,20 @@ def ratio_text(s: RatioSummary) -> str:
     return f"{s.median:.2f} ({s.ci[0]:.2f}{NONE}{s.ci[1]:.2f})"
 
 
+def points_text(s: DifferenceSummary, decimals: int) -> str:
+    """Median and interval of a difference in percentage points: ``-0.0012 pp (-0.0150 to
+    +0.0131)``, to ``decimals`` places (:func:`~swisbayes.decision.summaries.difference_decimals`).
+
+    Examples
+    --------
+    >>> s = DifferenceSummary(-0.61234, (-1.2, -0.04), 0.95, 0.5, 0.6, 0.99, 0.01, 0.4)
+    >>> points_text(s, 2)
+    '-0.61 pp (-1.20 to -0.04)'
+    """
+    return (f"{signed(s.median, decimals)} pp ({signed(s.ci[0], decimals)} to "
+            f"{signed(s.ci[1], decimals)})")
+
+
 @dataclass
 class Report:
     """Everything the report shows (see the module docstring)."""
@@ -215,6 +247,8 @@ class Report:
             for row in rows:
                 record = {"section": section, "outcome": row.outcome, "prior": row.prior,
                           "reliable": row.reliable}
+                if row.scale:
+                    record["effect_scale"] = row.scale
                 record |= {c.key: c.value for c in row.cells}
                 records.append(record)
         return pd.DataFrame.from_records(records)
@@ -228,8 +262,17 @@ def _traffic(rule: DecisionRule, p: float) -> str:
 
 
 def effect_cells(decision: DecisionSummary, rule: DecisionRule,
-                 pupils_per_school: float) -> list[Cell]:
+                 pupils_per_school: float, *, decimals: int | None = None) -> list[Cell]:
     """The effects-table cells of one outcome under one prior.
+
+    A ratio for a count outcome or days in care; for attendance (an
+    :class:`~swisbayes.decision.summaries.AttendanceDecision`) the difference in absence in
+    percentage
+    points, with every probability of the row on that scale: P(difference < 0),
+    P(difference < -mcid_pp), P(difference > 0), P(|difference| < mcid_pp) and the new LA's
+    P(difference < -mcid_pp). The cells' keys are then the JSON keys of the difference
+    (``diff_pp_median``, ``prob_meaningful_improvement_pp``, ...; see
+    :func:`~swisbayes.decision.summaries.difference_keys`).
 
     Parameters
     ----------
@@ -239,48 +282,77 @@ def effect_cells(decision: DecisionSummary, rule: DecisionRule,
     pupils_per_school : float
         Turns events averted per 1000 pupils into events averted per school (the posterior
         median scales exactly).
+    decimals : int, optional
+        Decimal places of a difference in points; by default
+        :func:`~swisbayes.decision.summaries.difference_decimals` of this decision alone (give the
+        outcome's, common to its priors, so that the rows compare).
 
     Returns
     -------
     list of Cell
     """
-    e, new = decision.effect, decision.new_la
     per_school = decision.averted_per_1000 * pupils_per_school / 1000.0
-    cells = [
-        Cell("irr_median", e.median, ratio_text(e)),
-        Cell("prob_any_reduction", e.prob_any_reduction, pct(e.prob_any_reduction)),
-        Cell("prob_meaningful_reduction", e.prob_meaningful_reduction,
-             pct(e.prob_meaningful_reduction, rule.stop, rule.invest),
-             _traffic(rule, e.prob_meaningful_reduction)),
-        Cell("prob_harm", e.prob_harm, pct(e.prob_harm)),
-        Cell("prob_rope", e.prob_rope, pct(e.prob_rope)),
-        Cell("new_la.prob_meaningful_reduction", new.prob_meaningful_reduction,
-             pct(new.prob_meaningful_reduction)),
-        Cell("averted_per_1000", decision.averted_per_1000, f"{decision.averted_per_1000:+.2f}"),
-        Cell("averted_per_school_year", per_school, f"{per_school:+.2f}"),
-    ]
-    return cells
+    if isinstance(decision, AttendanceDecision):
+        d, new = decision.difference, decision.new_la_difference
+        places = difference_decimals(d) if decimals is None else decimals
+        headline = [Cell("diff_pp_median", d.median, points_text(d, places)),
+                    Cell("prob_any_reduction_pp", d.prob_any_reduction,
+                         pct(d.prob_any_reduction)),
+                    Cell("prob_meaningful_improvement_pp", d.prob_meaningful_reduction,
+                         pct(d.prob_meaningful_reduction, rule.stop, rule.invest),
+                         _traffic(rule, d.prob_meaningful_reduction)),
+                    Cell("prob_harm_pp", d.prob_harm, pct(d.prob_harm)),
+                    Cell("prob_rope_pp", d.prob_rope, pct(d.prob_rope)),
+                    Cell("new_la.prob_meaningful_improvement_pp", new.prob_meaningful_reduction,
+                         pct(new.prob_meaningful_reduction))]
+    else:
+        e, new_la = decision.effect, decision.new_la
+        headline = [Cell("irr_median", e.median, ratio_text(e)),
+                    Cell("prob_any_reduction", e.prob_any_reduction, pct(e.prob_any_reduction)),
+                    Cell("prob_meaningful_reduction", e.prob_meaningful_reduction,
+                         pct(e.prob_meaningful_reduction, rule.stop, rule.invest),
+                         _traffic(rule, e.prob_meaningful_reduction)),
+                    Cell("prob_harm", e.prob_harm, pct(e.prob_harm)),
+                    Cell("prob_rope", e.prob_rope, pct(e.prob_rope)),
+                    Cell("new_la.prob_meaningful_reduction", new_la.prob_meaningful_reduction,
+                         pct(new_la.prob_meaningful_reduction))]
+    return [*headline,
+            Cell("averted_per_1000", decision.averted_per_1000,
+                 f"{decision.averted_per_1000:+.2f}"),
+            Cell("averted_per_school_year", per_school, f"{per_school:+.2f}")]
 
 
 def effect_columns(pupils_per_school: float) -> list[str]:
     """Headers of the effects table (the school size the per-school column uses)."""
-    return ["prior", "ratio (95% interval)", "P(any reduction)", "P(reduction ≥ MCID)",
-            "P(harm)", "P(practically no change)", "new LA: P(reduction ≥ MCID)",
-            "averted per 1000 pupils a year (median)",
+    return ["prior", "effect (95% interval): ratio; absence in pp", "P(any reduction)",
+            "P(reduction ≥ MCID)", "P(harm)", "P(practically no change)",
+            "new LA: P(reduction ≥ MCID)", "averted per 1000 pupils a year (median)",
             f"averted per school of {pupils_per_school:,.0f} pupils a year (median)"]
+
+
+def outcome_decimals(outcome: OutcomeAnalysis) -> int | None:
+    """Decimal places of an outcome's differences in points, common to all its priors (and
+    their new-LA predictions); None for an outcome shown as a ratio."""
+    summaries = [s for pa in outcome.results.values()
+                 if isinstance(pa.decision, AttendanceDecision)
+                 for s in (pa.decision.difference, pa.decision.new_la_difference)]
+    return difference_decimals(*summaries) if summaries else None
 
 
 def _group_note(outcome: OutcomeAnalysis) -> str:
     spec = outcome.spec
     first = next(iter(outcome.results.values())).decision
-    notes = [f"MCID {spec.decision.mcid:.0%}"]
+    if isinstance(first, AttendanceDecision):
+        places = outcome_decimals(outcome)
+        notes = [f"difference in absence, SWIS minus control, in percentage points (pp) of "
+                 f"sessions, from {first.control_absence_pct:.2f}% in control schools, to "
+                 f"{places} decimals (set by the narrowest interval); every probability in "
+                 f"these rows is on that scale: a reduction is a fall in absence, MCID a fall "
+                 f"of {first.mcid_pp:g} pp, harm a rise; averted = sessions missed"]
+    else:
+        notes = [f"MCID {spec.decision.mcid:.0%}"]
     if isinstance(first, HurdleDecision):
         notes.append("ratio of expected days in care; averted = days in care")
-    elif isinstance(first, AttendanceDecision):
-        d = first.difference
-        notes.append(f"ratio of absence rates; under the vague prior absence changes by "
-                     f"{d.median:+.2f} points ({d.ci[0]:+.2f} to {d.ci[1]:+.2f}) from "
-                     f"{first.control_absence_pct:.1f}%; averted = sessions missed")
     for name, why in outcome.unavailable.items():
         notes.append(f"no '{name}' prior ({why.split(';')[0]})")
     return "; ".join(notes)
@@ -288,12 +360,17 @@ def _group_note(outcome: OutcomeAnalysis) -> str:
 
 def effect_groups(analyses: Sequence[OutcomeAnalysis], rule: DecisionRule,
                   pupils_per_school: float) -> list[Group]:
-    """One group per outcome, one row per prior (see :func:`effect_cells`)."""
-    return [Group(outcome_schema(o.outcome).label, _group_note(o),
-                  [Row(o.outcome, name, effect_cells(pa.decision, rule, pupils_per_school),
-                      pa.reliable)
-                   for name, pa in o.results.items()])
-            for o in analyses]
+    """One group per outcome, one row per prior (see :func:`effect_cells`); an outcome in
+    points has one number of decimals for all its rows (:func:`outcome_decimals`)."""
+    groups = []
+    for o in analyses:
+        places = outcome_decimals(o)
+        rows = [Row(o.outcome, name,
+                    effect_cells(pa.decision, rule, pupils_per_school, decimals=places),
+                    pa.reliable, POINTS if places is not None else RATIO)
+                for name, pa in o.results.items()]
+        groups.append(Group(outcome_schema(o.outcome).label, _group_note(o), rows))
+    return groups
 
 
 # ----------------------------------------------------------------------------- diagnostics
@@ -375,7 +452,10 @@ def assumption_rows(analyses: Sequence[OutcomeAnalysis], economics: EconomicInpu
     for o in analyses:
         d = o.spec.decision
         if d.mcid_source == "assumption":
-            rows.append((f"{o.spec.name}: MCID", f"{d.mcid:.0%}", d.mcid_rationale or ""))
+            value = f"{d.mcid:.0%}"
+            if outcome_decimals(o) is not None:  # the report reads it in points
+                value = f"{d.mcid_pp:g} pp ({value} as a ratio of absence rates)"
+            rows.append((f"{o.spec.name}: MCID", value, d.mcid_rationale or ""))
     planned = analyses[0].spec.priors.effect.planned_irr
     rows.append(("planned IRR (calibrates the sceptical and enthusiastic priors)", f"{planned:g}",
                  "The protocol's target effect was not available."))
@@ -783,19 +863,44 @@ def report_figures(analyses: Sequence[OutcomeAnalysis], per_prior: Sequence[Prio
         "economic evaluation.", "Cost-effectiveness acceptability curves by prior",
         figure_png(plot_ceac(economics.willingness_to_pay.grid,
                              {e.prior: e.ceac for e in per_prior}, published=marks))))
+    ratios = [o for o in analyses if outcome_decimals(o) is None]
+    points = [o for o in analyses if outcome_decimals(o) is not None]
     rows = [ForestRow(outcome_schema(o.outcome).label, n, pa.decision.effect.median,
                       *pa.decision.effect.ci, pa.reliable)
-            for o in analyses for n, pa in o.results.items()]
+            for o in ratios for n, pa in o.results.items()]
+    elsewhere = (" Absence is not on this scale: it is in percentage points, in the next "
+                 "figure." if points else "")
     figures.append(Figure(
         "forest", "Every outcome under every prior: posterior median and 95% interval of the "
-        "ratio (log scale; below 1 = fewer with SWIS). Red rows failed their checks.",
-        "Forest plot of all outcomes and priors",
+        "ratio (log scale; below 1 = fewer with SWIS). Red rows failed their checks."
+        + elsewhere, "Forest plot of all outcomes and priors",
         figure_png(plot_summary_forest(rows, mcid=mcid)), wide=True))
+    figures += [_points_figure(o) for o in points]
     la_figure = _la_figure(primary, mcid, show_la_codes)
     if la_figure is not None:
         figures.append(la_figure)
     figures.append(_tipping_figure(primary, rule, tipping))
     return figures
+
+
+def _points_figure(outcome: OutcomeAnalysis) -> Figure:
+    """Attendance under every prior, in percentage points (its own scale, not a ratio)."""
+    places = outcome_decimals(outcome)
+    first = next(iter(outcome.results.values())).decision
+    label = outcome_schema(outcome.outcome).label
+    rows = [DifferenceRow(label, n, pa.decision.difference.median, *pa.decision.difference.ci,
+                          pa.reliable, note=points_text(pa.decision.difference, places))
+            for n, pa in outcome.results.items()]
+    png = figure_png(plot_difference_forest(
+        rows, mcid=first.mcid_pp, what=OUTCOME_PHRASES.get(outcome.outcome, "the outcome")))
+    return Figure(
+        f"{outcome.outcome}_points",
+        f"{label}: the difference in absence, SWIS minus control, in percentage points of "
+        f"sessions missed (from {first.control_absence_pct:.2f}% in control schools), under "
+        f"each prior: median and 95% interval. Solid line: no change; dashed: a fall of "
+        f"{first.mcid_pp:g} points (the MCID). Red rows failed their checks.",
+        f"Forest plot of the difference in {OUTCOME_PHRASES.get(outcome.outcome, label)} "
+        "by prior, in percentage points", png)
 
 
 def _la_figure(primary: OutcomeAnalysis, mcid: float, show_la_codes: bool) -> Figure | None:
@@ -948,9 +1053,8 @@ def key_points(analyses: Sequence[OutcomeAnalysis], per_prior: Sequence[PriorEco
         f"In a local authority that was not in the trial (what a roll-out would meet), the "
         f"probability of a reduction of at least {d.mcid:.0%} is "
         f"{pct(d.new_la.prob_meaningful_reduction)}."]
-    others = [f"{OUTCOME_PHRASES[o.outcome]} "
-              f"{pct(data_alone(o).decision.effect.prob_meaningful_reduction)}"
-              for o in analyses if o.outcome != PRIMARY and "vague" in o.results]
+    others = [_meaningful_phrase(o) for o in analyses
+              if o.outcome != PRIMARY and "vague" in o.results]
     if others:
         points.append("Other outcomes, probability of a meaningful reduction: "
                       + ", ".join(others) + ".")
@@ -965,6 +1069,16 @@ def key_points(analyses: Sequence[OutcomeAnalysis], per_prior: Sequence[PriorEco
 
 
 # ----------------------------------------------------------------------------- the report
+
+
+def _meaningful_phrase(outcome: OutcomeAnalysis) -> str:
+    """An outcome and its vague-prior probability of a meaningful reduction, on its own scale:
+    ``referrals 12%``; for attendance, a fall of at least ``mcid_pp`` points."""
+    d = data_alone(outcome).decision
+    if isinstance(d, AttendanceDecision):
+        return (f"{OUTCOME_PHRASES[outcome.outcome]} (a fall of at least {d.mcid_pp:g} "
+                f"percentage points) {pct(d.difference.prob_meaningful_reduction)}")
+    return f"{OUTCOME_PHRASES[outcome.outcome]} {pct(d.effect.prob_meaningful_reduction)}"
 
 
 def check_settings(priors: Sequence[str], suppress_threshold: int) -> None:
@@ -1067,7 +1181,10 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
                      "control schools (below 1 = fewer events with SWIS). 'Practically no "
                      "change' is a ratio within the MCID either way (between 0.9 and 1/0.9 for "
                      "a 10% MCID); 'new LA' is a local authority not in the trial, which is "
-                     "what a roll-out would meet."),
+                     "what a roll-out would meet. Absence is the exception: its rows are the "
+                     "difference in the share of sessions missed, SWIS minus control, in "
+                     "percentage points (pp; below 0 = less absence), and all its "
+                     "probabilities are on that scale, against its own MCID in points."),
         effect_columns=effect_columns(pupils),
         effect_groups=effect_groups(analyses, rule, pupils),
         table_note=("A cell is coloured by the rule applied to that outcome's probability of "
@@ -1135,23 +1252,7 @@ def _borrowed_note(per_prior: Sequence[PriorEconomics]) -> str:
     return "".join(notes)
 
 
-__all__ = [
-    "PRIMARY",
-    "Cell",
-    "Figure",
-    "Group",
-    "PriorEconomics",
-    "Report",
-    "Row",
-    "averted_per_school_year",
-    "build_report",
-    "diagnostics_rows",
-    "economics_rows",
-    "effect_cells",
-    "effect_groups",
-    "headline",
-    "mean_pupils",
-    "pct",
-    "prior_economics",
-    "ratio_text"
-]
+__all__ = ["POINTS", "PRIMARY", "RATIO", "Cell", "Figure", "Group", "PriorEconomics", "Report",
+           "Row", "averted_per_school_year", "build_report", "diagnostics_rows",
+           "economics_rows", "effect_cells", "effect_groups", "headline", "mean_pupils",
+           "outcome_decimals", "pct", "points_text", "prior_economics", "ratio_text"]

@@ -7,6 +7,7 @@ list the allowed ones, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
@@ -15,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -35,22 +37,32 @@ PositiveFloat = Annotated[float, Field(gt=0)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Unknown keys are errors, and so are nan and inf: no input of swisbayes means either.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Hierarchy(_Strict):
     """Random-effect structure over local authorities."""
 
-    la_intercepts: bool = True
-    la_varying_effect: bool = True
+    la_intercepts: StrictBool = True
+    la_varying_effect: StrictBool = True
 
 
 class Adjustment(_Strict):
     """Baseline and covariate adjustment (all covariates are standardised before fitting)."""
 
-    baseline: bool = True
-    school_size: bool = True
-    covariates: tuple[str, ...] = ("fsm_pct",)
+    baseline: StrictBool = True
+    school_size: StrictBool = True
+    covariates: tuple[Annotated[str, Field(min_length=1)], ...] = ("fsm_pct",)
+
+    @field_validator("covariates")
+    @classmethod
+    def _distinct(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"covariate(s) {repeated} listed more than once; expected each "
+                             "covariate once")
+        return names
 
 
 class EffectPrior(_Strict):
@@ -264,7 +276,7 @@ class AnalysisSpec(_Strict):
         See the nested classes.
     """
 
-    name: str
+    name: Annotated[str, Field(min_length=1)]
     title: str = ""
     outcome: str
     family: Literal["negative_binomial", "poisson", "hurdle_negative_binomial",
@@ -282,11 +294,22 @@ class AnalysisSpec(_Strict):
     def _outcome_defaults(cls, raw: object) -> object:
         # Fill only what the spec leaves out, so that every value the user writes is kept and
         # checked; a count outcome keeps the class defaults exactly.
-        if not isinstance(raw, dict) or raw.get("outcome") not in OUTCOMES:
-            return raw
+        if not isinstance(raw, dict) or not isinstance(raw.get("outcome"), str) or (
+                raw["outcome"] not in OUTCOMES):
+            return raw  # a bad outcome (or a list, a table) is reported by the field's check
         kind = OUTCOMES[raw["outcome"]].kind
         defaults = {"family": FAMILIES[kind][0], **OUTCOME_DEFAULTS.get(kind, {})}
         return _fill_missing(raw, defaults)
+
+    @field_validator("name")
+    @classmethod
+    def _file_name(cls, value: str) -> str:
+        # results are written to OUT/NAME.nc and OUT/NAME.json
+        if value.strip() != value or value in {".", ".."} or any(c in value for c in "/\\:"):
+            raise ValueError(f"{value!r} cannot name the output files NAME.nc and NAME.json; "
+                             "expected a name without '/', '\\', ':' or surrounding spaces, "
+                             "such as 's47_primary'")
+        return value
 
     @field_validator("outcome")
     @classmethod
@@ -444,7 +467,8 @@ def load_spec(path: str | Path) -> AnalysisSpec:
     """
     path = Path(path)
     raw = read_toml(path, "spec")
-    effect = raw.get("priors", {}).get("effect", {})
+    priors = raw.get("priors", {})
+    effect = priors.get("effect", {}) if isinstance(priors, dict) else None
     if isinstance(effect, dict) and isinstance(effect.get("pilots"), str):
         effect["pilots"] = str(path.parent / effect["pilots"])  # relative to the spec file
     return _validated(AnalysisSpec, raw, str(path))
@@ -466,23 +490,56 @@ def read_toml(path: str | Path, kind: str) -> dict:
     Raises
     ------
     SpecError
-        If the file is missing or is not valid TOML.
+        If the file is missing, a directory, not UTF-8 text, not valid TOML (the message gives
+        the line and column), or empty.
     """
     path = Path(path)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpecError(f"{path}: no such {kind} file") from None
+    except IsADirectoryError:
+        raise SpecError(f"{path}: is a directory; expected a {kind} file (TOML)") from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes().count(b"\n", 0, exc.start) + 1
+        raise SpecError(f"{path}: line {line} is not UTF-8 text (found the byte "
+                        f"0x{exc.object[exc.start]:02x}); expected a TOML file saved as "
+                        "UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML ({exc})") from None
+        raise SpecError(f"{path}: {_toml_problem(exc)}") from None
+    if not raw:
+        example = _EXAMPLE_FILES.get(kind)
+        like = f"keys and tables like those of {example}" if example else "keys and tables"
+        raise SpecError(f"{path}: the {kind} file is empty (no keys or tables); expected {like}")
+    return raw
 
 
-def _validated[M: BaseModel](model: type[M], raw: dict, source: str) -> M:
+_EXAMPLE_FILES = {"spec": "models/s47_primary.toml", "grid": "models/prior_grid.toml",
+                  "pilots": "models/pilots.toml", "economic inputs": "models/economics.toml",
+                  "joint spec": "models/joint.toml"}
+"""A bundled file of each kind, named when a file of that kind is empty."""
+
+
+def _toml_problem(exc: tomllib.TOMLDecodeError) -> str:
+    """``not valid TOML at line L, column C: what`` from a parser error."""
+    text = str(exc)
+    where = re.search(r"\s*\((at line \d+, column \d+|at end of document)\)$", text)
+    what = text[:where.start()] if where else text
+    hint = ""
+    if what.startswith(("Cannot overwrite a value", "Cannot declare")):
+        hint = "; is a key or table given twice?"
+    elif where and where.group(1) == "at end of document":
+        hint = "; is the file cut off?"
+    place = f" {where.group(1)}" if where else ""
+    return f"not valid TOML{place}: {what[:1].lower()}{what[1:]}{hint}"
+
+
+def _validated[M: BaseModel](model: type[M], raw: dict, source: str, kind: str = "spec") -> M:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         lines = [_describe(model, err) for err in exc.errors()]
-        raise SpecError(f"{source}: {len(lines)} problem(s) in the spec\n" + "\n".join(
+        raise SpecError(f"{source}: {len(lines)} problem(s) in the {kind}\n" + "\n".join(
             f"  - {line}" for line in lines)) from None
 
 
@@ -497,6 +554,10 @@ def _describe(model: type[BaseModel], err: dict) -> str:
     if err["type"] == "missing":
         return f"missing required key '{where}'"
     found = err.get("input")
+    if err["type"] == "value_error" and isinstance(found, dict):
+        return f"{where}: {err['msg']}"  # the message says what is wrong; the table is noise
+    if err["type"] in {"model_type", "dict_type"}:  # not "instance of Priors": a TOML table
+        return f"{where}: Input should be a table ([{where}]) (found {found!r})"
     return f"{where}: {err['msg']} (found {found!r})"
 
 

@@ -26,7 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StrictBool,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 
 from swisbayes._base.errors import SpecError
 from swisbayes.priors.library import PILOT_PRIOR, library_names
@@ -42,9 +50,20 @@ from swisbayes.spec.analysis import (
 )
 from swisbayes.spec.hyper import half_normal_paths, scale_axis, set_scale
 
+
+def _distinct(values: tuple) -> tuple:
+    """An axis lists each value once (a repeated value would make two identical cells)."""
+    repeated = list(dict.fromkeys(v for i, v in enumerate(values) if v in values[:i]))
+    if repeated:
+        shown = ", ".join(f"{v:g}" if isinstance(v, float) else repr(v) for v in repeated)
+        raise ValueError(f"{shown} listed more than once; expected each value once")
+    return values
+
+
+Distinct = AfterValidator(_distinct)
 PositiveFloat = Annotated[float, Field(gt=0)]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
-AxisValues = Annotated[tuple[PositiveFloat, ...], Field(min_length=1)]
+AxisValues = Annotated[tuple[PositiveFloat, ...], Field(min_length=1), Distinct]
 
 SPEC_AXIS, PRIOR_AXIS, MCID_AXIS, SEED_AXIS = "spec", "effect_prior", "mcid", "seed"
 
@@ -72,17 +91,17 @@ HyperAxes = _scale_axes_model()
 class NormalPriors(_Strict):
     """Normal priors on the log IRR: every centre (as an IRR) with every SD."""
 
-    centres_irr: Annotated[tuple[PositiveFloat, ...], Field(min_length=1)]
-    sds: Annotated[tuple[PositiveFloat, ...], Field(min_length=1)]
+    centres_irr: AxisValues
+    sds: AxisValues
 
 
 class PilotPriors(_Strict):
     """Variants of the pilot-informed prior: every robust weight with every discount."""
 
     robust_weights: Annotated[tuple[Annotated[float, Field(ge=0, le=1)], ...],
-                              Field(min_length=1)] = (0.8,)
+                              Field(min_length=1), Distinct] = (0.8,)
     discount_a0: Annotated[tuple[Annotated[float, Field(gt=0, le=1)], ...],
-                           Field(min_length=1)] = (1.0,)
+                           Field(min_length=1), Distinct] = (1.0,)
     tau_scale: PositiveFloat | None = None
     pilots: str | None = None
 
@@ -90,7 +109,7 @@ class PilotPriors(_Strict):
 class PriorAxis(_Strict):
     """The priors on the effect that the grid compares."""
 
-    library: tuple[str, ...] = ()
+    library: Annotated[tuple[str, ...], Distinct] = ()
     normal: tuple[NormalPriors, ...] = ()
     pilot: tuple[PilotPriors, ...] = ()
     custom: tuple[EffectPrior, ...] = ()
@@ -130,7 +149,7 @@ class Reweighting(_Strict):
     sampled one).
     """
 
-    enabled: bool = True
+    enabled: StrictBool = True
     max_khat: Annotated[float, Field(gt=0, le=1)] = 0.7
     min_ess: Annotated[float, Field(gt=0)] = 400.0
 
@@ -140,11 +159,12 @@ class GridFile(_Strict):
 
     name: str = "sensitivity"
     description: str = ""
-    specs: tuple[str, ...] = ()
+    specs: Annotated[tuple[str, ...], Distinct] = ()
     priors: PriorAxis = PriorAxis()
     hyper: HyperAxes = HyperAxes()
-    mcid: Annotated[tuple[Fraction, ...], Field(min_length=1)] | None = None
-    seeds: Annotated[tuple[Annotated[int, Field(ge=0)], ...], Field(min_length=1)] | None = None
+    mcid: Annotated[tuple[Fraction, ...], Field(min_length=1), Distinct] | None = None
+    seeds: Annotated[tuple[Annotated[int, Field(ge=0)], ...], Field(min_length=1),
+                     Distinct] | None = None
     sampler: SamplerOverrides = SamplerOverrides()
     reweighting: Reweighting = Reweighting()
     cells: tuple[dict[str, str | float | int], ...] = ()
@@ -207,9 +227,27 @@ class Grid:
         """When cells may be reweighted instead of sampled."""
         return self.file.reweighting
 
-    def spec_paths(self) -> list[Path]:
-        """The spec files the grid names, resolved against its directory."""
-        return [self.root / p for p in self.file.specs]
+    def spec_paths(self, *, check: bool = False) -> list[Path]:
+        """The spec files the grid names, resolved against its directory.
+
+        Parameters
+        ----------
+        check : bool, default False
+            Raise if one of them is not a file.
+
+        Raises
+        ------
+        SpecError
+            With ``check``, for a spec that is not a file; the message names the grid and the
+            entry (``specs[1]``) as well as the path it resolves to.
+        """
+        paths = [self.root / p for p in self.file.specs]
+        for i, (entry, path) in enumerate(zip(self.file.specs, paths, strict=True)):
+            if check and not path.is_file():
+                raise SpecError(f"{self.source}: specs[{i}]: no such spec file {path} (found "
+                                f"{entry!r}; expected a path relative to the grid file's "
+                                f"directory, {self.root})")
+        return paths
 
     def scale_values(self) -> dict[str, tuple[float, ...]]:
         """Scale axes by hyperprior path, in the order of the spec."""
@@ -384,10 +422,37 @@ def _validated_grid(raw: dict, source: str) -> GridFile:
     try:
         return GridFile.model_validate(raw)
     except ValidationError as exc:
-        errors = exc.errors()
+        errors = _merge_union_branches(exc.errors())
         lines = [_describe_grid_error(err) for err in errors if not _follows_from(err, errors)]
         raise SpecError(f"{source}: {len(lines)} problem(s) in the grid\n" + "\n".join(
             f"  - {line}" for line in lines)) from None
+
+
+_BRANCHES = {"str": "text", "float": "a number", "int": "a number", "bool": "true or false"}
+
+
+def _merge_union_branches(errors: list[dict]) -> list[dict]:
+    """One error for a value that fits none of a union's types (pydantic gives one per type).
+
+    A ``[[cells]]`` value must be text or a number: ``mcid = [1]`` fails as ``str``, ``float``
+    and ``int``, which is one problem.
+    """
+    merged: list[dict] = []
+    seen: dict[tuple, dict] = {}
+    for err in errors:
+        loc = err["loc"]
+        if loc and loc[-1] in _BRANCHES and err["type"].endswith(("_type", "_parsing")):
+            key = loc[:-1]
+            if key in seen:
+                seen[key]["kinds"].append(_BRANCHES[loc[-1]])
+                continue
+            seen[key] = {**err, "loc": key, "kinds": [_BRANCHES[loc[-1]]]}
+            merged.append(seen[key])
+        else:
+            merged.append(err)
+    for err in seen.values():
+        err["msg"] = "Input should be " + " or ".join(dict.fromkeys(err.pop("kinds")))
+    return merged
 
 
 def _follows_from(err: dict, errors: list[dict]) -> bool:

@@ -12,14 +12,7 @@ from pydantic import Field
 
 from swisbayes._base.errors import SpecError
 from swisbayes._base.files import default_file
-from swisbayes.spec.analysis import (
-    AnalysisSpec,
-    Sampler,
-    _Strict,
-    _validated,
-    load_spec,
-    read_toml,
-)
+from swisbayes.spec.analysis import AnalysisSpec, Sampler, _Strict, _validated, load_spec, read_toml
 
 DEFAULT_JOINT_SPEC = Path("models") / "joint.toml"
 """Joint spec used when none is named: relative to the working directory, else the project's."""
