@@ -66,7 +66,7 @@ def validate(file: Path, outcomes: tuple[str, ...], as_json: bool) -> None:
     every outcome with a column in FILE (follow-up or baseline) is checked as if it were
     analysed: an outcome with only one of its columns, or with an empty cell, is an error.
     """
-    from swisbayes.data import checks as validate_data
+    from swisbayes.data.io import validate as validate_data
     from swisbayes.data.schema import OUTCOMES
 
     unknown = [o for o in outcomes if o not in OUTCOMES]
@@ -200,8 +200,8 @@ def _checked_data(path: Path | None, specs):
     a pilot-informed prior's meta-analysis, and before anything is written to ``--out``.
     """
     from swisbayes._base.errors import DataError
-    from swisbayes.data import checks as validate_data
     from swisbayes.data.io import load_example, read_table
+    from swisbayes.data.io import validate as validate_data
 
     frame = load_example() if path is None else read_table(path)
     if path is not None:
