@@ -182,7 +182,7 @@ def fit(spec_file: Path | None, fit_all: bool, spec_dir: Path | None, data: Path
 
 def _spec_files(directory: Path) -> list[Path]:
     """Analysis specs in ``directory``: TOML files with a top-level ``outcome`` key."""
-    from swisbayes.spec.analysis import read_toml
+    from swisbayes._base.config import read_toml
 
     if not directory.is_dir():
         raise click.BadParameter(f"{directory} is not a directory", param_hint="--spec-dir")
@@ -345,7 +345,7 @@ def reanalyse(outcome: str, prior_names: tuple[str, ...],
 def priors(as_json: bool, mcid: float, plot_file: Path | None, pilots: Path | None,
            posterior_file: Path | None, name: str | None, ess_convention: str) -> None:
     """List the prior library (or make a prior from a posterior) with what each one implies."""
-    from swisbayes.evidence.meta_analysis import effective_sample_size
+    from swisbayes.priors.ess import effective_sample_size
     from swisbayes.priors.library import PilotSettings, get_prior, library_names
 
     if posterior_file is not None:

@@ -17,6 +17,7 @@ from scipy import stats
 
 import swisbayes
 from swisbayes import SpecError, fit
+from swisbayes._base.config import read_toml
 from swisbayes.data.simulate import simulate_trial
 from swisbayes.decision.joint import INDEPENDENCE_METHOD, JOINT_METHOD, prob_all_below
 from swisbayes.families.joint import (
@@ -29,7 +30,6 @@ from swisbayes.families.joint import (
 from swisbayes.inference.diagnostics import Diagnostics
 from swisbayes.inference.fitting import FitResult
 from swisbayes.inference.joint import JointResult, fit_joint, independent_joint_probability
-from swisbayes.spec.analysis import read_toml
 from swisbayes.spec.joint import JointSpec, load_joint_spec
 
 from .conftest import ROOT

@@ -17,19 +17,17 @@ import pytest
 from scipy import optimize, stats
 
 from swisbayes._base.errors import SpecError
-from swisbayes.evidence.meta_analysis import (
+from swisbayes.evidence.meta_analysis import map_prior, posterior_as_prior
+from swisbayes.priors.ess import effective_sample_size
+from swisbayes.priors.library import MAX_COMPONENTS, MixturePrior, vague
+from swisbayes.priors.robust import (
     DEFAULT_ROBUST_WEIGHT,
     TRIAL_LOG_IRR_SE,
     UNIT_SD,
-    PilotEstimate,
     discount,
-    effective_sample_size,
-    load_pilots,
-    map_prior,
-    posterior_as_prior,
     robustify,
 )
-from swisbayes.priors.library import MAX_COMPONENTS, MixturePrior, vague
+from swisbayes.spec.pilots import PilotEstimate, load_pilots
 
 ROOT = Path(__file__).resolve().parents[1]
 PILOTS = ROOT / "models" / "pilots.toml"
@@ -491,7 +489,7 @@ def test_posterior_as_prior_rejects_bad_draws(draws, match):
 
 
 def test_elir_equals_the_closed_form_for_a_normal_prior():
-    from swisbayes.evidence.meta_analysis import UNIT_SD
+    from swisbayes.priors.robust import UNIT_SD
 
     prior = MixturePrior.normal("n", -0.1, 0.07)
     expected = 2 * UNIT_SD**2 / 0.07**2
@@ -504,7 +502,7 @@ def test_elir_equals_the_closed_form_for_a_normal_prior():
 def test_elir_of_robust_mixtures_is_bounded_and_monotone():
     # -(log p)'' = sum_k pi_k(theta) / s_k^2 - Var_pi(score), and E_p[pi_k] = w_k, so ELIR is at
     # most sum_k w_k / s_k^2 (times 2 sigma^2); the moment method collapses far below it.
-    from swisbayes.evidence.meta_analysis import UNIT_SD
+    from swisbayes.priors.robust import UNIT_SD
 
     informative = MixturePrior.normal("n", -0.1, 0.1)
     previous = 0.0

@@ -11,8 +11,9 @@ from scipy import integrate, stats
 
 from swisbayes._base.errors import SpecError
 from swisbayes.cli import cli
+from swisbayes.data.published import load_published
 from swisbayes.data.schema import OUTCOMES
-from swisbayes.evidence.reanalysis import load_published, reanalyse, summarise_mixture
+from swisbayes.evidence.reanalysis import reanalyse, summarise_mixture
 from swisbayes.priors.conjugate import normal_likelihood_from_ci, posterior
 from swisbayes.priors.library import PLANNED_IRR, MixturePrior, get_prior, library_names
 

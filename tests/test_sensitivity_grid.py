@@ -136,7 +136,7 @@ def test_shipped_grid_has_48_cells_and_is_not_an_analysis_spec(primary_spec):
     g = load_grid(path)
     assert len(g.cells([primary_spec])) == 48
     # `swisbayes fit --all` treats a TOML with a top-level `outcome` as an analysis spec.
-    assert "outcome" not in swisbayes.spec.analysis.read_toml(path, "grid")
+    assert "outcome" not in swisbayes._base.config.read_toml(path, "grid")
 
 
 def test_cell_hashes_separate_cells_draws_and_groups(primary_spec):

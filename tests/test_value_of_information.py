@@ -15,9 +15,9 @@ from swisbayes.economics.voi import (
     further_trial_value,
     trial_se,
 )
-from swisbayes.evidence.meta_analysis import TRIAL_LOG_IRR_SE, TRIAL_SCHOOLS_HARMONIC, UNIT_SD
 from swisbayes.evidence.reanalysis import reanalyse
 from swisbayes.priors.library import MixturePrior
+from swisbayes.priors.robust import TRIAL_LOG_IRR_SE, TRIAL_SCHOOLS_HARMONIC, UNIT_SD
 
 from .conftest import ROOT
 

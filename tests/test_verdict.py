@@ -10,6 +10,7 @@ import pytest
 from scipy import optimize, stats
 
 from swisbayes._base.errors import SpecError
+from swisbayes.data.published import published_estimate
 from swisbayes.decision.rule import VERDICTS, DecisionRule, Verdict, decide_verdict, prob_meaningful
 from swisbayes.decision.tipping import (
     NormalCentreFamily,
@@ -20,10 +21,11 @@ from swisbayes.decision.tipping import (
     tipping_point,
     tipping_points,
 )
-from swisbayes.evidence.meta_analysis import load_pilots, map_prior, robustify
-from swisbayes.evidence.reanalysis import published_estimate
+from swisbayes.evidence.meta_analysis import map_prior
 from swisbayes.priors.conjugate import normal_likelihood_from_ci, posterior
 from swisbayes.priors.library import MixturePrior, get_prior, sceptical, vague
+from swisbayes.priors.robust import robustify
+from swisbayes.spec.pilots import load_pilots
 
 from .conftest import ROOT
 

@@ -18,20 +18,7 @@ from swisbayes.data.pupils import (
 from swisbayes.data.schema import OUTCOMES, OutcomeSchema, outcome_schema
 
 __all__ = [
-    "OUTCOMES",
-    "Issue",
-    "OutcomeSchema",
-    "SchoolData",
-    "SufficientStatistics",
-    "ValidationReport",
-    "frame_sha256",
-    "load_example",
-    "normalise_pupil_frame",
-    "outcome_schema",
-    "read_school_data",
-    "read_table",
-    "sufficient_statistics",
-    "validate",
-    "validate_frame",
-    "validate_pupil_frame"
+    "OUTCOMES", "Issue", "OutcomeSchema", "SchoolData", "SufficientStatistics", "ValidationReport",
+    "frame_sha256", "load_example", "normalise_pupil_frame", "outcome_schema", "read_school_data",
+    "read_table", "sufficient_statistics", "validate", "validate_frame", "validate_pupil_frame"
 ]

@@ -367,7 +367,7 @@ class NormalSDFamily(PriorFamily):
 class RobustWeightFamily(PriorFamily):
     """``w * informative + (1 - w) * vague``, indexed by the weight ``w`` in [0, 1].
 
-    Built with :func:`swisbayes.evidence.meta_analysis.robustify`, so ``w`` is the robust weight of
+    Built with :func:`swisbayes.priors.robust.robustify`, so ``w`` is the robust weight of
     a
     pilot-informed prior: 0 is the vague prior (the data alone), 1 the informative prior.
 
@@ -423,7 +423,7 @@ class RobustWeightFamily(PriorFamily):
 
         The informative part and the vague part are read back from the components and the
         ``robust_weight`` and ``vague`` entries that
-        :func:`~swisbayes.evidence.meta_analysis.robustify`
+        :func:`~swisbayes.priors.robust.robustify`
         records in ``details``.
 
         Parameters
@@ -444,7 +444,7 @@ class RobustWeightFamily(PriorFamily):
 
         Examples
         --------
-        >>> from swisbayes.evidence.meta_analysis import robustify
+        >>> from swisbayes.priors.robust import robustify
         >>> from swisbayes.priors.library import MixturePrior
         >>> robust = robustify(MixturePrior.normal("map", -0.2, 0.15), 0.8)
         >>> fam = RobustWeightFamily.from_robust(robust)
@@ -501,7 +501,7 @@ class RobustWeightFamily(PriorFamily):
         SpecError
             If ``value`` is outside [0, 1].
         """
-        from swisbayes.evidence.meta_analysis import robustify
+        from swisbayes.priors.robust import robustify
 
         if isinstance(value, bool) or not isinstance(value, Real):
             raise SpecError(f"a robust weight must be a number in [0, 1]; got {value!r}")

@@ -41,6 +41,7 @@ from pydantic import (
     model_validator,
 )
 
+from swisbayes._base.config import Strict, describe_error, read_toml
 from swisbayes._base.defaults import validate_ci_prob
 from swisbayes._base.errors import SpecError
 from swisbayes._base.files import default_file
@@ -51,7 +52,6 @@ from swisbayes.decision.summaries import (
     prob_above,
     weighted_quantile,
 )
-from swisbayes.spec.analysis import _describe, _Strict, read_toml
 
 if TYPE_CHECKING:
     from swisbayes.decision.rule import DecisionRule
@@ -66,7 +66,7 @@ ASSUMPTION = "assumption"
 # ----------------------------------------------------------------------------- the inputs
 
 
-class Sourced(_Strict):
+class Sourced(Strict):
     """One economic input and where it comes from.
 
     Parameters
@@ -140,7 +140,7 @@ class Year(Sourced):
 OutcomeName = Literal[tuple(OUTCOMES)]  # type: ignore[valid-type]
 
 
-class Rollout(_Strict):
+class Rollout(Strict):
     """The population a roll-out decision concerns: schools for a discounted number of years."""
 
     schools: Count
@@ -152,7 +152,7 @@ NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0, le=1)]
 
 
-class PublishedAcceptability(_Strict):
+class PublishedAcceptability(Strict):
     """Published probabilities that the programme is cost-effective at given thresholds."""
 
     wtp: Annotated[tuple[NonNegative, ...], Field(min_length=1)]
@@ -168,7 +168,7 @@ class PublishedAcceptability(_Strict):
         return self
 
 
-class WillingnessToPay(_Strict):
+class WillingnessToPay(Strict):
     """Willingness to pay per S47 enquiry avoided: the grid of the acceptability curve."""
 
     grid: Annotated[tuple[NonNegative, ...], Field(min_length=1)]
@@ -194,7 +194,7 @@ class WillingnessToPay(_Strict):
         return published
 
 
-class FurtherTrial(_Strict):
+class FurtherTrial(Strict):
     """Cost of a further SWIS-like trial, ``fixed_cost + cost_per_school * 2 * n_per_arm``."""
 
     fixed_cost: Money
@@ -226,7 +226,7 @@ def _check_increasing(grid: Sequence[float]) -> None:
         raise ValueError(f"must be strictly increasing; got {list(grid)}")
 
 
-class RuleThresholds(_Strict):
+class RuleThresholds(Strict):
     """Thresholds of the investment decision rule (:class:`swisbayes.decision.rule.DecisionRule`).
 
     Parameters
@@ -263,7 +263,7 @@ class RuleThresholds(_Strict):
                             invest_nmb=self.invest_prob_nmb_positive)
 
 
-class EconomicInputs(_Strict):
+class EconomicInputs(Strict):
     """The economic inputs of the investment decision (see ``models/economics.toml``).
 
     Parameters
@@ -434,7 +434,7 @@ def _describe_error(err: dict) -> str:
     if isinstance(err.get("input"), dict) and err["type"] != "missing":
         # the whole table was found: name the table, not its contents
         return f"{'.'.join(loc) or '(top level)'}: {err['msg']}"
-    return _describe(EconomicInputs, err)
+    return describe_error(EconomicInputs, err)
 
 
 def _owner(loc: list[str]) -> type[BaseModel] | None:

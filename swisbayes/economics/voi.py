@@ -18,7 +18,7 @@ fixed. The choice is between investing (NMB) and not investing (0).
 - :func:`evsi`: the expected value of the sample information of a new trial with ``n`` schools
   per arm, whose log-IRR estimate is :math:`y \\sim N(\\theta, \\sigma^2 2 / n)` with the
   per-school SD :math:`\\sigma` implied by the published trial
-  (:data:`swisbayes.evidence.meta_analysis.UNIT_SD`);
+  (:data:`swisbayes.priors.robust.UNIT_SD`);
 - :func:`further_trial_value`: EVSI over the trial sizes of the economic inputs, scaled to the
   roll-out and set against each trial's cost.
 
@@ -37,9 +37,9 @@ from scipy import optimize, special, stats
 
 from swisbayes._base.errors import SpecError
 from swisbayes.economics.net_benefit import EconomicInputs, format_money, population_scale
-from swisbayes.evidence.meta_analysis import UNIT_SD
 from swisbayes.priors.conjugate import posterior as update
 from swisbayes.priors.library import MixturePrior
+from swisbayes.priors.robust import UNIT_SD
 
 
 @dataclass(frozen=True)

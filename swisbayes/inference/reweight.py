@@ -143,11 +143,11 @@ def _keys_changed_by(spec: AnalysisSpec, probe: AnalysisSpec, data: SchoolData,
 
 
 def _with_scale(spec: AnalysisSpec, path: str, scale: float) -> AnalysisSpec:
-    from swisbayes.spec.analysis import _validated
+    from swisbayes._base.config import validated
 
     raw = spec.model_dump(mode="json")
     set_scale(raw["priors"]["hyper"], path, scale)
-    return _validated(AnalysisSpec, raw, f"<probe {path}>")
+    return validated(AnalysisSpec, raw, f"<probe {path}>")
 
 
 def _changed(before: dict[str, np.ndarray], after: dict[str, np.ndarray]) -> list[str]:

@@ -423,18 +423,7 @@ def get_prior(name: str, *, planned_irr: float = PLANNED_IRR,
 
 
 __all__ = [
-    "LIBRARY",
-    "MAX_COMPONENTS",
-    "PILOT_PRIOR",
-    "PLANNED_IRR",
-    "MixturePrior",
-    "PilotSettings",
-    "enthusiastic",
-    "get_prior",
-    "grid_prior",
-    "library_names",
-    "pessimistic",
-    "pilot_prior",
-    "sceptical",
-    "vague"
+    "LIBRARY", "MAX_COMPONENTS", "PILOT_PRIOR", "PLANNED_IRR", "MixturePrior", "PilotSettings",
+    "enthusiastic", "get_prior", "grid_prior", "library_names", "pessimistic", "pilot_prior",
+    "sceptical", "vague"
 ]

@@ -23,6 +23,7 @@ from swisbayes._base.errors import SpecError
 from swisbayes._base.provenance import library_versions, package_version
 from swisbayes._base.text import format_probability
 from swisbayes.data.io import SchoolData
+from swisbayes.data.published import published_estimate
 from swisbayes.data.schema import outcome_schema
 from swisbayes.decision.rule import DecisionRule, Verdict, decide_verdict, prob_meaningful
 from swisbayes.decision.summaries import (
@@ -56,8 +57,7 @@ from swisbayes.economics.net_benefit import (
     summarise_net_benefit,
 )
 from swisbayes.economics.voi import FurtherTrialValue, LinearNetBenefit, further_trial_value
-from swisbayes.evidence.meta_analysis import PilotEstimate, load_pilots
-from swisbayes.evidence.reanalysis import published_estimate, reanalyse
+from swisbayes.evidence.reanalysis import reanalyse
 from swisbayes.inference.reweight import equal_weight_draws
 from swisbayes.plots.decision import (
     DifferenceRow,
@@ -74,6 +74,7 @@ from swisbayes.priors.conjugate import normal_likelihood_from_ci, posterior
 from swisbayes.priors.library import PILOT_PRIOR
 from swisbayes.report.disclosure import ARMS, arm_counts
 from swisbayes.spec.analysis import AnalysisSpec
+from swisbayes.spec.pilots import PilotEstimate, load_pilots
 from swisbayes.workflows.multiprior import OutcomeAnalysis, PriorAnalysis
 from swisbayes.workflows.store import sha256_file
 

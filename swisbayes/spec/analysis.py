@@ -7,23 +7,18 @@ list the allowed ones, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import json
-import re
-import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     StrictBool,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from swisbayes._base.errors import SpecError
+from swisbayes._base.config import PositiveFloat, Strict, read_toml, validated
 from swisbayes.data.schema import OUTCOMES
 from swisbayes.priors.library import (
     PILOT_PRIOR,
@@ -33,22 +28,15 @@ from swisbayes.priors.library import (
     get_prior,
 )
 
-PositiveFloat = Annotated[float, Field(gt=0)]
 
-
-class _Strict(BaseModel):
-    # Unknown keys are errors, and so are nan and inf: no input of swisbayes means either.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class Hierarchy(_Strict):
+class Hierarchy(Strict):
     """Random-effect structure over local authorities."""
 
     la_intercepts: StrictBool = True
     la_varying_effect: StrictBool = True
 
 
-class Adjustment(_Strict):
+class Adjustment(Strict):
     """Baseline and covariate adjustment (all covariates are standardised before fitting)."""
 
     baseline: StrictBool = True
@@ -65,7 +53,7 @@ class Adjustment(_Strict):
         return names
 
 
-class EffectPrior(_Strict):
+class EffectPrior(Strict):
     """The prior on the log incidence rate ratio (SWIS vs control).
 
     Either a library name alone (``name = "sceptical"``, see
@@ -99,7 +87,7 @@ class EffectPrior(_Strict):
         if all(normal) and all(mixture):
             raise ValueError("give either 'mean'/'sd' or 'weights'/'means'/'sds', not both")
         if self.name == PILOT_PRIOR and not any((*normal, *mixture)):
-            from swisbayes.evidence.meta_analysis import load_pilots
+            from swisbayes.spec.pilots import load_pilots
 
             load_pilots(self.pilot_settings().pilots_path())  # checked now, fitted when used
         else:
@@ -141,14 +129,14 @@ class EffectPrior(_Strict):
                    weights=prior.weights, means=prior.means, sds=prior.sds)
 
 
-class HalfNormalPrior(_Strict):
+class HalfNormalPrior(Strict):
     """Half-normal prior with the given scale."""
 
     family: Literal["half_normal"] = "half_normal"
     scale: PositiveFloat
 
 
-class PositivePart(_Strict):
+class PositivePart(Strict):
     """Priors of the positive part of the days-in-care hurdle that it does not share.
 
     Parameters
@@ -169,7 +157,7 @@ class PositivePart(_Strict):
     inv_sqrt_dispersion: HalfNormalPrior = HalfNormalPrior(scale=1.0)
 
 
-class Hyperpriors(_Strict):
+class Hyperpriors(Strict):
     """Priors of the nuisance parameters (they enter the model as data, so they can be swapped).
 
     ``intercept_mean``/``intercept_sd`` are on the scale of the outcome's linear predictor: log
@@ -192,14 +180,14 @@ class Hyperpriors(_Strict):
     inv_sqrt_concentration: HalfNormalPrior = HalfNormalPrior(scale=0.2)
 
 
-class Priors(_Strict):
+class Priors(Strict):
     """The prior on the effect and the hyperpriors."""
 
     effect: EffectPrior = EffectPrior()
     hyper: Hyperpriors = Hyperpriors()
 
 
-class Decision(_Strict):
+class Decision(Strict):
     """What counts as a meaningful effect, and who said so.
 
     ``mcid`` is a relative reduction of the outcome's rate (0.10 = 10% fewer events, days or
@@ -216,7 +204,7 @@ class Decision(_Strict):
     mcid_pp: PositiveFloat | None = None
 
 
-class Sampler(_Strict):
+class Sampler(Strict):
     """MCMC settings; ``seed`` makes a fit reproducible."""
 
     backend: Literal["nutpie", "pymc"] = "nutpie"
@@ -253,7 +241,7 @@ attendance (to July 2023). All are assumptions; see the specs in models/.
 """
 
 
-class AnalysisSpec(_Strict):
+class AnalysisSpec(Strict):
     """A pre-specified analysis of one outcome.
 
     Parameters
@@ -414,7 +402,7 @@ class AnalysisSpec(_Strict):
                    "cores": cores, "target_accept": target_accept, "seed": seed}
         merged = {**self.sampler.model_dump(),
                   **{k: v for k, v in changes.items() if v is not None}}
-        return self.model_copy(update={"sampler": _validated(Sampler, merged, "<sampler>")})
+        return self.model_copy(update={"sampler": validated(Sampler, merged, "<sampler>")})
 
     def to_json(self) -> str:
         """The spec as canonical JSON (recorded in every result's provenance)."""
@@ -471,102 +459,5 @@ def load_spec(path: str | Path) -> AnalysisSpec:
     effect = priors.get("effect", {}) if isinstance(priors, dict) else None
     if isinstance(effect, dict) and isinstance(effect.get("pilots"), str):
         effect["pilots"] = str(path.parent / effect["pilots"])  # relative to the spec file
-    return _validated(AnalysisSpec, raw, str(path))
+    return validated(AnalysisSpec, raw, str(path))
 
-
-def read_toml(path: str | Path, kind: str) -> dict:
-    """Parse a TOML file, with errors that name the file and say what kind of file it is.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-    kind : str
-        What the file is for ("spec", "pilots", ...), used in messages.
-
-    Returns
-    -------
-    dict
-
-    Raises
-    ------
-    SpecError
-        If the file is missing, a directory, not UTF-8 text, not valid TOML (the message gives
-        the line and column), or empty.
-    """
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such {kind} file") from None
-    except IsADirectoryError:
-        raise SpecError(f"{path}: is a directory; expected a {kind} file (TOML)") from None
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes().count(b"\n", 0, exc.start) + 1
-        raise SpecError(f"{path}: line {line} is not UTF-8 text (found the byte "
-                        f"0x{exc.object[exc.start]:02x}); expected a TOML file saved as "
-                        "UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: {_toml_problem(exc)}") from None
-    if not raw:
-        example = _EXAMPLE_FILES.get(kind)
-        like = f"keys and tables like those of {example}" if example else "keys and tables"
-        raise SpecError(f"{path}: the {kind} file is empty (no keys or tables); expected {like}")
-    return raw
-
-
-_EXAMPLE_FILES = {"spec": "models/s47_primary.toml", "grid": "models/prior_grid.toml",
-                  "pilots": "models/pilots.toml", "economic inputs": "models/economics.toml",
-                  "joint spec": "models/joint.toml"}
-"""A bundled file of each kind, named when a file of that kind is empty."""
-
-
-def _toml_problem(exc: tomllib.TOMLDecodeError) -> str:
-    """``not valid TOML at line L, column C: what`` from a parser error."""
-    text = str(exc)
-    where = re.search(r"\s*\((at line \d+, column \d+|at end of document)\)$", text)
-    what = text[:where.start()] if where else text
-    hint = ""
-    if what.startswith(("Cannot overwrite a value", "Cannot declare")):
-        hint = "; is a key or table given twice?"
-    elif where and where.group(1) == "at end of document":
-        hint = "; is the file cut off?"
-    place = f" {where.group(1)}" if where else ""
-    return f"not valid TOML{place}: {what[:1].lower()}{what[1:]}{hint}"
-
-
-def _validated[M: BaseModel](model: type[M], raw: dict, source: str, kind: str = "spec") -> M:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        lines = [_describe(model, err) for err in exc.errors()]
-        raise SpecError(f"{source}: {len(lines)} problem(s) in the {kind}\n" + "\n".join(
-            f"  - {line}" for line in lines)) from None
-
-
-def _describe(model: type[BaseModel], err: dict) -> str:
-    loc = [str(p) for p in err["loc"]]
-    where = ".".join(loc) or "(top level)"
-    if err["type"] == "extra_forbidden":
-        owner = _model_at(model, loc[:-1])
-        allowed = ", ".join(owner.model_fields) if owner else "?"
-        section = ".".join(loc[:-1]) or "the top level"
-        return f"unknown key '{loc[-1]}' in {section}; allowed keys: {allowed}"
-    if err["type"] == "missing":
-        return f"missing required key '{where}'"
-    found = err.get("input")
-    if err["type"] == "value_error" and isinstance(found, dict):
-        return f"{where}: {err['msg']}"  # the message says what is wrong; the table is noise
-    if err["type"] in {"model_type", "dict_type"}:  # not "instance of Priors": a TOML table
-        return f"{where}: Input should be a table ([{where}]) (found {found!r})"
-    return f"{where}: {err['msg']} (found {found!r})"
-
-
-def _model_at(model: type[BaseModel], loc: list[str]) -> type[BaseModel] | None:
-    current: type[BaseModel] | None = model
-    for key in loc:
-        if current is None or key not in current.model_fields:
-            return None
-        annotation = current.model_fields[key].annotation
-        current = annotation if isinstance(annotation, type) and issubclass(
-            annotation, BaseModel) else None
-    return current

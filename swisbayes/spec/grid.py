@@ -36,18 +36,10 @@ from pydantic import (
     field_validator,
 )
 
+from swisbayes._base.config import Strict, describe_error, read_toml, validated
 from swisbayes._base.errors import SpecError
 from swisbayes.priors.library import PILOT_PRIOR, library_names
-from swisbayes.spec.analysis import (
-    AnalysisSpec,
-    EffectPrior,
-    HalfNormalPrior,
-    Hyperpriors,
-    _describe,
-    _Strict,
-    _validated,
-    read_toml,
-)
+from swisbayes.spec.analysis import AnalysisSpec, EffectPrior, HalfNormalPrior, Hyperpriors
 from swisbayes.spec.hyper import half_normal_paths, scale_axis, set_scale
 
 
@@ -81,21 +73,21 @@ def _scale_axes_model(model: type[BaseModel] = Hyperpriors, name: str = "HyperAx
                 fields[key] = (sub, sub())
     if not fields:
         return None
-    return create_model(name, __base__=_Strict, __doc__="Scales of half-normal hyperpriors.",
+    return create_model(name, __base__=Strict, __doc__="Scales of half-normal hyperpriors.",
                         **fields)
 
 
 HyperAxes = _scale_axes_model()
 
 
-class NormalPriors(_Strict):
+class NormalPriors(Strict):
     """Normal priors on the log IRR: every centre (as an IRR) with every SD."""
 
     centres_irr: AxisValues
     sds: AxisValues
 
 
-class PilotPriors(_Strict):
+class PilotPriors(Strict):
     """Variants of the pilot-informed prior: every robust weight with every discount."""
 
     robust_weights: Annotated[tuple[Annotated[float, Field(ge=0, le=1)], ...],
@@ -106,7 +98,7 @@ class PilotPriors(_Strict):
     pilots: str | None = None
 
 
-class PriorAxis(_Strict):
+class PriorAxis(Strict):
     """The priors on the effect that the grid compares."""
 
     library: Annotated[tuple[str, ...], Distinct] = ()
@@ -129,7 +121,7 @@ class PriorAxis(_Strict):
         return not (self.library or self.normal or self.pilot or self.custom)
 
 
-class SamplerOverrides(_Strict):
+class SamplerOverrides(Strict):
     """Sampler settings applied to every spec of the grid (the seed is the ``seeds`` axis)."""
 
     backend: Literal["nutpie", "pymc"] | None = None
@@ -140,7 +132,7 @@ class SamplerOverrides(_Strict):
     target_accept: Fraction | None = None
 
 
-class Reweighting(_Strict):
+class Reweighting(Strict):
     """When a cell may be answered by Pareto-smoothed importance sampling of another's draws.
 
     ``max_khat`` is the largest Pareto k-hat accepted (0.7: above it the importance-sampling
@@ -154,7 +146,7 @@ class Reweighting(_Strict):
     min_ess: Annotated[float, Field(gt=0)] = 400.0
 
 
-class GridFile(_Strict):
+class GridFile(Strict):
     """The contents of a grid TOML file (see the module docstring)."""
 
     name: str = "sensitivity"
@@ -343,7 +335,7 @@ class Grid:
         raw["decision"]["mcid"] = combo[MCID_AXIS]
         raw["sampler"]["seed"] = combo[SEED_AXIS]
         where = f"{self.source}: cell {combo}"
-        return Cell(axes=combo, spec=_validated(AnalysisSpec, raw, where))
+        return Cell(axes=combo, spec=validated(AnalysisSpec, raw, where))
 
 
 def _prior_entries(grid: Grid, spec: AnalysisSpec) -> dict[str, EffectPrior]:
@@ -384,7 +376,7 @@ def _pilot_entry(grid: Grid, spec: AnalysisSpec, block: PilotPriors, weight: flo
         raw["tau_scale"] = block.tau_scale
     if block.pilots is not None:
         raw["pilots"] = str(grid.root / block.pilots)
-    return _validated(EffectPrior, raw, f"{grid.source}: priors.pilot")
+    return validated(EffectPrior, raw, f"{grid.source}: priors.pilot")
 
 
 def _unique(values) -> list:
@@ -463,10 +455,10 @@ def _follows_from(err: dict, errors: list[dict]) -> bool:
 
 
 def _describe_grid_error(err: dict) -> str:
-    # spec._describe finds the allowed keys by walking plain model fields; a list of tables
+    # spec.describe_error finds the allowed keys by walking plain model fields; a list of tables
     # ([[priors.pilot]]) or a generated model needs the unwrapping done here.
     if err["type"] != "extra_forbidden":
-        return _describe(GridFile, err)
+        return describe_error(GridFile, err)
     loc = [p for p in err["loc"] if not isinstance(p, int)]
     owner = _owner(GridFile, loc[:-1])
     allowed = ", ".join(owner.model_fields) if owner else "?"

@@ -10,9 +10,10 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
+from swisbayes._base.config import Strict, read_toml, validated
 from swisbayes._base.errors import SpecError
 from swisbayes._base.files import default_file
-from swisbayes.spec.analysis import AnalysisSpec, Sampler, _Strict, _validated, load_spec, read_toml
+from swisbayes.spec.analysis import AnalysisSpec, Sampler, load_spec
 
 DEFAULT_JOINT_SPEC = Path("models") / "joint.toml"
 """Joint spec used when none is named: relative to the working directory, else the project's."""
@@ -28,7 +29,7 @@ parameters (a school correlation, an effect) had R-hat 1.011-1.013 on the bundle
 data; with 2000 all seven datasets tried passed the gate at the first attempt."""
 
 
-class JointReport(_Strict):
+class JointReport(Strict):
     """What a joint analysis reports besides every pair of outcomes.
 
     Parameters
@@ -43,7 +44,7 @@ class JointReport(_Strict):
     thresholds: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
 
 
-class JointSpec(_Strict):
+class JointSpec(Strict):
     """A joint analysis of several count outcomes (``models/joint.toml``).
 
     Parameters
@@ -118,7 +119,7 @@ def load_joint_spec(path: str | Path | None = None) -> JointSpec:
     if isinstance(raw.get("specs"), list):
         raw["specs"] = [str((path.parent / p).resolve()) if isinstance(p, str) else p
                         for p in raw["specs"]]
-    spec = _validated(JointSpec, raw, str(path))
+    spec = validated(JointSpec, raw, str(path))
     check_report(spec, [s.outcome for s in spec.analyses()], source=str(path))
     return spec
 
