@@ -345,8 +345,9 @@ def reanalyse(outcome: str, prior_names: tuple[str, ...],
 def priors(as_json: bool, mcid: float, plot_file: Path | None, pilots: Path | None,
            posterior_file: Path | None, name: str | None, ess_convention: str) -> None:
     """List the prior library (or make a prior from a posterior) with what each one implies."""
+    from swisbayes.evidence.resolver import get_prior
     from swisbayes.priors.ess import effective_sample_size
-    from swisbayes.priors.library import PilotSettings, get_prior, library_names
+    from swisbayes.priors.library import PilotSettings, library_names
 
     if posterior_file is not None:
         prior = _prior_from_posterior(posterior_file, name)

@@ -27,7 +27,7 @@ from swisbayes.families.attendance import (
     beta_binomial_logit_logp,
     log_binomial_coefficient,
 )
-from swisbayes.families.count import build_model
+from swisbayes.families.registry import build_model
 from swisbayes.inference.fitting import FitResult
 
 from .conftest import ROOT, clearly_outside

@@ -102,7 +102,7 @@ def _parquet(frame: pd.DataFrame, tmp: Path, name: str) -> Path:
     return path
 
 
-def _text(tmp: Path, name: str, text: str) -> Path:
+def text_cells(tmp: Path, name: str, text: str) -> Path:
     path = tmp / name
     path.write_text(text, encoding="utf-8")
     return path
@@ -139,21 +139,21 @@ def _economics(path: Path) -> tuple[Path, list[str]]:
 
 
 def _spec_text(tmp: Path, inputs: Inputs, name: str, old: str, new: str) -> Path:
-    return _text(tmp, name, _replace(inputs.text("s47_primary.toml"), old, new))
+    return text_cells(tmp, name, _replace(inputs.text("s47_primary.toml"), old, new))
 
 
 def _grid_file(tmp: Path, inputs: Inputs, name: str, old: str, new: str) -> Path:
     # specs in a grid are relative to it: keep the grid beside a copy of the primary spec
     (tmp / "s47_primary.toml").write_text(inputs.text("s47_primary.toml"), encoding="utf-8")
-    return _text(tmp, name, _replace(inputs.text("prior_grid.toml"), old, new))
+    return text_cells(tmp, name, _replace(inputs.text("prior_grid.toml"), old, new))
 
 
 def _pilots_file(tmp: Path, inputs: Inputs, name: str, old: str, new: str) -> Path:
-    return _text(tmp, name, _replace(inputs.text("pilots.toml"), old, new))
+    return text_cells(tmp, name, _replace(inputs.text("pilots.toml"), old, new))
 
 
 def _economics_file(tmp: Path, inputs: Inputs, name: str, old: str, new: str) -> Path:
-    return _text(tmp, name, _replace(inputs.text("economics.toml"), old, new))
+    return text_cells(tmp, name, _replace(inputs.text("economics.toml"), old, new))
 
 
 def _with(frame: pd.DataFrame, column: str, rows: list[int], values: list,
@@ -170,7 +170,7 @@ def _cut_mid_row(tmp: Path, inputs: Inputs):
     text = inputs.schools.to_csv(index=False)
     lines = text.splitlines(keepends=True)
     cut = "".join(lines[:101]) + lines[101][:20]  # 100 rows, then 20 characters of the next
-    return _validate(_text(tmp, "cut.csv", cut))
+    return _validate(text_cells(tmp, "cut.csv", cut))
 
 
 def _school_header_only(tmp: Path, inputs: Inputs):
@@ -180,19 +180,19 @@ def _school_header_only(tmp: Path, inputs: Inputs):
 def _repeated_column(tmp: Path, inputs: Inputs):
     text = inputs.schools.to_csv(index=False)
     header, rest = text.split("\n", 1)
-    return _validate(_text(tmp, "twice.csv", header.replace("fsm_pct", "s47") + "\n" + rest))
+    return _validate(text_cells(tmp, "twice.csv", header.replace("fsm_pct", "s47") + "\n" + rest))
 
 
 def _extra_field(tmp: Path, inputs: Inputs):
     lines = inputs.schools.to_csv(index=False).splitlines()
     lines[9] += ",7"
-    return _validate(_text(tmp, "extra.csv", "\n".join(lines) + "\n"))
+    return _validate(text_cells(tmp, "extra.csv", "\n".join(lines) + "\n"))
 
 
 def _trailing_comma_everywhere(tmp: Path, inputs: Inputs):
     lines = inputs.schools.to_csv(index=False).splitlines()
     body = [line + "," for line in lines[1:]]  # would shift every column by one
-    return _validate(_text(tmp, "trailing.csv", "\n".join([lines[0], *body]) + "\n"))
+    return _validate(text_cells(tmp, "trailing.csv", "\n".join([lines[0], *body]) + "\n"))
 
 
 def _not_utf8(tmp: Path, inputs: Inputs):
@@ -227,7 +227,7 @@ CASES = [
     Case("school-csv-cut-mid-row", _cut_mid_row,
          ("row 101 (line 102) has 5 fields", "expected 18 fields in every row",
           "is the file cut off?")),
-    Case("school-csv-empty", lambda t, i: _validate(_text(t, "empty.csv", "")),
+    Case("school-csv-empty", lambda t, i: _validate(text_cells(t, "empty.csv", "")),
          ("the file is empty", "expected a header line")),
     Case("school-csv-header-only", _school_header_only,
          ("the file has no data rows", "expected one row per school")),
@@ -335,7 +335,7 @@ CASES += [
          ("column(s) 's47' (list<element: int64>)", "expected one number or text value per "
           "cell")),
     Case("school-parquet-not-parquet",
-         lambda t, i: _validate(_text(t, "bad.parquet", "school_id,la_id\nS1,LA1\n")),
+         lambda t, i: _validate(text_cells(t, "bad.parquet", "school_id,la_id\nS1,LA1\n")),
          ("not a readable Parquet file", "magic bytes")),
     Case("school-parquet-fit",
          lambda t, i: _fit_data(_parquet(_with(i.schools, "s47_baseline", [9], [-1], float), t,
@@ -403,12 +403,12 @@ def _spec(name: str, old: str, new: str):
 
 
 CASES += [
-    Case("spec-empty", lambda t, i: _fit_spec(_text(t, "empty.toml", "")),
+    Case("spec-empty", lambda t, i: _fit_spec(text_cells(t, "empty.toml", "")),
          ("the spec file is empty", "like those of models/s47_primary.toml")),
     Case("spec-syntax-error", _spec("syntax.toml", 'outcome = "s47"', 'outcome = "s47'),
          ("not valid TOML at line 7, column 15", "illegal character")),
     Case("spec-truncated",  # cut in the middle of a string
-         lambda t, i: _fit_spec(_text(t, "cut.toml", i.text("s47_primary.toml").split(
+         lambda t, i: _fit_spec(text_cells(t, "cut.toml", i.text("s47_primary.toml").split(
              "[sampler]")[0] + '[sampler]\nbackend = "nut')),
          ("not valid TOML at end of document", "is the file cut off?")),
     Case("spec-key-given-twice", _spec("twice.toml", "draws = 1000", "draws = 1000\ndraws = 2"),
@@ -451,7 +451,7 @@ CASES += [
     Case("spec-outcome-is-a-list", _spec("list.toml", 'outcome = "s47"', 'outcome = ["s47"]'),
          ("outcome:", "valid string", "found ['s47']")),
     Case("spec-table-is-a-value",
-         lambda t, i: _fit_spec(_text(t, "priors.toml", _replace(
+         lambda t, i: _fit_spec(text_cells(t, "priors.toml", _replace(
              i.text("s47_primary.toml"), 'family = "negative_binomial"',
              'family = "negative_binomial"\npriors = "vague"').split("[hierarchy]")[0])),
          ("priors:", "Input should be a table ([priors])", "found 'vague'")),
@@ -498,14 +498,14 @@ CASES += [
          lambda t, i: _grid(_grid_file(t, i, "g.toml", "[reweighting]",
                                        "[[cells]]\nmcid = [0.1]\n\n[reweighting]")),
          ("cells.0.mcid", "Input should be text or a number", "found [0.1]")),
-    Case("grid-empty", lambda t, i: _grid(_text(t, "g.toml", "")),
+    Case("grid-empty", lambda t, i: _grid(text_cells(t, "g.toml", "")),
          ("the grid file is empty", "like those of models/prior_grid.toml")),
     Case("grid-missing-spec",
          _grid_case("g.toml", 'specs = ["s47_primary.toml"]', 'specs = ["nope.toml"]'),
          ("specs[0]: no such spec file", "found 'nope.toml'",
           "expected a path relative to the grid file's directory")),
     Case("grid-truncated",  # cut in the middle of a table header
-         lambda t, i: _grid(_text(t, "g.toml", i.text("prior_grid.toml").split("[hyper]")[0]
+         lambda t, i: _grid(text_cells(t, "g.toml", i.text("prior_grid.toml").split("[hyper]")[0]
                                   + "[hyp")),
          ("not valid TOML at end of document", "is the file cut off?")),
 ]
@@ -535,7 +535,7 @@ CASES += [
           "expected one estimate per LA and outcome")),
     Case("pilots-wrong-type", _pilot_case("p.toml", "schools = 2 ", 'schools = "two" '),
          ("pilot[2] (la 'Stockport'): schools", "valid integer", "found 'two'")),
-    Case("pilots-empty", lambda t, i: _pilots(_text(t, "p.toml", "")),
+    Case("pilots-empty", lambda t, i: _pilots(text_cells(t, "p.toml", "")),
          ("the pilots file is empty", "like those of models/pilots.toml")),
 ]
 
@@ -573,7 +573,7 @@ CASES += [
     Case("economics-key-given-twice",
          _economics_case("e.toml", 'currency = "GBP"', 'currency = "GBP"\ncurrency = "EUR"'),
          ("not valid TOML at line 13", "is a key or table given twice?")),
-    Case("economics-empty", lambda t, i: _economics(_text(t, "e.toml", "")),
+    Case("economics-empty", lambda t, i: _economics(text_cells(t, "e.toml", "")),
          ("the economic inputs file is empty", "like those of models/economics.toml")),
 ]
 
@@ -583,7 +583,7 @@ CASES += [
 CASES += [
     Case("posterior-not-netcdf",
          lambda t, i: (lambda p: (p, ["priors", "--from-posterior", str(p), "--plot", "{out}"]))(
-             _text(t, "fit.nc", "not a posterior")),
+             text_cells(t, "fit.nc", "not a posterior")),
          ("not a posterior saved by 'swisbayes fit --out'", "expected the .nc file")),
 ]
 
@@ -593,7 +593,7 @@ CASES += [
 CASES += [
     Case("usage-figure-format",
          lambda t, i: (lambda p: (p, ["priors", "--pilots", str(p), "--plot", "{out}.txt"]))(
-             _text(t, "pilots.toml", i.text("pilots.toml"))),
+             text_cells(t, "pilots.toml", i.text("pilots.toml"))),
          ("Invalid value for '--plot'", "unsupported figure format '.txt'",
           "expected .png, .pdf or .svg"), exit_code=2, names_file=False),
 ]

@@ -14,7 +14,7 @@ from scipy import stats
 
 import swisbayes
 from swisbayes.data.io import read_school_data
-from swisbayes.families.count import build_model
+from swisbayes.families.registry import build_model
 from swisbayes.inference.compile_cache import compile_model
 
 from .conftest import PRIMARY_SPEC
@@ -27,7 +27,7 @@ import numpy as np
 import swisbayes
 from swisbayes.inference.compile_cache import compile_model
 from swisbayes.data.io import read_school_data
-from swisbayes.families.count import build_model
+from swisbayes.families.registry import build_model
 spec = swisbayes.load_spec(sys.argv[1])
 data = read_school_data(swisbayes.load_example(), outcomes=["s47"], covariates=["fsm_pct"])
 out = {}

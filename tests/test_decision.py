@@ -15,7 +15,6 @@ from swisbayes.decision.summaries import (
     decide,
     decide_attendance,
     decide_hurdle,
-    decide_spec,
     difference_keys,
     equal_tailed_interval,
     normalised_weights,
@@ -28,6 +27,7 @@ from swisbayes.decision.summaries import (
     summarise_ratio,
     weighted_quantile,
 )
+from swisbayes.families.registry import decide_spec
 
 from .conftest import PRIMARY_SPEC, ROOT
 

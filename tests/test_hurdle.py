@@ -12,7 +12,6 @@ from scipy import stats
 import swisbayes
 from swisbayes.data.io import read_school_data
 from swisbayes.data.simulate import simulate_trial
-from swisbayes.families.count import build_model
 from swisbayes.families.hurdle import (
     expected_days,
     hurdle_data_values,
@@ -20,6 +19,7 @@ from swisbayes.families.hurdle import (
     zero_truncated_nb_logp,
 )
 from swisbayes.families.likelihoods import log_factorial
+from swisbayes.families.registry import build_model
 
 from .conftest import ROOT, clearly_outside
 

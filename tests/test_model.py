@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from swisbayes.data.io import read_school_data
-from swisbayes.families.count import build_model, prior_values
+from swisbayes.families.common import prior_values
+from swisbayes.families.registry import build_model
 
 
 @pytest.fixture(scope="module")

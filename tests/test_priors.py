@@ -7,11 +7,11 @@ import pytest
 from scipy import stats
 
 from swisbayes._base.errors import SpecError
+from swisbayes.evidence.resolver import get_prior
 from swisbayes.priors.library import (
     MAX_COMPONENTS,
     MixturePrior,
     enthusiastic,
-    get_prior,
     grid_prior,
     library_names,
     pessimistic,

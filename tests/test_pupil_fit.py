@@ -22,7 +22,8 @@ import swisbayes
 from swisbayes.data.io import read_school_data
 from swisbayes.data.simulate import Assumption, TrialDesign, simulate_pupils
 from swisbayes.families import likelihoods
-from swisbayes.families.count import build_model, pupil_design_columns, school_design_columns
+from swisbayes.families.common import pupil_design_columns, school_design_columns
+from swisbayes.families.registry import build_model
 
 TRUE_IRR = 0.85
 

@@ -14,8 +14,9 @@ from swisbayes.cli import cli
 from swisbayes.data.published import load_published
 from swisbayes.data.schema import OUTCOMES
 from swisbayes.evidence.reanalysis import reanalyse, summarise_mixture
+from swisbayes.evidence.resolver import get_prior
 from swisbayes.priors.conjugate import normal_likelihood_from_ci, posterior
-from swisbayes.priors.library import PLANNED_IRR, MixturePrior, get_prior, library_names
+from swisbayes.priors.library import PLANNED_IRR, MixturePrior, library_names
 
 FIT_KEYS = {"outcome", "prior", "mcid", "irr_median", "irr_ci95", "ci_prob", "prob_any_reduction",
             "prob_meaningful_reduction", "prob_harm", "prob_rope"}

@@ -23,12 +23,12 @@ from swisbayes.decision.rule import DecisionRule, decide_verdict
 from swisbayes.decision.summaries import (
     DifferenceSummary,
     decide_attendance,
-    decide_spec,
     difference_decimals,
     signed,
 )
 from swisbayes.economics.net_benefit import load_economics
 from swisbayes.evidence.reanalysis import reanalyse
+from swisbayes.families.registry import decide_spec
 from swisbayes.report.content import (
     POINTS,
     effect_cells,

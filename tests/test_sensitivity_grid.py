@@ -14,7 +14,8 @@ from scipy import stats
 
 import swisbayes
 from swisbayes._base.errors import SpecError
-from swisbayes.decision.summaries import decide, decide_spec, ratio_keys, summarise_ratio
+from swisbayes.decision.summaries import decide, ratio_keys, summarise_ratio
+from swisbayes.families.registry import decide_spec
 from swisbayes.inference.reweight import (
     NotReweightableError,
     PriorState,

@@ -113,7 +113,7 @@ def test_screen_values_are_arviz_psense_of_the_effect_prior(grid_run):
     from arviz_stats import psense
 
     from swisbayes.data.io import load_example, read_school_data
-    from swisbayes.families.count import build_model
+    from swisbayes.families.registry import build_model
 
     _, out = grid_run
     saved = json.loads((out / "screen.json").read_text())

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from swisbayes import SpecError, load_spec
-from swisbayes.families.count import prior_values
+from swisbayes.families.common import prior_values
 
 from .conftest import PRIMARY_SPEC, ROOT
 

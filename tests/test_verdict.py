@@ -22,8 +22,9 @@ from swisbayes.decision.tipping import (
     tipping_points,
 )
 from swisbayes.evidence.meta_analysis import map_prior
+from swisbayes.evidence.resolver import get_prior
 from swisbayes.priors.conjugate import normal_likelihood_from_ci, posterior
-from swisbayes.priors.library import MixturePrior, get_prior, sceptical, vague
+from swisbayes.priors.library import MixturePrior, sceptical, vague
 from swisbayes.priors.robust import robustify
 from swisbayes.spec.pilots import load_pilots
 

@@ -85,6 +85,29 @@ def toml_problem(exc: tomllib.TOMLDecodeError) -> str:
 
 
 def validated[M: BaseModel](model: type[M], raw: dict, source: str, kind: str = "spec") -> M:
+    """``model`` validated from ``raw``, with every problem in one :class:`SpecError`.
+
+    Parameters
+    ----------
+    model : type of pydantic.BaseModel
+        The (strict) model to validate against.
+    raw : dict
+        The parsed file or table.
+    source : str
+        What the values came from (a file path), named in the message.
+    kind : str, default "spec"
+        What kind of file it is ("spec", "grid", "pilots file", ...), named in the message.
+
+    Returns
+    -------
+    pydantic.BaseModel
+        An instance of ``model``.
+
+    Raises
+    ------
+    SpecError
+        Listing each problem with its field path, what was found and what was expected.
+    """
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
@@ -94,6 +117,7 @@ def validated[M: BaseModel](model: type[M], raw: dict, source: str, kind: str = 
 
 
 def describe_error(model: type[BaseModel], err: dict) -> str:
+    """One pydantic error of ``model`` in plain words: the field path, what was found, what not."""
     loc = [str(p) for p in err["loc"]]
     where = ".".join(loc) or "(top level)"
     if err["type"] == "extra_forbidden":
@@ -112,6 +136,7 @@ def describe_error(model: type[BaseModel], err: dict) -> str:
 
 
 def model_at(model: type[BaseModel], loc: list[str]) -> type[BaseModel] | None:
+    """The nested model at the field path ``loc`` of ``model`` (None if it is not a model)."""
     current: type[BaseModel] | None = model
     for key in loc:
         if current is None or key not in current.model_fields:

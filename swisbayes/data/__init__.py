@@ -1,6 +1,6 @@
 """Trial data: schema, validation, pupil-level reduction, loaders and the bundled dataset."""
 
-from swisbayes.data.checks import Issue, ValidationReport, validate_frame
+from swisbayes.data.checks import Issue, ValidationReport
 from swisbayes.data.io import (
     SchoolData,
     frame_sha256,
@@ -16,6 +16,7 @@ from swisbayes.data.pupils import (
     validate_pupil_frame,
 )
 from swisbayes.data.schema import OUTCOMES, OutcomeSchema, outcome_schema
+from swisbayes.data.schools import validate_frame
 
 __all__ = [
     "OUTCOMES", "Issue", "OutcomeSchema", "SchoolData", "SufficientStatistics", "ValidationReport",

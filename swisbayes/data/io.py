@@ -15,14 +15,7 @@ from typing import Literal
 import pandas as pd
 
 from swisbayes._base.errors import DataError
-from swisbayes.data.checks import (
-    ValidationReport,
-    check_outcome_names,
-    checked_outcomes,
-    normalise_frame,
-    typed_columns,
-    validate_frame,
-)
+from swisbayes.data.checks import ValidationReport, check_outcome_names, checked_outcomes
 from swisbayes.data.pupils import (
     analysed_columns,
     covariate_roles,
@@ -31,6 +24,7 @@ from swisbayes.data.pupils import (
     sufficient_statistics,
 )
 from swisbayes.data.schema import OUTCOMES
+from swisbayes.data.schools import normalise_frame, typed_columns, validate_frame
 
 _EXAMPLE = "swis_example"
 _MAX_ROWS_SHOWN = 5  # rows named in a message about the fields of a CSV file

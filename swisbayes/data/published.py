@@ -9,10 +9,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from swisbayes._base.config import Strict, validated
+from swisbayes._base.config import PositiveFloat, Strict, validated
 from swisbayes._base.errors import SpecError
 from swisbayes.data.schema import OUTCOMES
-from swisbayes.evidence.reanalysis import PositiveFloat
 
 PUBLISHED_FILE = "published.toml"
 """Name of the bundled file of published results (in ``swisbayes/data/files``)."""

@@ -30,20 +30,20 @@ from swisbayes._base.errors import DataError
 from swisbayes.data.checks import (
     Issue,
     ValidationReport,
-    _arm_codes,
-    _check_arms,
-    _check_counts,
-    _check_missing_cells,
-    _check_not_above_denominator,
-    _normalise_arm,
-    _numeric,
-    _parse_numbers,
-    _py,
-    _rows,
-    _text,
+    arm_codes,
+    check_arms,
+    check_counts,
+    check_missing_cells,
+    check_not_above_denominator,
     check_outcome_columns,
     check_outcome_names,
     checked_outcomes,
+    normalise_arm,
+    numeric_column,
+    parse_numbers,
+    python_values,
+    rows_where,
+    text_cells,
 )
 from swisbayes.data.schema import (
     ARM_COLUMN,
@@ -189,22 +189,22 @@ def validate_pupil_frame(frame: pd.DataFrame, *, source: str = "<table>",
     _check_columns(frame, outcomes, checked, roles, report)
     complete = [c for c in (*PUPIL_REQUIRED_COLUMNS, *_outcome_columns(frame, checked),
                             *_binary_columns(frame, roles), *roles.cell) if c in frame.columns]
-    _check_missing_cells(frame, dict.fromkeys(complete), report)
+    check_missing_cells(frame, dict.fromkeys(complete), report)
     _check_identifiers(frame, report)
     numeric: dict[str, pd.Series] = {}
     for column in _outcome_columns(frame, checked):
-        numeric[column] = _numeric(frame, column, report)
-        _check_counts(numeric[column], column, report)
+        numeric[column] = numeric_column(frame, column, report)
+        check_counts(numeric[column], column, report)
     for outcome in checked:
         _check_days(outcome, numeric, report)
-        _check_not_above_denominator(outcome, numeric, report)
+        check_not_above_denominator(outcome, numeric, report)
     for column in _binary_columns(frame, roles):
         if column not in numeric:
-            numeric[column] = _numeric(frame, column, report)
+            numeric[column] = numeric_column(frame, column, report)
         _check_binary(numeric[column], column, report)
     for column in roles.cell:
         if column not in numeric:
-            _numeric(frame, column, report)
+            numeric_column(frame, column, report)
     return report
 
 
@@ -232,27 +232,27 @@ def _check_columns(frame: pd.DataFrame, outcomes: Sequence[str] | None,
 def _check_identifiers(frame: pd.DataFrame, report: ValidationReport) -> None:
     """Pupil ids, one LA and one arm per school, arm codes and the arms' spread over LAs."""
     have = set(frame.columns)
-    school = _text(frame["school_id"]) if "school_id" in have else None
+    school = text_cells(frame["school_id"]) if "school_id" in have else None
     if school is not None and PUPIL_ID_COLUMN in have:
         _check_pupil_ids(frame, school, report)
     if school is not None and "la_id" in have:
         present = frame["school_id"].notna() & frame["la_id"].notna()
-        la = _text(frame["la_id"])
+        la = text_cells(frame["la_id"])
         _check_one_per_school(school, la, la, present, report, check="school_in_two_las",
                               column="la_id", noun="LA", plural="LAs")
-    arm = _normalise_arm(frame, report) if ARM_COLUMN in have else None
+    arm = normalise_arm(frame, report) if ARM_COLUMN in have else None
     if arm is not None and school is not None:
         present = frame["school_id"].notna() & arm.notna()
         _check_one_per_school(school, arm, frame[ARM_COLUMN], present, report,
                               check="school_in_two_arms", column=ARM_COLUMN, noun="arm",
                               plural="arms")
     if arm is not None and "la_id" in have:
-        _check_arms(frame, arm, report)
+        check_arms(frame, arm, report)
 
 
 def _check_pupil_ids(frame: pd.DataFrame, school: pd.Series, report: ValidationReport) -> None:
     present = frame[PUPIL_ID_COLUMN].notna() & frame["school_id"].notna()
-    pupil = _text(frame[PUPIL_ID_COLUMN])
+    pupil = text_cells(frame[PUPIL_ID_COLUMN])
     repeated = present & pupil[present].duplicated(keep=False).reindex(pupil.index,
                                                                        fill_value=False)
     if not repeated.any():
@@ -266,15 +266,16 @@ def _check_pupil_ids(frame: pd.DataFrame, school: pd.Series, report: ValidationR
             f"pupil '{pid}' in schools " + ", ".join(
                 f"'{s}'" for s in pd.unique(school[spread & (pupil == pid)]))
             for pid in ids[:_SHOWN])
-        report.add(Issue("error", "pupil_in_two_schools", PUPIL_ID_COLUMN, _rows(spread),
-                         _py(pupil[spread]), "each pupil in exactly one school",
+        report.add(Issue("error", "pupil_in_two_schools", PUPIL_ID_COLUMN, rows_where(spread),
+                         python_values(pupil[spread]), "each pupil in exactly one school",
                          detail=f"{len(ids)} pupil id(s) appear in more than one school, e.g. "
                                 f"{examples}"))
     same = repeated & ~spread
     if same.any():
         ids = pd.unique(pupil[same])
-        report.add(Issue("error", "duplicate_pupil", PUPIL_ID_COLUMN, _rows(same),
-                         _py(pupil[same]), "each pupil_id exactly once (one row per pupil)",
+        report.add(Issue("error", "duplicate_pupil", PUPIL_ID_COLUMN, rows_where(same),
+                         python_values(pupil[same]),
+                         "each pupil_id exactly once (one row per pupil)",
                          detail=f"{len(ids)} pupil id(s) appear in more than one row of the "
                                 "same school"))
 
@@ -290,13 +291,13 @@ def _check_one_per_school(school: pd.Series, value: pd.Series, shown: pd.Series,
         counts = value[mask].value_counts(sort=False)  # order of first appearance
         usual = counts.idxmax()
         odd = mask & (value != usual)
-        tally = ", ".join(f"{_py([v])[0]!r} in {n} row(s)" for v, n in counts.items())
+        tally = ", ".join(f"{python_values([v])[0]!r} in {n} row(s)" for v, n in counts.items())
         report.add(Issue(
-            "error", check, column, _rows(odd), _py(shown[odd]),
+            "error", check, column, rows_where(odd), python_values(shown[odd]),
             f"every pupil of a school in the same {noun}",
             detail=f"school '{sid}' has pupils under {len(counts)} different {plural} "
                    f"({tally}); the rows listed differ from the school's usual {noun}, "
-                   f"{_py([usual])[0]!r}"))
+                   f"{python_values([usual])[0]!r}"))
 
 
 def _check_days(outcome: OutcomeSchema, numeric: dict[str, pd.Series],
@@ -310,8 +311,8 @@ def _check_days(outcome: OutcomeSchema, numeric: dict[str, pd.Series],
             continue
         over = numeric[column] > bound
         if over.any():
-            report.add(Issue("error", "days_beyond_window", column, _rows(over),
-                             _py(numeric[column][over]),
+            report.add(Issue("error", "days_beyond_window", column, rows_where(over),
+                             python_values(numeric[column][over]),
                              f"at most {bound} days per pupil in the {window}",
                              detail="more days in care than the window has; check the units "
                                     "(days, per pupil)"))
@@ -320,7 +321,7 @@ def _check_days(outcome: OutcomeSchema, numeric: dict[str, pd.Series],
 def _check_binary(values: pd.Series, column: str, report: ValidationReport) -> None:
     bad = values.notna() & ~values.isin([0.0, 1.0])
     if bad.any():
-        report.add(Issue("error", "not_binary", column, _rows(bad), _py(values[bad]),
+        report.add(Issue("error", "not_binary", column, rows_where(bad), python_values(values[bad]),
                          "0 or 1 (a pupil covariate coded yes/no)"))
 
 
@@ -349,15 +350,15 @@ def normalise_pupil_frame(frame: pd.DataFrame, outcomes: Sequence[str] | None = 
     """
     roles = covariate_roles(frame.columns, covariates)
     frame = frame.reset_index(drop=True)
-    out = {c: _text(frame[c]) for c in (PUPIL_ID_COLUMN, *ID_COLUMNS)}
-    out[ARM_COLUMN] = _arm_codes(frame[ARM_COLUMN]).astype("int64")
+    out = {c: text_cells(frame[c]) for c in (PUPIL_ID_COLUMN, *ID_COLUMNS)}
+    out[ARM_COLUMN] = arm_codes(frame[ARM_COLUMN]).astype("int64")
     for column in _outcome_columns(frame, checked_outcomes(frame, outcomes)):
-        out[column] = _parse_numbers(frame[column]).astype("int64")
+        out[column] = parse_numbers(frame[column]).astype("int64")
     for column in _binary_columns(frame, roles):
-        out[column] = _parse_numbers(frame[column]).astype("int64")
+        out[column] = parse_numbers(frame[column]).astype("int64")
     for column in roles.cell:
         if column not in out:
-            out[column] = _parse_numbers(frame[column])
+            out[column] = parse_numbers(frame[column])
     return pd.DataFrame(out).reset_index(drop=True)
 
 

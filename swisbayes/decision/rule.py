@@ -361,10 +361,5 @@ def prob_meaningful(prior: MixturePrior, likelihood: tuple[float, float], *,
 
 
 __all__ = [
-    "SCAN_POINTS",
-    "VERDICTS",
-    "DecisionRule",
-    "Verdict",
-    "decide_verdict",
-    "prob_meaningful"
+    "SCAN_POINTS", "VERDICTS", "DecisionRule", "Verdict", "decide_verdict", "prob_meaningful"
 ]

@@ -22,10 +22,9 @@ import xarray as xr
 
 from swisbayes._base.defaults import validate_ci_prob
 from swisbayes._base.errors import SpecError
-from swisbayes.data.schema import outcome_schema
 
 if TYPE_CHECKING:
-    from swisbayes.spec.analysis import AnalysisSpec
+    pass
 
 
 def normalised_weights(weights: np.ndarray | None, n: int) -> np.ndarray | None:
@@ -749,7 +748,7 @@ def decide(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: float,
     ----------
     posterior : xarray.Dataset
         Posterior with ``irr``, ``irr_new_la``, ``rate_control_per_1000`` and
-        ``rate_swis_per_1000`` (as built by :func:`swisbayes.families.count.build_model`).
+        ``rate_swis_per_1000`` (as built by :func:`swisbayes.families.registry.build_model`).
     outcome, prior : str
         Labels carried into the summary.
     mcid : float
@@ -866,74 +865,14 @@ def decide_attendance(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: 
         control_absence_pct=100.0 * _median(_flat(posterior, "absence_rate_control"), weights))
 
 
-def decide_spec(posterior: xr.Dataset, spec: AnalysisSpec, *, ci_prob: float | None = None,
-                weights: np.ndarray | None = None) -> DecisionSummary:
-    """The decision quantities of a spec's outcome kind: counts, days in care or attendance.
-
-    Parameters
-    ----------
-    posterior : xarray.Dataset
-        Posterior of the model the spec builds (:func:`swisbayes.families.count.build_model`).
-    spec : AnalysisSpec
-        Gives the outcome (hence :func:`decide`, :func:`decide_hurdle` or
-        :func:`decide_attendance`), the effect prior's name, ``decision.mcid`` (and
-        ``decision.mcid_pp`` for attendance) and ``followup_years``.
-    ci_prob : float, optional
-        Interval probability; defaults to 0.95.
-    weights : numpy.ndarray, optional
-        One weight per draw, chains then draws; equal weights when None.
-
-    Returns
-    -------
-    DecisionSummary
-        A :class:`HurdleDecision` for days in care, an :class:`AttendanceDecision` for
-        attendance, else a :class:`DecisionSummary`.
-
-    Raises
-    ------
-    KeyError
-        If the posterior lacks a variable the outcome's decision reads.
-    SpecError
-        If the weights are not one per draw (see :func:`normalised_weights`), or ``mcid`` is
-        not strictly between 0 and 1.
-    """
-    common = {"outcome": spec.outcome, "prior": spec.priors.effect.name,
-              "mcid": spec.decision.mcid, "followup_years": spec.followup_years,
-              "ci_prob": ci_prob, "weights": weights}
-    kind = outcome_schema(spec.outcome).kind
-    if kind == "days":
-        return decide_hurdle(posterior, **common)
-    if kind == "sessions":
-        return decide_attendance(posterior, mcid_pp=spec.decision.mcid_pp, **common)
-    return decide(posterior, **common)
-
-
 def _fields_of(summary: DecisionSummary) -> dict:
     return {f.name: getattr(summary, f.name) for f in fields(DecisionSummary)}
 
 
 __all__ = [
-    "AttendanceDecision",
-    "DecisionSummary",
-    "DifferenceSummary",
-    "HurdleDecision",
-    "RatioSummary",
-    "averted_per_1000",
-    "decide",
-    "decide_attendance",
-    "decide_hurdle",
-    "decide_spec",
-    "difference_decimals",
-    "difference_keys",
-    "equal_tailed_interval",
-    "normalised_weights",
-    "prob_above",
-    "prob_below",
-    "prob_between",
-    "ratio_keys",
-    "rope_bounds",
-    "signed",
-    "summarise_difference",
-    "summarise_ratio",
-    "weighted_quantile",
+    "AttendanceDecision", "DecisionSummary", "DifferenceSummary", "HurdleDecision", "RatioSummary",
+    "averted_per_1000", "decide", "decide_attendance", "decide_hurdle", "difference_decimals",
+    "difference_keys", "equal_tailed_interval", "normalised_weights", "prob_above", "prob_below",
+    "prob_between", "ratio_keys", "rope_bounds", "signed", "summarise_difference",
+    "summarise_ratio", "weighted_quantile"
 ]

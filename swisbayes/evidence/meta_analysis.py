@@ -345,6 +345,7 @@ def map_prior(pilots: Sequence[PilotEstimate], *, outcome: str = "s47",
     --------
     The fixed-effect version needs no sampling:
 
+    >>> from swisbayes.spec.pilots import load_pilots
     >>> pilots = load_pilots("models/pilots.toml")
     >>> fe = map_prior(pilots, tau=0.0)
     >>> round(fe.prior.means[0], 3), round(fe.prior.sds[0], 3)

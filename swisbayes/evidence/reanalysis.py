@@ -24,8 +24,9 @@ from swisbayes._base.errors import SpecError
 from swisbayes.data.published import published_estimate
 from swisbayes.data.schema import OUTCOMES, outcome_schema
 from swisbayes.decision.summaries import RatioSummary, ratio_keys, rope_bounds
+from swisbayes.evidence.resolver import get_prior
 from swisbayes.priors.conjugate import normal_likelihood_from_ci, posterior
-from swisbayes.priors.library import MixturePrior, PilotSettings, get_prior
+from swisbayes.priors.library import MixturePrior, PilotSettings
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
@@ -153,7 +154,7 @@ def reanalyse(*, estimate: float | None = None, ci: tuple[float, float] | None =
     ci : tuple of float, optional
         Its 95% confidence interval ``(low, high)``; required with ``estimate`` and vice versa.
     prior : MixturePrior or str, default "vague"
-        Prior on the log IRR, or a name accepted by :func:`swisbayes.priors.library.get_prior`.
+        Prior on the log IRR, or a name accepted by :func:`swisbayes.evidence.resolver.get_prior`.
     outcome : str, default "s47"
         Outcome the figures refer to (one of :data:`swisbayes.data.schema.OUTCOMES`).
     mcid : float, default 0.10

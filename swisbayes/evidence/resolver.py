@@ -1,18 +1,12 @@
-"""Resolve each cell's effect prior to its normal mixture, as few times as possible.
+"""The one prior resolver: a prior's name or spec entry to its normal mixture, computed once.
 
-Every variant of the pilot-informed prior (robust weight, discount) starts from the same
-meta-analysis of the pilots, which takes several seconds of MCMC.
-:func:`swisbayes.priors.library.get_prior` caches the finished prior by all its settings, so a grid
-of
-robust weights x discounts would run the meta-analysis once per variant. Here the
-meta-analysis is cached by what it depends on (pilots file, outcome, tau scale), and each
-variant is then discounted and robustified the way :func:`swisbayes.priors.library.pilot_prior`
-does it,
-which is closed-form.
-
-The meta-analysis's prior is also cached on disk between runs (:func:`cache_dir`), keyed by
-everything that determines it, and the resolved mixtures are kept in the output directory
-(``priors.json``): a second run, or a resumed one, does not repeat the meta-analysis.
+Library priors are closed-form. Every variant of the pilot-informed prior (robust weight,
+discount) starts from the same meta-analysis of the pilots, several seconds of MCMC: it is
+cached by what it depends on (pilots file, outcome, tau scale), in memory and on disk
+(:func:`cache_dir`), and each variant is then discounted and robustified in closed form. Fits,
+re-analyses, sensitivity grids and the report all resolve through :func:`get_prior` and
+:func:`effect_prior`; a sensitivity run also keeps its resolved mixtures in its output
+directory (``priors.json``, :class:`PriorResolver`), so a resumed run needs no cache at all.
 """
 
 from __future__ import annotations
@@ -26,9 +20,59 @@ import os
 from pathlib import Path
 
 from swisbayes._base.atomic import write_text_atomic
+from swisbayes._base.errors import SpecError
 from swisbayes._base.provenance import library_versions, package_version
-from swisbayes.priors.library import PILOT_PRIOR, MixturePrior
+from swisbayes.evidence.meta_analysis import map_prior
+from swisbayes.priors.library import (
+    PILOT_PRIOR,
+    PLANNED_IRR,
+    MixturePrior,
+    PilotSettings,
+    library_prior,
+)
+from swisbayes.priors.robust import discount, robustify
 from swisbayes.spec.analysis import AnalysisSpec
+from swisbayes.spec.pilots import load_pilots
+
+
+def get_prior(name: str, *, planned_irr: float = PLANNED_IRR,
+              pilots: PilotSettings | None = None) -> MixturePrior:
+    """Any named prior: the library's (closed form), or the pilot-informed one.
+
+    The pilot-informed prior is the pilots' meta-analytic-predictive prior, discounted and
+    robustified. Its meta-analysis is cached in memory and on disk (:func:`cache_dir`), keyed
+    by everything that determines it, so it runs once per machine.
+
+    Parameters
+    ----------
+    name : str
+        ``vague``, ``sceptical``, ``enthusiastic``, ``pessimistic``, a grid name such as
+        ``optimistic-moderate``, or ``pilot-informed``.
+    planned_irr : float, default 0.85
+        Planned effect calibrating the named priors.
+    pilots : PilotSettings, optional
+        How to build ``pilot-informed`` (defaults: the bundled pilots file, S47).
+
+    Returns
+    -------
+    MixturePrior
+
+    Raises
+    ------
+    SpecError
+        For an unknown name (the message lists the valid ones) or a missing pilots file.
+    """
+    if name != PILOT_PRIOR:
+        return library_prior(name, planned_irr=planned_irr)
+    settings = pilots or PilotSettings()
+    path = settings.pilots_path()
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such pilots file (needed by the "
+                        f"'{PILOT_PRIOR}' prior)") from None
+    return _pilot_variant(str(path), content, settings.outcome, settings.tau_scale,
+                          settings.robust_weight, settings.discount_a0)
 
 
 def needs_meta_analysis(spec: AnalysisSpec) -> bool:
@@ -50,10 +94,7 @@ def effect_prior(spec: AnalysisSpec) -> MixturePrior:
     """
     if not needs_meta_analysis(spec):
         return spec.effect_prior
-    settings = spec.priors.effect.pilot_settings(spec.outcome)
-    path = settings.pilots_path()
-    return _pilot_variant(str(path), path.read_bytes(), settings.outcome, settings.tau_scale,
-                          settings.robust_weight, settings.discount_a0)
+    return get_prior(PILOT_PRIOR, pilots=spec.priors.effect.pilot_settings(spec.outcome))
 
 
 def resolved_spec(spec: AnalysisSpec) -> AnalysisSpec:
@@ -107,10 +148,7 @@ def _key(spec: AnalysisSpec) -> str:
 @functools.lru_cache(maxsize=64)
 def _pilot_variant(path: str, content: bytes, outcome: str, tau_scale: float, weight: float,
                    a0: float) -> MixturePrior:
-    from swisbayes.evidence import meta_analysis as mp
-
-    # The same steps as swisbayes.priors.library._pilot_prior, on a shared meta-analysis.
-    prior = mp.robustify(mp.discount(_map_prior(path, content, outcome, tau_scale), a0), weight)
+    prior = robustify(discount(_map_prior(path, content, outcome, tau_scale), a0), weight)
     return MixturePrior(PILOT_PRIOR, prior.description, prior.provenance, prior.weights,
                         prior.means, prior.sds, {**prior.details, "pilots": path})
 
@@ -157,10 +195,8 @@ def _map_key(path: str, content: bytes, outcome: str, tau_scale: float) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _meta_analysis(path: str, content: bytes, outcome: str, tau_scale: float):
-    from swisbayes.evidence import meta_analysis as mp
-
     del content  # part of the cache key only: a changed file is analysed again
-    return mp.map_prior(mp.load_pilots(path), outcome=outcome, tau_scale=tau_scale)
+    return map_prior(load_pilots(path), outcome=outcome, tau_scale=tau_scale)
 
 
-__all__ = ["PriorResolver", "effect_prior", "needs_meta_analysis", "resolved_spec"]
+__all__ = ["PriorResolver", "effect_prior", "get_prior", "needs_meta_analysis", "resolved_spec"]

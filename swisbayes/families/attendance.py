@@ -19,7 +19,7 @@ from scipy.special import gammaln
 
 from swisbayes.data.io import SchoolData
 from swisbayes.data.schema import outcome_schema
-from swisbayes.families.count import (
+from swisbayes.families.common import (
     CHECK_BOUNDS,
     LinearPredictor,
     ModelBuild,
@@ -80,7 +80,7 @@ def attendance_columns(spec: AnalysisSpec, data: SchoolData) -> dict[str, np.nda
     The baseline enters as the logit of the baseline share of sessions missed,
     ``logit((sessions_missed_baseline + 0.5) / (sessions_possible + 1))`` (the baseline year's
     sessions possible are not recorded; a school's are nearly the same each year), then school
-    size and the listed covariates as in :func:`swisbayes.families.count.design_columns`.
+    size and the listed covariates as in :func:`swisbayes.families.common.design_columns`.
 
     Parameters
     ----------
@@ -116,7 +116,7 @@ def attendance_data_values(spec: AnalysisSpec, data: SchoolData,
     -------
     values : dict of str to numpy.ndarray
         Every candidate ``pm.Data`` value; the model keeps those its graph reads
-        (:func:`~swisbayes.families.count.graph_data_values`).
+        (:func:`~swisbayes.families.common.graph_data_values`).
     coords : dict of str to list
     """
     frame = data.frame

@@ -26,7 +26,7 @@ from pytensor.tensor import TensorLike, TensorVariable
 from swisbayes.data.io import SchoolData
 from swisbayes.data.schema import outcome_schema
 from swisbayes.families import likelihoods
-from swisbayes.families.count import (
+from swisbayes.families.common import (
     CHECK_BOUNDS,
     LinearPredictor,
     ModelBuild,

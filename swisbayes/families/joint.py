@@ -22,7 +22,7 @@ from pymc.distributions.transforms import CholeskyCorrTransform
 from swisbayes._base.errors import SpecError
 from swisbayes.data.io import SchoolData
 from swisbayes.families import likelihoods
-from swisbayes.families.count import DEFAULT_STARTS, ModelBuild, design_columns, prior_values
+from swisbayes.families.common import DEFAULT_STARTS, ModelBuild, design_columns, prior_values
 from swisbayes.priors.library import MAX_COMPONENTS
 from swisbayes.spec.analysis import AnalysisSpec, Hierarchy
 from swisbayes.spec.joint import pair_labels

@@ -21,8 +21,9 @@ from swisbayes._base.defaults import RETRY_TARGET_ACCEPT, validate_ci_prob
 from swisbayes._base.errors import ConvergenceError
 from swisbayes._base.provenance import library_versions
 from swisbayes.data.io import SchoolData, load_example, read_school_data
-from swisbayes.decision.summaries import DecisionSummary, decide_spec
-from swisbayes.families.count import ModelBuild, build_model
+from swisbayes.decision.summaries import DecisionSummary
+from swisbayes.families.common import ModelBuild
+from swisbayes.families.registry import build_model, decide_spec
 from swisbayes.inference.diagnostics import Diagnostics, compute_diagnostics
 from swisbayes.spec.analysis import AnalysisSpec, Sampler
 

@@ -113,7 +113,7 @@ def find_targets(spec: AnalysisSpec, data: SchoolData, paths: list[str]) -> Prio
     -------
     PriorTargets
     """
-    from swisbayes.families.count import build_model
+    from swisbayes.families.registry import build_model
 
     base = build_model(spec, data)
     users = _data_users(base.model)
@@ -132,7 +132,8 @@ def find_targets(spec: AnalysisSpec, data: SchoolData, paths: list[str]) -> Prio
 def _keys_changed_by(spec: AnalysisSpec, probe: AnalysisSpec, data: SchoolData,
                      values: dict[str, np.ndarray]) -> list[str]:
     """The model data that differ between ``spec`` and ``probe`` (``values`` are spec's)."""
-    from swisbayes.families.count import build_model, prior_values
+    from swisbayes.families.common import prior_values
+    from swisbayes.families.registry import build_model
 
     # prior_values is instant; building the probe's model is the sure way, used when the
     # names it gives are not all data of this model (another model kind names them otherwise).

@@ -177,7 +177,7 @@ def with_log_densities(result: FitResult, data: str | Path | pd.DataFrame | Scho
     """
     from pymc.stats import compute_log_likelihood, compute_log_prior
 
-    from swisbayes.families.count import build_model
+    from swisbayes.families.registry import build_model
 
     spec = result.spec
     school_data = read_school_data(load_example() if data is None else data,

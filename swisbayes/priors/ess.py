@@ -86,6 +86,7 @@ def effective_sample_size(prior: MixturePrior, *, method: str = "elir",
     Examples
     --------
     >>> from swisbayes.priors.library import MixturePrior
+    >>> from swisbayes.priors.robust import TRIAL_LOG_IRR_SE
     >>> trial = MixturePrior.normal("trial", 0.0, TRIAL_LOG_IRR_SE)
     >>> round(effective_sample_size(trial), 2)
     133.97

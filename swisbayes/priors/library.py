@@ -10,7 +10,6 @@ Ratios below 1 mean fewer events with SWIS; "reduction" means IRR < 1.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from statistics import NormalDist
@@ -344,49 +343,13 @@ class PilotSettings:
 
 
 def library_names(*, include_pilots: bool = True) -> list[str]:
-    """Every prior name :func:`get_prior` accepts (the pilot prior needs a pilots file)."""
+    """Every prior name the resolver accepts (the pilot prior needs a pilots file)."""
     grid = [f"{c}-{s}" for c in GRID_CENTRES for s in GRID_STRENGTHS]
     return [*LIBRARY, *([PILOT_PRIOR] if include_pilots else []), *grid]
 
 
-def pilot_prior(settings: PilotSettings | None = None) -> MixturePrior:
-    """The pilot-informed prior: the pilots' MAP prior, discounted and robustified.
-
-    The meta-analysis is run by MCMC once per pilots file content and settings in a process.
-
-    Parameters
-    ----------
-    settings : PilotSettings, optional
-
-    Returns
-    -------
-    MixturePrior
-    """
-    settings = settings or PilotSettings()
-    path = settings.pilots_path()
-    try:
-        content = path.read_bytes()
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such pilots file (needed by the "
-                        f"'{PILOT_PRIOR}' prior)") from None
-    return _pilot_prior(str(path), content, settings.outcome, settings.tau_scale,
-                        settings.robust_weight, settings.discount_a0)
-
-
-@functools.lru_cache(maxsize=16)
-def _pilot_prior(path: str, content: bytes, outcome: str, tau_scale: float, weight: float,
-                 a0: float) -> MixturePrior:
-    from swisbayes.evidence import meta_analysis as mp
-
-    result = mp.map_prior(mp.load_pilots(path), outcome=outcome, tau_scale=tau_scale)
-    prior = mp.robustify(mp.discount(result.prior, a0), weight)
-    return MixturePrior(PILOT_PRIOR, prior.description, prior.provenance, prior.weights,
-                        prior.means, prior.sds, {**prior.details, "pilots": path})
-
-
-def get_prior(name: str, *, planned_irr: float = PLANNED_IRR,
-              pilots: PilotSettings | None = None) -> MixturePrior:
-    """Look up a named prior.
+def library_prior(name: str, *, planned_irr: float = PLANNED_IRR) -> MixturePrior:
+    """Look up a named prior of the library (closed form; no pilot meta-analysis).
 
     Parameters
     ----------
@@ -395,8 +358,6 @@ def get_prior(name: str, *, planned_irr: float = PLANNED_IRR,
         ``optimistic-moderate``, or ``pilot-informed``.
     planned_irr : float, default 0.85
         Planned effect calibrating the named priors.
-    pilots : PilotSettings, optional
-        How to build ``pilot-informed`` (defaults: the bundled pilots file, S47).
 
     Returns
     -------
@@ -405,25 +366,38 @@ def get_prior(name: str, *, planned_irr: float = PLANNED_IRR,
     Raises
     ------
     SpecError
-        For an unknown name; the message lists the valid ones.
+        For an unknown name (the message lists the valid ones), and for ``pilot-informed``,
+        which is the pilots' meta-analysis: :func:`swisbayes.evidence.resolver.get_prior`
+        resolves every name, that one included.
 
     Examples
     --------
-    >>> p = get_prior("sceptical")
+    >>> p = library_prior("sceptical")
     >>> round(p.prob_irr_below(0.85), 4)
     0.05
     """
     if name in LIBRARY:
         return LIBRARY[name]() if name == "vague" else LIBRARY[name](planned_irr)
     if name == PILOT_PRIOR:
-        return pilot_prior(pilots)
+        raise SpecError(f"the '{PILOT_PRIOR}' prior comes from the pilots' meta-analysis; "
+                        "resolve it with swisbayes.evidence.resolver.get_prior")
     if "-" in name:
         return grid_prior(name, planned_irr)
     raise SpecError(f"unknown prior {name!r}; valid names: {', '.join(library_names())}")
 
 
 __all__ = [
-    "LIBRARY", "MAX_COMPONENTS", "PILOT_PRIOR", "PLANNED_IRR", "MixturePrior", "PilotSettings",
-    "enthusiastic", "get_prior", "grid_prior", "library_names", "pessimistic", "pilot_prior",
-    "sceptical", "vague"
+    "LIBRARY",
+    "MAX_COMPONENTS",
+    "PILOT_PRIOR",
+    "PLANNED_IRR",
+    "MixturePrior",
+    "PilotSettings",
+    "enthusiastic",
+    "grid_prior",
+    "library_names",
+    "library_prior",
+    "pessimistic",
+    "sceptical",
+    "vague"
 ]

@@ -25,7 +25,7 @@ from swisbayes.priors.library import (
     PLANNED_IRR,
     MixturePrior,
     PilotSettings,
-    get_prior,
+    library_prior,
 )
 
 
@@ -57,7 +57,7 @@ class EffectPrior(Strict):
     """The prior on the log incidence rate ratio (SWIS vs control).
 
     Either a library name alone (``name = "sceptical"``, see
-    :func:`swisbayes.priors.library.get_prior`),
+    :func:`swisbayes.evidence.resolver.get_prior`),
     or a custom normal (``mean``, ``sd``), or a custom normal mixture (``weights``, ``means``,
     ``sds``), each with a ``name``, ``description`` and ``source``.
     """
@@ -100,17 +100,20 @@ class EffectPrior(Strict):
                              outcome=outcome, tau_scale=self.tau_scale,
                              robust_weight=self.robust_weight, discount_a0=self.discount_a0)
 
-    def resolve(self, outcome: str = "s47") -> MixturePrior:
-        """The prior as a :class:`~swisbayes.priors.library.MixturePrior`.
+    def resolve(self) -> MixturePrior:
+        """The prior as a :class:`~swisbayes.priors.library.MixturePrior`, when it is closed-form.
 
-        Parameters
-        ----------
-        outcome : str, default "s47"
-            Outcome of the analysis (selects the pilot estimates of ``pilot-informed``).
+        A spec never runs MCMC: the ``pilot-informed`` prior is the pilots' meta-analysis, which
+        :func:`swisbayes.evidence.resolver.effect_prior` resolves (cached on disk).
 
         Returns
         -------
         MixturePrior
+
+        Raises
+        ------
+        SpecError
+            For an unknown name, or the unresolved ``pilot-informed`` prior.
         """
         if self.weights is not None:
             return MixturePrior(self.name, self.description or "user-defined normal mixture",
@@ -119,8 +122,7 @@ class EffectPrior(Strict):
             return MixturePrior.normal(self.name, self.mean, self.sd,
                                        description=self.description or "",
                                        provenance=self.source or "user")
-        return get_prior(self.name, planned_irr=self.planned_irr,
-                         pilots=self.pilot_settings(outcome))
+        return library_prior(self.name, planned_irr=self.planned_irr)
 
     @classmethod
     def from_prior(cls, prior: MixturePrior) -> EffectPrior:
@@ -341,8 +343,13 @@ class AnalysisSpec(Strict):
 
     @property
     def effect_prior(self) -> MixturePrior:
-        """The resolved prior on the log IRR."""
-        return self.priors.effect.resolve(self.outcome)
+        """The prior on the log IRR, when it is closed-form (see :meth:`EffectPrior.resolve`).
+
+        Never runs MCMC: a spec whose prior is the unresolved ``pilot-informed`` one raises
+        :class:`~swisbayes.SpecError`; :func:`swisbayes.evidence.resolver.resolved_spec` gives
+        the same spec with the resolved mixture.
+        """
+        return self.priors.effect.resolve()
 
     def with_prior(self, prior: MixturePrior | str) -> AnalysisSpec:
         """Return a copy with another prior on the log IRR.
@@ -350,7 +357,7 @@ class AnalysisSpec(Strict):
         Parameters
         ----------
         prior : MixturePrior or str
-            A prior object, or a library name (see :func:`swisbayes.priors.library.get_prior`).
+            A prior object, or a library name (see :func:`swisbayes.evidence.resolver.get_prior`).
 
         Returns
         -------

@@ -20,8 +20,9 @@ import xarray as xr
 
 from swisbayes._base.errors import SpecError
 from swisbayes.data.io import SchoolData, load_example, read_school_data
-from swisbayes.decision.summaries import DecisionSummary, decide_spec
+from swisbayes.decision.summaries import DecisionSummary
 from swisbayes.evidence.resolver import effect_prior
+from swisbayes.families.registry import decide_spec
 from swisbayes.inference.fitting import FitResult, fit
 from swisbayes.inference.reweight import PriorState, find_targets, reweight
 from swisbayes.priors.library import PILOT_PRIOR, MixturePrior

@@ -20,7 +20,7 @@ MCID). In each group:
 
 Within a draw set, the first cell is sampled or reweighted and the others (other MCIDs) are
 *recomputed* from the same draws, with the decision kernels of the outcome's kind
-(:func:`~swisbayes.decision.summaries.decide_spec`: counts, days in care, attendance). A fit that
+(:func:`~swisbayes.families.registry.decide_spec`: counts, days in care, attendance). A fit that
 failed
 its diagnostics is never a proposal; a fit whose row those kernels cannot reproduce from its
 draws has each of its cells sampled.
@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 
 import xarray as xr
 
-from swisbayes.decision.summaries import decide_spec
 from swisbayes.evidence.resolver import effect_prior
+from swisbayes.families.registry import decide_spec
 from swisbayes.inference.reweight import PriorState, PriorTargets, find_targets, reweight
 from swisbayes.priors.library import MixturePrior
 from swisbayes.spec.analysis import AnalysisSpec
@@ -246,7 +246,7 @@ class GroupRouter:
 def _reproduces_fit(entry: Entry, proposal: Proposal) -> bool:
     """Whether this package's decision kernels give the fit's own row from its draws.
 
-    :func:`~swisbayes.decision.summaries.decide_spec`, unweighted, must give every decision key of
+    :func:`~swisbayes.families.registry.decide_spec`, unweighted, must give every decision key of
     the
     sampled row with the same value, and no decision key of the row may be missing (a derived
     row has then exactly the keys of a sampled one). A posterior without the variables the

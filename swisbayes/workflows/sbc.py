@@ -84,7 +84,7 @@ def _prior_sampler(spec: AnalysisSpec, data: SchoolData) -> tuple:
     import pymc as pm
     from pytensor.tensor.random.type import RandomGeneratorType
 
-    from swisbayes.families.count import build_model
+    from swisbayes.families.registry import build_model
 
     key = (spec.to_json(), data.sha256)
     if key not in _PRIOR_SAMPLERS:
