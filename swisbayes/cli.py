@@ -213,6 +213,13 @@ def _checked_data(path: Path | None, specs):
     return frame
 
 
+def _example():
+    """The bundled synthetic SWIS data: what a command uses when --data is not given."""
+    from swisbayes.data.io import load_example
+
+    return load_example()
+
+
 def _fit_one(spec, data, out: Path | None, progress: bool):
     from swisbayes._base.atomic import write_text_atomic
     from swisbayes.inference.fitting import fit as run_fit
@@ -535,6 +542,7 @@ def sensitivity(spec_files: tuple[Path, ...], grid_file: Path, data: Path | None
     if not spec_files:
         grid.spec_paths(check=True)  # a missing spec is named with the grid entry naming it
     out = out if out is not None else Path("out") / grid.name
+    data = data if data is not None else _example()
     result = run_grid(list(spec_files), grid, data, out=out, workers=workers,
                       scheduler=scheduler, resume=resume, progress=not quiet)
     if as_json:
@@ -544,7 +552,7 @@ def sensitivity(spec_files: tuple[Path, ...], grid_file: Path, data: Path | None
     if screen:
         _sensitivity_screen(result, data, err=as_json)
     if plots and result.rows:
-        from swisbayes.plots.sensitivity import write_plots
+        from swisbayes.workflows.sensitivity_plots import write_plots
 
         written = write_plots(result, plot_dir or out / "plots", threshold=decision_threshold)
         click.echo(f"wrote {len(written)} figures to {written[0].parent}", err=as_json)
@@ -655,7 +663,7 @@ def simulate_study(spec_file: Path, scenarios: list[float], n_trials: int,
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text)
     if plot_file is not None and result.rows:
         from swisbayes.plots.basic import save_figure
-        from swisbayes.plots.calibration import plot_verdicts
+        from swisbayes.workflows.calibration_plots import plot_verdicts
 
         save_figure(plot_verdicts(result), plot_file)
         click.echo(f"wrote {plot_file}", err=as_json)
@@ -704,7 +712,7 @@ def sbc(spec_file: Path, n_replicates: int, prior: str | None,
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text)
     if plot_file is not None and result.rows:
         from swisbayes.plots.basic import save_figure
-        from swisbayes.plots.calibration import plot_rank_histograms
+        from swisbayes.workflows.calibration_plots import plot_rank_histograms
 
         save_figure(plot_rank_histograms(result), plot_file)
         click.echo(f"wrote {plot_file}", err=as_json)
@@ -741,7 +749,8 @@ def report(data: Path | None, spec_dir: Path | None, economics_file: Path | None
     from swisbayes.report.run import make_report
 
     out = out if out is not None else Path("out") / f"report.{fmt}"
-    run = make_report(data=data, spec_dir=spec_dir, economics=economics_file, out=out, fmt=fmt,
+    run = make_report(data=data if data is not None else _example(), spec_dir=spec_dir,
+                      economics=economics_file, out=out, fmt=fmt,
                       show_la_codes=show_la_codes, suppress_threshold=suppress_threshold,
                       progress=not quiet)
     click.echo(f"verdict: {run.report.verdict_word}")

@@ -18,10 +18,10 @@ LAYERS: dict[str, int] = {
     "data": 1, "stats": 1,
     "priors": 2, "decision": 2, "economics": 2,
     "spec": 3,
-    "families": 4,
+    "families": 4, "plots": 4,
     "inference": 5,
     "evidence": 6,
-    "workflows": 7, "plots": 7,
+    "workflows": 7,
     "report": 8,
     "api": 9, "cli": 9, "__main__": 9, "": 9,
 }

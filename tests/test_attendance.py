@@ -184,7 +184,7 @@ def test_recovery_is_close_and_says_absence_fell(recovery_fits):
 
 @pytest.mark.slow
 def test_bundled_data_passes_the_gate_and_covers_the_truth(spec):
-    result = swisbayes.fit(spec)
+    result = swisbayes.fit(spec, swisbayes.load_example())
     assert result.ok, result.diagnostics.reasons
     truth = swisbayes.load_example().attrs["swisbayes"]["truth"]
     lo, hi = result.idata["posterior"]["odds_ratio"].quantile([0.025, 0.975]).to_numpy()

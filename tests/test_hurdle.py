@@ -199,7 +199,7 @@ def test_recovery_tells_the_parts_apart(recovery_fits):
 
 @pytest.mark.slow
 def test_bundled_data_passes_the_gate_and_covers_the_truth(spec):
-    result = swisbayes.fit(spec)
+    result = swisbayes.fit(spec, swisbayes.load_example())
     assert result.ok, result.diagnostics.reasons
     truth = swisbayes.load_example().attrs["swisbayes"]["truth"]["days_in_care_ratio"]
     lo, hi = result.decision.effect.ci

@@ -92,7 +92,8 @@ def test_pilot_informed_prior_needs_its_pilots_file(tmp_path):
 @pytest.mark.slow
 def test_a_days_in_care_posterior_is_refused_as_a_prior(tmp_path):
     spec = swisbayes.load_spec(PRIMARY_SPEC.parent / "days_in_care.toml")
-    swisbayes.fit(spec.with_sampler(draws=100, tune=100)).to_netcdf(tmp_path / "days.nc")
+    swisbayes.fit(spec.with_sampler(draws=100, tune=100),
+                  swisbayes.load_example()).to_netcdf(tmp_path / "days.nc")
     result = run("priors", "--from-posterior", tmp_path / "days.nc")
     assert result.exit_code == 1
     assert "days_in_care analysis has no single log IRR" in result.output

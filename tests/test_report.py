@@ -17,6 +17,7 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
+import swisbayes
 from swisbayes.cli import cli
 from swisbayes.data.simulate import TrialDesign, simulate_trial
 from swisbayes.decision.rule import DecisionRule, decide_verdict
@@ -105,7 +106,7 @@ def _value(cells: _Cells, table: str, key: str, *, outcome: str | None = None,
 @pytest.fixture(scope="module")
 def bundled_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report") / "report.html"
-    return make_report(spec_dir=MODELS, out=out), out
+    return make_report(data=swisbayes.load_example(), spec_dir=MODELS, out=out), out
 
 
 # ----------------------------------------------------------------------------- fast
@@ -177,7 +178,8 @@ def test_make_report_refuses_bad_settings_before_fitting(tmp_path, monkeypatch, 
 
     monkeypatch.setattr(analyses, "fit", no_fits)
     with pytest.raises(SpecError, match=message):
-        make_report(spec_dir=MODELS, out=tmp_path / "r.html", **kwargs)
+        make_report(data=swisbayes.load_example(), spec_dir=MODELS, out=tmp_path / "r.html",
+                    **kwargs)
     assert not (tmp_path / "r.html").exists()
 
 

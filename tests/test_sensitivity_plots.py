@@ -8,14 +8,14 @@ import matplotlib
 import numpy as np
 import pytest
 
-from swisbayes.plots.sensitivity import (
+from swisbayes.workflows.sensitivity import SensitivityResult
+from swisbayes.workflows.sensitivity_plots import (
     heatmap_values,
     plot_heatmap,
     plot_probability_by_prior,
     prior_moments,
     write_plots,
 )
-from swisbayes.workflows.sensitivity import SensitivityResult
 
 matplotlib.use("Agg")
 

@@ -105,7 +105,7 @@ def test_sampled_cells_are_exactly_the_fits_of_their_specs(four_cells):
     grid = load_grid(Path(sampled.out).parent / "s.toml")
     cells = grid.cells([swisbayes.load_spec(PRIMARY_SPEC)])
     for cell, row in zip(cells, sampled.rows, strict=True):
-        expected = swisbayes.fit(cell.spec).to_dict()
+        expected = swisbayes.fit(cell.spec, swisbayes.load_example()).to_dict()
         for key, value in expected.items():
             if key == "diagnostics":
                 assert {k: row[key][k] for k in value} == value
@@ -210,8 +210,8 @@ def test_an_mcid_change_is_recomputed_from_the_same_draws(tmp_path, four_cells):
     assert first["irr_median"] == second["irr_median"] == by_prior(sampled)["vague"]["irr_median"]
     assert second["prob_meaningful_reduction"] > first["prob_meaningful_reduction"]
     assert second["new_la"]["prob_meaningful_reduction"] == swisbayes.fit(
-        load_grid(grid).cells([swisbayes.load_spec(PRIMARY_SPEC)])[1].spec
-    ).decision.new_la.prob_meaningful_reduction
+        load_grid(grid).cells([swisbayes.load_spec(PRIMARY_SPEC)])[1].spec,
+        swisbayes.load_example()).decision.new_la.prob_meaningful_reduction
 
 
 def test_killed_run_resumes_without_redoing_finished_cells(tmp_path, reference):

@@ -362,6 +362,18 @@ def _reduce_again(data: SchoolData, outcomes: Sequence[str] | None,
                        data.checked | wanted, data.n_rows)
 
 
+def require_data[D](data: D | None, what: str) -> D:
+    """``data`` itself, or a :class:`DataError` saying that ``what`` needs data.
+
+    No entry point falls back to the bundled synthetic data: they are loaded by name
+    (:func:`load_example`), so a missing argument never passes for a real analysis.
+    """
+    if data is None:
+        raise DataError(f"{what}: no data given; pass a file, a DataFrame, or "
+                        "swisbayes.load_example() for the bundled synthetic SWIS data")
+    return data
+
+
 def load_example() -> pd.DataFrame:
     """Load the bundled synthetic SWIS-shaped school dataset.
 

@@ -9,23 +9,40 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
 from swisbayes._base.atomic import write_atomic
 from swisbayes._base.defaults import RETRY_TARGET_ACCEPT, validate_ci_prob
-from swisbayes._base.errors import ConvergenceError
+from swisbayes._base.errors import ConvergenceError, DataError, SpecError
 from swisbayes._base.provenance import library_versions
-from swisbayes.data.io import SchoolData, load_example, read_school_data
+from swisbayes.data.io import SchoolData, read_school_data
+from swisbayes.data.schema import outcome_schema
 from swisbayes.decision.summaries import DecisionSummary
 from swisbayes.families.common import ModelBuild
 from swisbayes.families.registry import build_model, decide_spec
 from swisbayes.inference.diagnostics import Diagnostics, compute_diagnostics
+from swisbayes.inference.reweight import PriorState, find_targets, reweight
+from swisbayes.inference.screen import ScreenResult, power_scaling_screen
+from swisbayes.priors.library import MixturePrior, library_prior
 from swisbayes.spec.analysis import AnalysisSpec, Sampler
+from swisbayes.spec.grid import Reweighting
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+MAX_KHAT = Reweighting().max_khat
+"""Pareto k-hat below which reweighted draws are trusted (the sensitivity engine's)."""
+
+MIN_IMPORTANCE_ESS = Reweighting().min_ess
+"""Importance-sampling ESS from which reweighted draws are trusted (the engine's)."""
 
 _COMPILED: dict[tuple, tuple[object, dict]] = {}
 """Compiled model and how it was compiled, by model structure (one per process)."""
@@ -53,6 +70,62 @@ class Attempt:
     diagnostics: Diagnostics
 
 
+DrawPath = Literal["sampled", "reweighted"]
+
+
+@dataclass(frozen=True)
+class PriorAnalysis:
+    """A fit read under another prior: the draws that answer it and what they say.
+
+    Parameters
+    ----------
+    spec : AnalysisSpec
+        The analysis with this prior, resolved to its mixture.
+    prior : MixturePrior
+    fit : FitResult
+        The fit whose draws are used: this prior's own, or the first fit's when reweighted.
+    path : {"sampled", "reweighted"}
+    weights : numpy.ndarray or None
+        Normalised importance weights of the fit's draws (chains then draws); None when sampled.
+    pareto_khat, importance_ess : float or None
+        Pareto k-hat and importance-sampling ESS of the weights (None when sampled directly).
+    decision : DecisionSummary
+        The decision quantities of the outcome's kind, from the (weighted) draws.
+    """
+
+    spec: AnalysisSpec
+    prior: MixturePrior
+    fit: FitResult
+    path: DrawPath
+    weights: np.ndarray | None
+    pareto_khat: float | None
+    importance_ess: float | None
+    decision: DecisionSummary
+
+    @property
+    def reliable(self) -> bool:
+        """Whether the numbers can be trusted: the fit passed its diagnostics gate (weights
+        are only used when they pass their own thresholds)."""
+        return self.fit.ok
+
+    @property
+    def posterior(self) -> xr.Dataset:
+        """The posterior draws (to be read with :attr:`weights`)."""
+        return self.fit.idata["posterior"].to_dataset()
+
+    def draws(self, name: str) -> np.ndarray:
+        """Draws of a posterior variable: (draws, ...) with chains then draws, as the weights."""
+        da = self.fit.idata["posterior"][name].transpose("chain", "draw", ...)
+        return da.to_numpy().reshape(da.sizes["chain"] * da.sizes["draw"], *da.shape[2:])
+
+    @property
+    def text(self) -> str:
+        """Plain-English summary, saying how the prior was answered."""
+        how = (f"reweighted draws (Pareto k-hat {self.pareto_khat:.2f}, importance ESS "
+               f"{self.importance_ess:.0f})" if self.path == "reweighted" else "its own fit")
+        return f"Under the {self.prior.name} prior, from {how}: {self.decision.text}"
+
+
 @dataclass(frozen=True)
 class FitResult:
     """A fitted analysis: posterior, diagnostics, decision quantities and provenance.
@@ -71,6 +144,12 @@ class FitResult:
         Every sampling run, in order.
     provenance : dict
         Versions, spec, data source and hash, seed, sampler settings.
+    data : SchoolData, optional
+        The data it was fitted to (kept for :meth:`under`, which may refit).
+    resolve : callable, optional
+        Turns a prior's name into its mixture for :meth:`under`; the library's closed-form
+        priors by default (:class:`~swisbayes.workflows.analysis.Analysis` passes the prior
+        resolver, which also knows the pilot-informed prior).
     """
 
     idata: xr.DataTree
@@ -79,6 +158,9 @@ class FitResult:
     diagnostics: Diagnostics
     attempts: tuple[Attempt, ...]
     provenance: dict
+    data: SchoolData | None = field(default=None, repr=False, compare=False)
+    resolve: Callable[[str], MixturePrior] = field(default=library_prior, repr=False,
+                                                   compare=False)
 
     @property
     def ok(self) -> bool:
@@ -103,6 +185,106 @@ class FitResult:
         posterior = self.idata["posterior"].to_dataset()
         names = [v for v in SUMMARY_VARS if v in posterior]
         return az.summary(posterior[names], ci_prob=validate_ci_prob(ci_prob), ci_kind="eti")
+
+    @property
+    def posterior(self) -> xr.Dataset:
+        """The posterior draws."""
+        return self.idata["posterior"].to_dataset()
+
+    def decide(self, mcid: float | None = None, *, mcid_pp: float | None = None,
+               ci_prob: float | None = None) -> DecisionSummary:
+        """The decision quantities from the same draws, for another meaningful effect.
+
+        Parameters
+        ----------
+        mcid : float, optional
+            Meaningful relative reduction (0.15 = 15%); the spec's when None.
+        mcid_pp : float, optional
+            Attendance only: meaningful fall in absence, in percentage points.
+        ci_prob : float, optional
+            Interval probability; defaults to 0.95.
+
+        Returns
+        -------
+        DecisionSummary
+        """
+        spec = self.spec.with_mcid(mcid, mcid_pp=mcid_pp)
+        return decide_spec(self.posterior, spec, ci_prob=ci_prob)
+
+    def under(self, prior: MixturePrior | str, *, max_khat: float = MAX_KHAT,
+              min_ess: float = MIN_IMPORTANCE_ESS) -> PriorAnalysis:
+        """What this fit says under another prior on the effect.
+
+        The draws are reweighted by Pareto-smoothed importance sampling when that is reliable
+        (k-hat below ``max_khat`` and an importance ESS of at least ``min_ess``, and this fit
+        passed its own gate); otherwise the analysis is refitted with the new prior, reusing
+        the compiled model. The result says which (``path``).
+
+        Parameters
+        ----------
+        prior : MixturePrior or str
+            A prior, or a name the fit's resolver knows (``"sceptical"``, ...).
+        max_khat, min_ess : float
+            The reweighting gate (the sensitivity engine's defaults).
+
+        Returns
+        -------
+        PriorAnalysis
+
+        Raises
+        ------
+        SpecError
+            For a prior name the resolver does not know.
+        """
+        new = self.resolve(prior) if isinstance(prior, str) else prior
+        spec = self.spec.with_prior(new)
+        if self.data is not None and self.ok:
+            targets = find_targets(self.spec, self.data, [])
+            rw = reweight(self.posterior, targets, PriorState.of(spec, new),
+                          PriorState.of(self.spec, self.spec.effect_prior))
+            if rw is not None and rw.acceptable(max_khat, min_ess):
+                decision = decide_spec(self.posterior, spec, weights=rw.weights)
+                return PriorAnalysis(spec, new, self, "reweighted", rw.weights,
+                                     rw.pareto_khat, rw.ess, decision)
+        else:
+            rw = None
+        if self.data is None:
+            raise SpecError(f"{self.spec.name}: this result was loaded without its data, and "
+                            "its draws cannot be reweighted; refit it with the new prior")
+        own = fit(spec, self.data, resolve=self.resolve)
+        return PriorAnalysis(spec, new, own, "sampled", None,
+                             None if rw is None else rw.pareto_khat,
+                             None if rw is None else rw.ess, own.decision)
+
+    def plot(self, *, ax: Axes | None = None) -> Figure:
+        """The posterior density of the headline ratio against the MCID and no-effect lines.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw; a new figure when None.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from swisbayes.plots.decision import plot_ratio_posteriors
+
+        ratio = "irr" if "irr" in self.posterior else "odds_ratio"
+        draws = self.posterior[ratio].to_numpy().ravel()
+        schema = outcome_schema(self.spec.outcome)
+        return plot_ratio_posteriors({self.spec.priors.effect.name: (draws, None)},
+                                     mcid=self.spec.decision.mcid, label=schema.label,
+                                     ax=ax)
+
+    def screen(self) -> ScreenResult:
+        """The power-scaling screen of prior and likelihood sensitivity of this fit.
+
+        Returns
+        -------
+        ScreenResult
+        """
+        return power_scaling_screen(self, self.data)
 
     def to_dict(self) -> dict:
         """JSON-ready result: the decision keys, the diagnostics, and the provenance essentials."""
@@ -299,20 +481,29 @@ def sample_with_gate(build: ModelBuild, sampler: Sampler, *, progress: bool = Fa
     return idata, tuple(attempts), compile_info
 
 
-def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData | None = None, *,
-        progress: bool = False, raise_on_failure: bool = False) -> FitResult:
-    """Fit an analysis spec to school-level data, with the diagnostics gate.
+def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData, *,
+        progress: bool = False, raise_on_failure: bool = False,
+        resolve: Callable[[str], MixturePrior] = library_prior) -> FitResult:
+    """Fit an analysis spec whose effect prior is resolved, with the diagnostics gate.
+
+    This is the sampler's entry point; :func:`swisbayes.fit` and
+    :class:`swisbayes.Analysis` resolve the prior first (the pilot-informed prior is a
+    meta-analysis) and call it.
 
     Parameters
     ----------
     spec : AnalysisSpec
-        What to fit (outcome, model, prior, sampler settings and seed).
-    data : path, DataFrame or SchoolData, optional
-        School-level data; the bundled synthetic SWIS dataset when None.
+        What to fit (outcome, model, prior, sampler settings and seed). Its effect prior must
+        be closed-form or already resolved to a mixture.
+    data : path, DataFrame or SchoolData
+        School- or pupil-level data (``swisbayes.load_example()`` for the bundled synthetic
+        SWIS data).
     progress : bool, default False
         Show the sampler's progress bar.
     raise_on_failure : bool, default False
         Raise :class:`ConvergenceError` instead of returning a flagged result.
+    resolve : callable, optional
+        Prior names to mixtures, kept for :meth:`FitResult.under`.
 
     Returns
     -------
@@ -324,31 +515,26 @@ def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData | None 
     Raises
     ------
     DataError
-        If the data fail validation (every problem is listed).
+        If there are no data, or they fail validation (every problem is listed).
+    SpecError
+        If the spec's prior is the unresolved pilot-informed prior.
     ConvergenceError
         If ``raise_on_failure`` and the fit failed the gate.
-
-    Examples
-    --------
-    A fit samples for a second or two once the model is compiled::
-
-        spec = swisbayes.load_spec("models/s47_primary.toml")
-        result = swisbayes.fit(spec)              # the bundled synthetic SWIS data
-        result.diagnostics.ok                     # check this before reading anything else
-        result.decision.effect.prob_meaningful_reduction
     """
-    # Resolve the prior once (the pilot-informed prior runs a meta-analysis) and keep it in the
-    # result's spec, so that a saved fit records exactly the prior used and reloads without it.
+    if data is None:
+        raise DataError(f"{spec.name}: no data given; pass a file, a DataFrame, or "
+                        "swisbayes.load_example() for the bundled synthetic SWIS data")
+    # Keep the mixture itself in the result's spec, so that a saved fit records exactly the
+    # prior used and reloads without resolving anything.
     spec = spec.with_prior(spec.effect_prior)
-    school_data = read_school_data(load_example() if data is None else data,
-                                   outcomes=[spec.outcome], covariates=spec.covariates)
+    school_data = read_school_data(data, outcomes=[spec.outcome], covariates=spec.covariates)
     build = build_model(spec, school_data)
     idata, attempts, compile_info = sample_with_gate(build, spec.sampler, progress=progress)
     diagnostics = attempts[-1].diagnostics
     provenance = {
         "versions": library_versions(),
         "spec_name": spec.name,
-        "prior": spec.effect_prior.to_dict(),  # cheap: the spec now holds the mixture itself
+        "prior": spec.effect_prior.to_dict(),
         "data_source": school_data.source,
         "data_sha256": school_data.sha256,
         "n_schools": len(school_data.frame),
@@ -361,11 +547,12 @@ def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData | None 
     }
     decision = decide_spec(idata["posterior"].to_dataset(), spec)
     result = FitResult(idata=idata, spec=spec, decision=decision, diagnostics=diagnostics,
-                       attempts=attempts, provenance=provenance)
+                       attempts=attempts, provenance=provenance, data=school_data,
+                       resolve=resolve)
     if raise_on_failure and not result.ok:
         raise ConvergenceError(f"{spec.name}: fit failed its diagnostics after "
                                f"{len(attempts)} attempt(s): " + "; ".join(diagnostics.reasons))
     return result
 
 
-__all__ = ["Attempt", "FitResult", "decide_spec", "fit", "sample_with_gate"]
+__all__ = ["Attempt", "FitResult", "PriorAnalysis", "fit", "sample_with_gate"]

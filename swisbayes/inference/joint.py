@@ -15,7 +15,7 @@ import xarray as xr
 from swisbayes._base.defaults import validate_ci_prob
 from swisbayes._base.errors import ConvergenceError
 from swisbayes._base.provenance import library_versions
-from swisbayes.data.io import SchoolData, load_example, read_school_data
+from swisbayes.data.io import SchoolData, read_school_data, require_data
 from swisbayes.decision.joint import (
     INDEPENDENCE_METHOD,
     JOINT_METHOD,
@@ -429,7 +429,7 @@ def fit_joint(specs: Sequence[AnalysisSpec] | None = None,
     specs = tuple(s.with_prior(s.effect_prior) for s in (specs or joint.analyses()))
     check_combinable(specs)
     check_report(joint, [s.outcome for s in specs])
-    school_data = read_school_data(load_example() if data is None else data,
+    school_data = read_school_data(require_data(data, "fit_joint"),
                                    outcomes=[s.outcome for s in specs],
                                    covariates=specs[0].covariates)
     build = build_joint_model(specs, school_data, lkj_eta=joint.lkj_eta)

@@ -30,15 +30,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import pandas as pd
 import xarray as xr
 
-from swisbayes.data.io import SchoolData, load_example, read_school_data
+from swisbayes.data.io import SchoolData, read_school_data
 
-if TYPE_CHECKING:
-    from swisbayes.inference.fitting import FitResult
+FitResult = Any
+"""A fitted result (:class:`swisbayes.inference.fitting.FitResult`, which imports this module)."""
 
 THRESHOLD = 0.05
 """Power-scaling sensitivity at or above which a component is called sensitive."""
@@ -164,7 +164,7 @@ def with_log_densities(result: FitResult, data: str | Path | pd.DataFrame | Scho
     result : FitResult
         The fit (e.g. from :func:`swisbayes.fit` or :meth:`FitResult.from_netcdf`).
     data : path, DataFrame or SchoolData, optional
-        The data it was fitted to; the bundled synthetic data when None.
+        The data it was fitted to; the fit's own when None.
 
     Returns
     -------
@@ -180,8 +180,12 @@ def with_log_densities(result: FitResult, data: str | Path | pd.DataFrame | Scho
     from swisbayes.families.registry import build_model
 
     spec = result.spec
-    school_data = read_school_data(load_example() if data is None else data,
-                                   outcomes=[spec.outcome], covariates=spec.covariates)
+    if data is None:
+        data = result.data
+    if data is None:
+        raise ValueError(f"{spec.name}: the fit was loaded without its data; pass the data "
+                         "it was fitted to")
+    school_data = read_school_data(data, outcomes=[spec.outcome], covariates=spec.covariates)
     if school_data.sha256 != result.provenance["data_sha256"]:
         raise ValueError(f"{spec.name}: the data given are not the data of the fit "
                          f"(sha256 {school_data.sha256[:12]} vs "
@@ -207,7 +211,7 @@ def power_scaling_screen(result: FitResult,
     ----------
     result : FitResult
     data : path, DataFrame or SchoolData, optional
-        The data of the fit; the bundled synthetic data when None.
+        The data of the fit; the fit's own when None.
     threshold : float, default 0.05
         See the module docstring for the rule.
     alphas : tuple of float, default (0.99, 1.01)

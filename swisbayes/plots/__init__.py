@@ -1,1 +1,1 @@
-"""Layer 7: figures from results (each returns a Figure)."""
+"""Layer 4: figures drawn from plain arrays and fit results (each returns a Figure, accepts ax=)."""

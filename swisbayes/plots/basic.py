@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from swisbayes.inference.fitting import FitResult
 
 
 def plot_priors(priors: Sequence[MixturePrior], *, mcid: float = 0.10,
@@ -95,7 +94,7 @@ def draw_interval_rows(ax: Axes, y: Sequence[float], medians: Sequence[float],
                 markerfacecolor=colour if ok else "white", markeredgewidth=1.5)
 
 
-def plot_forest(results: Sequence[FitResult], *, ax: Axes | None = None) -> Figure:
+def plot_forest(results: Sequence[Any], *, ax: Axes | None = None) -> Figure:
     """Forest plot of the headline ratio of several fits, with the MCID and no-effect lines.
 
     One row per fit (labelled by its analysis and prior): the posterior median and 95% interval
@@ -105,6 +104,8 @@ def plot_forest(results: Sequence[FitResult], *, ax: Axes | None = None) -> Figu
     Parameters
     ----------
     results : sequence of FitResult
+        (:class:`~swisbayes.inference.fitting.FitResult`; anything with ``spec``, ``decision``
+        and ``ok``.)
     ax : matplotlib Axes, optional
         Where to draw; a new figure when None.
 

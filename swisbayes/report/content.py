@@ -58,6 +58,7 @@ from swisbayes.economics.net_benefit import (
 )
 from swisbayes.economics.voi import FurtherTrialValue, LinearNetBenefit, further_trial_value
 from swisbayes.evidence.reanalysis import reanalyse
+from swisbayes.inference.fitting import PriorAnalysis
 from swisbayes.inference.reweight import equal_weight_draws
 from swisbayes.plots.decision import (
     DifferenceRow,
@@ -75,7 +76,7 @@ from swisbayes.priors.library import PILOT_PRIOR
 from swisbayes.report.disclosure import ARMS, arm_counts
 from swisbayes.spec.analysis import AnalysisSpec
 from swisbayes.spec.pilots import PilotEstimate, load_pilots
-from swisbayes.workflows.multiprior import OutcomeAnalysis, PriorAnalysis
+from swisbayes.workflows.multiprior import OutcomeAnalysis
 from swisbayes.workflows.store import sha256_file
 
 PRIMARY = "s47"

@@ -52,7 +52,7 @@ class ReportRun:
         return all(pa.reliable for o in self.analyses for pa in o.results.values())
 
 
-def make_report(*, data: str | Path | pd.DataFrame | SchoolData | None = None,
+def make_report(*, data: str | Path | pd.DataFrame | SchoolData,
                 spec_dir: str | Path | None = None, economics: str | Path | None = None,
                 out: str | Path = "out/report.html", fmt: Format = "html",
                 priors: Sequence[str] = STANDARD_PRIORS, show_la_codes: bool = False,
@@ -62,8 +62,9 @@ def make_report(*, data: str | Path | pd.DataFrame | SchoolData | None = None,
 
     Parameters
     ----------
-    data : path, DataFrame or SchoolData, optional
-        School- or pupil-level data; the bundled synthetic SWIS data when None.
+    data : path, DataFrame or SchoolData
+        School- or pupil-level data; ``swisbayes.load_example()`` for the bundled synthetic
+        SWIS data.
     spec_dir : path, optional
         Directory with the analysis specs (``s47_primary.toml`` and the other outcomes);
         ``./models`` when it exists, else the shipped specs.

@@ -7,6 +7,7 @@ list the allowed ones, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -19,6 +20,7 @@ from pydantic import (
 )
 
 from swisbayes._base.config import PositiveFloat, Strict, read_toml, validated
+from swisbayes._base.files import find_spec_file
 from swisbayes.data.schema import OUTCOMES
 from swisbayes.priors.library import (
     PILOT_PRIOR,
@@ -390,6 +392,57 @@ class AnalysisSpec(Strict):
         return self.with_prior(MixturePrior.normal(name, mean, sd, description=description,
                                                    provenance=source))
 
+    def with_mcid(self, mcid: float | None = None, *,
+                  mcid_pp: float | None = None) -> AnalysisSpec:
+        """Return a copy with another meaningful effect (validated like the TOML).
+
+        Parameters
+        ----------
+        mcid : float, optional
+            Meaningful relative reduction (0.15 = 15% fewer events); None keeps the spec's.
+        mcid_pp : float, optional
+            Attendance only: meaningful fall in absence, in percentage points.
+
+        Returns
+        -------
+        AnalysisSpec
+        """
+        changes = {k: v for k, v in {"mcid": mcid, "mcid_pp": mcid_pp}.items() if v is not None}
+        return self._with({"decision": {**self.decision.model_dump(), **changes}})
+
+    def with_covariates(self, covariates: Sequence[str]) -> AnalysisSpec:
+        """Return a copy adjusting for other school covariates (an empty list for none).
+
+        Parameters
+        ----------
+        covariates : sequence of str
+            Covariate columns of the data.
+
+        Returns
+        -------
+        AnalysisSpec
+        """
+        return self._with({"adjustment": {**self.adjustment.model_dump(),
+                                          "covariates": list(covariates)}})
+
+    def with_family(self, family: str) -> AnalysisSpec:
+        """Return a copy with another likelihood family (it must fit the outcome).
+
+        Parameters
+        ----------
+        family : str
+            E.g. ``"poisson"`` for a count outcome.
+
+        Returns
+        -------
+        AnalysisSpec
+        """
+        return self._with({"family": family})
+
+    def _with(self, update: dict) -> AnalysisSpec:
+        """A copy with ``update`` merged in and validated as a whole (errors name the field)."""
+        return validated(AnalysisSpec, {**self.model_dump(), **update}, f"<{self.name}>")
+
     def with_sampler(self, *, backend: str | None = None, draws: int | None = None,
                      tune: int | None = None, chains: int | None = None,
                      cores: int | None = None, target_accept: float | None = None,
@@ -442,7 +495,7 @@ def load_spec(path: str | Path) -> AnalysisSpec:
     Parameters
     ----------
     path : str or pathlib.Path
-        The TOML file (it is only read).
+        The TOML file (it is only read), or the name of a shipped spec (``"s47_primary"``).
 
     Returns
     -------
@@ -460,7 +513,7 @@ def load_spec(path: str | Path) -> AnalysisSpec:
     >>> spec.outcome, spec.decision.mcid
     ('s47', 0.1)
     """
-    path = Path(path)
+    path = find_spec_file(path)
     raw = read_toml(path, "spec")
     priors = raw.get("priors", {})
     effect = priors.get("effect", {}) if isinstance(priors, dict) else None

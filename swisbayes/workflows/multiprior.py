@@ -12,19 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
-import numpy as np
 import pandas as pd
-import xarray as xr
 
 from swisbayes._base.errors import SpecError
-from swisbayes.data.io import SchoolData, load_example, read_school_data
-from swisbayes.decision.summaries import DecisionSummary
+from swisbayes.data.io import SchoolData, read_school_data, require_data
 from swisbayes.evidence.resolver import effect_prior
-from swisbayes.families.registry import decide_spec
-from swisbayes.inference.fitting import FitResult, fit
-from swisbayes.inference.reweight import PriorState, find_targets, reweight
+from swisbayes.inference.fitting import PriorAnalysis, fit
 from swisbayes.priors.library import PILOT_PRIOR, MixturePrior
 from swisbayes.spec.analysis import AnalysisSpec, load_spec
 from swisbayes.spec.grid import Reweighting
@@ -35,55 +29,6 @@ STANDARD_PRIORS = ("vague", "sceptical", "enthusiastic", PILOT_PRIOR)
 REPORT_SPECS = ("s47_primary.toml", "referrals.toml", "s17.toml", "care_entry.toml",
                 "days_in_care.toml", "attendance.toml")
 """The analyses of a report (file names in the spec directory), the primary outcome first."""
-
-DrawPath = Literal["sampled", "reweighted"]
-
-
-@dataclass(frozen=True)
-class PriorAnalysis:
-    """One outcome under one prior: the draws that answer it and what they say.
-
-    Parameters
-    ----------
-    spec : AnalysisSpec
-        The analysis with this prior, resolved to its mixture.
-    prior : MixturePrior
-    fit : FitResult
-        The fit whose draws are used: this prior's own, or the vague prior's when reweighted.
-    path : {"sampled", "reweighted"}
-    weights : numpy.ndarray or None
-        Normalised importance weights of the fit's draws (chains then draws); None when sampled.
-    pareto_khat, importance_ess : float or None
-        Pareto k-hat and importance-sampling ESS of the weights (None when sampled).
-    decision : DecisionSummary
-        The decision quantities of the outcome's kind, from the (weighted) draws.
-    """
-
-    spec: AnalysisSpec
-    prior: MixturePrior
-    fit: FitResult
-    path: DrawPath
-    weights: np.ndarray | None
-    pareto_khat: float | None
-    importance_ess: float | None
-    decision: DecisionSummary
-
-    @property
-    def reliable(self) -> bool:
-        """Whether the numbers can be trusted: the fit passed its diagnostics gate (weights
-        are only used when they pass their own thresholds)."""
-        return self.fit.ok
-
-    @property
-    def posterior(self) -> xr.Dataset:
-        """The posterior draws (to be read with :attr:`weights`)."""
-        return self.fit.idata["posterior"].to_dataset()
-
-    def draws(self, name: str) -> np.ndarray:
-        """Draws of a posterior variable: (draws, ...) with chains then draws, as the weights."""
-        da = self.fit.idata["posterior"][name].transpose("chain", "draw", ...)
-        return da.to_numpy().reshape(da.sizes["chain"] * da.sizes["draw"], *da.shape[2:])
-
 
 @dataclass(frozen=True)
 class OutcomeAnalysis:
@@ -155,26 +100,14 @@ def analyse_outcome(spec: AnalysisSpec, data: SchoolData,
     names = list(resolved)
     first = names[0]
     step(f"{spec.name}: sampling ({first} prior)")
-    base_spec = spec.with_prior(resolved[first])
-    base = fit(base_spec, data)
-    old = PriorState.of(base_spec, resolved[first])
-    posterior = base.idata["posterior"].to_dataset()
-    targets = find_targets(base_spec, data, []) if len(names) > 1 else None
-    results = {first: PriorAnalysis(base_spec, resolved[first], base, "sampled", None, None,
+    base = fit(spec.with_prior(resolved[first]), data,
+               resolve=lambda name: _resolve(spec, name))
+    results = {first: PriorAnalysis(base.spec, resolved[first], base, "sampled", None, None,
                                     None, base.decision)}
     for name in names[1:]:
-        prior_spec = spec.with_prior(resolved[name])
-        rw = reweight(posterior, targets, PriorState.of(prior_spec, resolved[name]), old)
-        if base.ok and rw is not None and rw.acceptable(settings.max_khat, settings.min_ess):
-            decision = decide_spec(posterior, prior_spec, weights=rw.weights)
-            results[name] = PriorAnalysis(prior_spec, resolved[name], base, "reweighted",
-                                          rw.weights, rw.pareto_khat, rw.ess, decision)
-            continue
-        step(f"{spec.name}: sampling ({name} prior)")
-        own = fit(prior_spec, data)
-        results[name] = PriorAnalysis(prior_spec, resolved[name], own, "sampled", None,
-                                      None if rw is None else rw.pareto_khat,
-                                      None if rw is None else rw.ess, own.decision)
+        step(f"{spec.name}: {name} prior")
+        results[name] = base.under(resolved[name], max_khat=settings.max_khat,
+                                   min_ess=settings.min_ess)
     return OutcomeAnalysis(spec, {n: results[n] for n in names}, unavailable)
 
 
@@ -205,7 +138,7 @@ def load_report_data(data: str | Path | pd.DataFrame | SchoolData | None,
                      specs: Sequence[AnalysisSpec]) -> SchoolData:
     """Read and validate the data once for every analysis (the bundled data when None)."""
     covariates = sorted({c for s in specs for c in s.covariates})
-    return read_school_data(load_example() if data is None else data,
+    return read_school_data(require_data(data, "the report"),
                             outcomes=[s.outcome for s in specs], covariates=covariates)
 
 
@@ -235,7 +168,7 @@ __all__ = [
     "REPORT_SPECS",
     "STANDARD_PRIORS",
     "OutcomeAnalysis",
-    "PriorAnalysis",
+
     "analyse_outcome",
     "load_report_data",
     "report_specs",

@@ -21,7 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from swisbayes._base.errors import SpecError
-from swisbayes.data.io import SchoolData, load_example, read_school_data
+from swisbayes.data.io import SchoolData, read_school_data, require_data
 from swisbayes.evidence.resolver import PriorResolver
 from swisbayes.spec.analysis import AnalysisSpec, load_spec
 from swisbayes.spec.grid import Grid, load_grid
@@ -170,7 +170,7 @@ def _specs(specs, grid: Grid) -> list[AnalysisSpec]:
 
 
 def _entries(grid: Grid, specs: list[AnalysisSpec], data) -> list[Entry]:
-    source = load_example() if data is None else data
+    source = require_data(data, "run_grid")
     datasets = {s.name: read_school_data(source, outcomes=[s.outcome], covariates=s.covariates)
                 for s in specs}
     entries = []

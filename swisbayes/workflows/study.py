@@ -65,7 +65,7 @@ def study_cell(spec_json: str, base_seed: int, irr: float, index: int,
         ``ci`` (95% interval of the IRR), ``covered``, ``ok``, ``reasons``, ``attempts`` and
         ``seconds``.
     """
-    from swisbayes.inference.fitting import fit
+    from swisbayes.workflows.analysis import fit
 
     start = time.perf_counter()
     base = AnalysisSpec.model_validate_json(spec_json)

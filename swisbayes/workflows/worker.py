@@ -33,8 +33,8 @@ def sample_cell(spec_json: str, data: SchoolData) -> dict:
         need not read it back); ``seconds``: wall time of the fit; ``compile``: how the compiled
         model was obtained.
     """
-    from swisbayes.inference.fitting import fit
     from swisbayes.spec.analysis import AnalysisSpec
+    from swisbayes.workflows.analysis import fit
 
     spec = AnalysisSpec.model_validate_json(spec_json)
     start = time.perf_counter()
