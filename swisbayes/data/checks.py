@@ -209,6 +209,7 @@ def numeric_column(frame: pd.DataFrame, column: str, report: ValidationReport) -
 
 def check_missing_cells(frame: pd.DataFrame, columns: Iterable[str],
                          report: ValidationReport) -> None:
+    """Report every empty cell of ``columns``, by column, with its rows."""
     for column in columns:
         empty = _blank(frame[column])
         if empty.any():
@@ -230,6 +231,7 @@ def arm_codes(raw: pd.Series) -> pd.Series:
 
 
 def normalise_arm(frame: pd.DataFrame, report: ValidationReport) -> pd.Series:
+    """The arm column as 1 (SWIS) / 0 (control), reporting values that are neither."""
     raw = frame[ARM_COLUMN]
     codes = arm_codes(raw)
     bad = codes.isna() & ~_blank(raw)
@@ -240,6 +242,7 @@ def normalise_arm(frame: pd.DataFrame, report: ValidationReport) -> pd.Series:
 
 
 def check_arms(frame: pd.DataFrame, arm: pd.Series, report: ValidationReport) -> None:
+    """Report a trial with one arm only, and LAs whose schools are all in one arm."""
     known = arm.notna()
     if not known.any():
         return
@@ -261,6 +264,7 @@ def check_arms(frame: pd.DataFrame, arm: pd.Series, report: ValidationReport) ->
 
 
 def check_counts(values: pd.Series, column: str, report: ValidationReport) -> None:
+    """Report negative and non-integer counts of ``column``, with their rows."""
     present = values.notna()
     negative = present & (values < 0)
     if negative.any():

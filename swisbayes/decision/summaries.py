@@ -18,13 +18,12 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import xarray as xr
 
 from swisbayes._base.defaults import validate_ci_prob
 from swisbayes._base.errors import SpecError
 
 if TYPE_CHECKING:
-    pass
+    import xarray as xr
 
 
 def normalised_weights(weights: np.ndarray | None, n: int) -> np.ndarray | None:

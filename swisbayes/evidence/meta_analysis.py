@@ -39,7 +39,6 @@ import numpy as np
 
 from swisbayes._base.defaults import RHAT_MAX
 from swisbayes._base.errors import ConvergenceError, SpecError
-from swisbayes.inference.compile_cache import deterministic_numba
 from swisbayes.priors.ess import effective_sample_size
 from swisbayes.priors.library import MAX_COMPONENTS, MixturePrior
 from swisbayes.spec.pilots import PilotEstimate
@@ -408,9 +407,9 @@ def map_prior(pilots: Sequence[PilotEstimate], *, outcome: str = "s47",
 
 
 def _norm_ppf(q: float) -> float:
-    from scipy import stats
+    from scipy import special
 
-    return float(stats.norm.ppf(q))
+    return float(special.ndtri(q))
 
 
 def _meta_model(y: np.ndarray, se: np.ndarray, labels: list[str], *, tau_scale: float):
@@ -448,6 +447,8 @@ def _sample_meta(y: np.ndarray, se: np.ndarray, labels: list[str], *, tau_scale:
     attempts = []
     for target_accept, factor in MAP_ATTEMPTS:
         # Without numba fast-math, so a cold-cache process draws what later ones do.
+        from swisbayes.inference.compile_cache import deterministic_numba  # loads numba
+
         with model, deterministic_numba():
             idata = pm.sample(draws=per_chain * factor, tune=MAP_TUNE, chains=MAP_CHAINS,
                               cores=min(MAP_CHAINS, os.cpu_count() or 1), random_seed=seed,

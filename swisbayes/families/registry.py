@@ -27,6 +27,11 @@ from swisbayes.families.hurdle import build_hurdle_model
 from swisbayes.spec.analysis import AnalysisSpec
 
 
+def no_extra(spec: AnalysisSpec) -> dict:
+    """No decision settings beyond the common ones (counts, days in care)."""
+    return {}
+
+
 @dataclass(frozen=True)
 class OutcomeFamily:
     """What one kind of outcome needs that the others do not.
@@ -50,7 +55,7 @@ class OutcomeFamily:
     builder: Callable[[AnalysisSpec, SchoolData], ModelBuild]
     decider: Callable[..., DecisionSummary]
     effect_vars: Mapping[str, str]
-    extra_decision: Callable[[AnalysisSpec], dict] = lambda spec: {}
+    extra_decision: Callable[[AnalysisSpec], dict] = no_extra
 
     def build(self, spec: AnalysisSpec, data: SchoolData) -> ModelBuild:
         """The model of ``spec`` on ``data`` (a ``ModelBuild``)."""
@@ -64,6 +69,11 @@ class OutcomeFamily:
                             ci_prob=ci_prob, weights=weights, **self.extra_decision(spec))
 
 
+def attendance_decision(spec: AnalysisSpec) -> dict:
+    """Attendance's meaningful fall in absence, in percentage points."""
+    return {"mcid_pp": spec.decision.mcid_pp}
+
+
 FAMILIES: dict[str, OutcomeFamily] = {
     family.kind: family for family in (
         OutcomeFamily("count", build_count_model, decide, {"log_irr": "irr"}),
@@ -71,7 +81,7 @@ FAMILIES: dict[str, OutcomeFamily] = {
                       {"zero_log_irr": "zero_irr", "positive_log_irr": "positive_irr"}),
         OutcomeFamily("sessions", build_attendance_model, decide_attendance,
                       {"log_irr": "odds_ratio"},
-                      extra_decision=lambda spec: {"mcid_pp": spec.decision.mcid_pp}),
+                      extra_decision=attendance_decision),
     )
 }
 """Every outcome family, by outcome kind."""

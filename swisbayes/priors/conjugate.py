@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from swisbayes._base.defaults import validate_ci_prob
 from swisbayes._base.errors import SpecError
-from swisbayes.priors.library import MixturePrior
+from swisbayes.priors.library import MixturePrior, normal_logpdf
 
 
 def normal_likelihood(log_estimate: float, se: float) -> tuple[float, float]:
@@ -86,7 +86,7 @@ def normal_likelihood_from_ci(irr: float, ci_low: float, ci_high: float, *,
     if not ci_low < irr < ci_high:
         raise SpecError(f"the estimate {irr} lies outside its confidence interval {ci_low} to "
                         f"{ci_high}; expected lower < estimate < upper")
-    z = float(stats.norm.ppf((1 + prob) / 2))
+    z = float(special.ndtri((1 + prob) / 2))
     se = (np.log(ci_high) - np.log(ci_low)) / (2 * z)
     return normal_likelihood(np.log(irr), se)
 
@@ -127,7 +127,7 @@ def posterior(prior: MixturePrior, log_estimate: float, se: float) -> MixturePri
 
     Examples
     --------
-    >>> from swisbayes.priors.library import MixturePrior
+    >>> from swisbayes.priors.library import MixturePrior, normal_logpdf
     >>> post = posterior(MixturePrior.normal("p", 0.0, 1.0), 1.0, 1.0)
     >>> post.name, post.means, post.sds
     ('p posterior', (0.5,), (0.7071067811865476,))
@@ -136,7 +136,7 @@ def posterior(prior: MixturePrior, log_estimate: float, se: float) -> MixturePri
     w, m, sd = (np.asarray(v, dtype=float) for v in (prior.weights, prior.means, prior.sds))
     var = 1.0 / (1.0 / sd**2 + 1.0 / s**2)
     mean = var * (m / sd**2 + y / s**2)
-    log_w = np.log(w) + stats.norm.logpdf(y, m, np.sqrt(sd**2 + s**2))
+    log_w = np.log(w) + normal_logpdf(y, m, np.sqrt(sd**2 + s**2))
     weights = np.exp(log_w - np.logaddexp.reduce(log_w))
     keep = weights > 0
     weights = weights[keep] / weights[keep].sum()

@@ -1,0 +1,56 @@
+"""An installed wheel works outside the repository, with the shipped default specs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The package built as a wheel and installed (not editable) into its own directory."""
+    base = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(base / "dist"), str(ROOT)], check=True, capture_output=True)
+    wheel = next((base / "dist").glob("swisbayes-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
+                    str(base / "site"), str(wheel)], check=True, capture_output=True)
+    return base / "site"
+
+
+def _run(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    # the installed copy comes first on the path; dependencies come from this environment
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    return subprocess.run([sys.executable, "-m", "swisbayes", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=900)
+
+
+def test_the_wheel_ships_the_default_specs(installed: Path):
+    specs = installed / "swisbayes" / "specs"
+    shipped = {p.name for p in specs.glob("*.toml")}
+    assert shipped == {p.name for p in (ROOT / "models").glob("*.toml")}
+    assert not specs.is_symlink()
+    for name in shipped:  # byte for byte the files of models/: one source
+        assert (specs / name).read_bytes() == (ROOT / "models" / name).read_bytes()
+
+
+@pytest.mark.slow
+def test_installed_package_fits_a_shipped_spec_from_another_directory(installed: Path,
+                                                                        tmp_path: Path):
+    probe = subprocess.run([sys.executable, "-c", "import swisbayes; print(swisbayes.__file__)"],
+                           cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(installed)},
+                           capture_output=True, text=True, check=True)
+    assert Path(probe.stdout.strip()).is_relative_to(installed)
+    done = _run(installed, tmp_path, "fit", "s47_primary", "--json", "--draws", "300",
+                "--tune", "300")
+    assert done.returncode in (0, 3), done.stderr
+    result = json.loads(done.stdout)
+    assert result["analysis"] == "s47_primary"
+    assert 0.5 < result["irr_median"] < 2.0
