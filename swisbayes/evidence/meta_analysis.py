@@ -33,6 +33,7 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -407,9 +408,8 @@ def map_prior(pilots: Sequence[PilotEstimate], *, outcome: str = "s47",
 
 
 def _norm_ppf(q: float) -> float:
-    from scipy import special
 
-    return float(special.ndtri(q))
+    return NormalDist().inv_cdf(q)
 
 
 def _meta_model(y: np.ndarray, se: np.ndarray, labels: list[str], *, tau_scale: float):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
-from scipy import special
 
 from swisbayes._base.defaults import validate_ci_prob
 from swisbayes._base.errors import SpecError
@@ -86,7 +87,7 @@ def normal_likelihood_from_ci(irr: float, ci_low: float, ci_high: float, *,
     if not ci_low < irr < ci_high:
         raise SpecError(f"the estimate {irr} lies outside its confidence interval {ci_low} to "
                         f"{ci_high}; expected lower < estimate < upper")
-    z = float(special.ndtri((1 + prob) / 2))
+    z = NormalDist().inv_cdf((1 + prob) / 2)
     se = (np.log(ci_high) - np.log(ci_low)) / (2 * z)
     return normal_likelihood(np.log(irr), se)
 

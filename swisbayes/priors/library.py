@@ -10,6 +10,7 @@ Ratios below 1 mean fewer events with SWIS; "reduction" means IRR < 1.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from statistics import NormalDist
@@ -21,6 +22,14 @@ from swisbayes._base.files import default_file
 
 MAX_COMPONENTS = 4
 """Largest number of normal components in any prior (fixes the compiled model's shape)."""
+
+_ERFC = np.frompyfunc(math.erfc, 1, 1)
+
+
+def normal_cdf(z: np.ndarray | float) -> np.ndarray:
+    """Standard normal CDF, elementwise, accurate in both tails (``erfc``; no SciPy import)."""
+    return _ERFC(-np.asarray(z, dtype=float) / math.sqrt(2)).astype(float) / 2
+
 
 def normal_logpdf(x: np.ndarray | float, mean: np.ndarray | float,
                   sd: np.ndarray | float) -> np.ndarray:
@@ -113,11 +122,10 @@ class MixturePrior:
         -------
         float or numpy.ndarray
         """
-        from scipy import special  # imported on use: `import swisbayes` stays light
 
         x = np.asarray(log_irr, dtype=float)[..., None]
         z = (x - np.asarray(self.means)) / np.asarray(self.sds)
-        return np.sum(np.asarray(self.weights) * special.ndtr(z), -1)
+        return np.sum(np.asarray(self.weights) * normal_cdf(z), -1)
 
     def logpdf(self, log_irr: float | np.ndarray) -> float | np.ndarray:
         """Log density of the log IRR.
