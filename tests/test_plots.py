@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import matplotlib
+import numpy as np
+import pytest
 
 from swisbayes.decision.summaries import RatioSummary
 from swisbayes.plots.basic import plot_forest
@@ -30,3 +32,39 @@ def test_forest_plot_draws_every_interval_and_flags_failed_fits():
     assert [tuple(line.get_xdata()) for line in intervals] == [(0.9, 1.2), (0.5, 1.3)]
     assert intervals[1].get_color() == "red"
     assert any(tuple(line.get_xdata()) == (0.9, 0.9) for line in ax.lines)  # the MCID line
+
+
+FIGURE_MODULES = ("swisbayes.plots.basic", "swisbayes.plots.decision",
+                  "swisbayes.workflows.sensitivity_plots")
+
+
+@pytest.mark.parametrize("module", FIGURE_MODULES)
+def test_every_figure_function_accepts_ax(module: str):
+    import importlib
+    import inspect
+
+    functions = [f for name, f in inspect.getmembers(importlib.import_module(module),
+                                                       inspect.isfunction)
+                 if name.startswith("plot_") and f.__module__ == module]
+    assert functions
+    for f in functions:
+        assert "ax" in inspect.signature(f).parameters, f.__qualname__
+
+
+def test_a_figure_drawn_on_given_axes_returns_their_figure():
+    import matplotlib.pyplot as plt
+
+    from swisbayes.plots.decision import plot_ceac, plot_la_effects, plot_tipping
+
+    rng = np.random.default_rng(1)
+    fig, axes = plt.subplots(1, 3)
+    try:
+        assert plot_ceac([1000, 2000, 3000], {"vague": np.array([0.1, 0.2, 0.3])},
+                         ax=axes[0]) is fig
+        assert plot_tipping(np.array([0.8, 0.9, 1.0]), np.array([0.9, 0.5, 0.1]),
+                            thresholds={"invest": 0.8}, xlabel="centre", ax=axes[1]) is fig
+        assert plot_la_effects(np.exp(rng.normal(0, 0.1, (400, 5))),
+                               np.exp(rng.normal(0, 0.2, 400)), mcid=0.1, ax=axes[2]) is fig
+        assert len(fig.axes) == 3  # drawn where asked, no new axes
+    finally:
+        plt.close(fig)

@@ -118,7 +118,9 @@ def _house_style() -> Iterator[None]:
         yield
 
 
-def _new_axes(height: float = _HEIGHT) -> Axes:
+def _new_axes(height: float = _HEIGHT, ax: Axes | None = None) -> Axes:
+    if ax is not None:  # the caller's axes: draw there, in their figure
+        return ax
     figure = Figure(figsize=(FIGURE_WIDTH, height), layout="constrained")
     return figure.add_subplot()
 
@@ -197,8 +199,8 @@ def _log_limits(values: Sequence[float], *, pad: float = 0.06) -> tuple[float, f
     return float(np.exp(logs.min() - pad * span)), float(np.exp(logs.max() + pad * span))
 
 
-def _row_axes(n_rows: float) -> Axes:
-    return _new_axes(max(_HEIGHT, _ROW_HEIGHT * n_rows + 1.2))
+def _row_axes(n_rows: float, ax: Axes | None = None) -> Axes:
+    return _new_axes(max(_HEIGHT, _ROW_HEIGHT * n_rows + 1.2), ax)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,7 +410,8 @@ def _forest_layout(rows: Sequence[ForestRow]) -> tuple[dict[str, float], list[fl
 
 
 def plot_summary_forest(rows: Sequence[ForestRow], *, mcid: float,
-                        ci_prob: float | None = None) -> Figure:
+                        ci_prob: float | None = None,
+                        ax: Axes | None = None) -> Figure:
     """Forest plot of every outcome under every prior: medians and intervals of the ratio.
 
     Rows are grouped by outcome (in order of first appearance) under a bold heading, on a log
@@ -422,6 +425,9 @@ def plot_summary_forest(rows: Sequence[ForestRow], *, mcid: float,
         The meaningful reduction as a fraction.
     ci_prob : float, optional
         Probability of the rows' intervals, for the axis label; defaults to 0.95.
+
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
 
     Returns
     -------
@@ -440,7 +446,7 @@ def plot_summary_forest(rows: Sequence[ForestRow], *, mcid: float,
     if not rows:
         raise SpecError("plot_summary_forest: no rows to draw")
     with _house_style():
-        ax, ys = _forest_rows(rows)
+        ax, ys = _forest_rows(rows, ax)
         low, high = _log_limits([*(r.low for r in rows), *(r.high for r in rows), 1.0 - mcid,
                                  1.0])
         _ratio_axis(ax, low, high * (1.25 if any(r.note for r in rows) else 1.0), log=True)
@@ -452,10 +458,11 @@ def plot_summary_forest(rows: Sequence[ForestRow], *, mcid: float,
     return ax.figure
 
 
-def _forest_rows(rows: Sequence[ForestRow]) -> tuple[Axes, list[float]]:
-    """New axes with the rows drawn under their group headings; the rows' y."""
+def _forest_rows(rows: Sequence[ForestRow],
+                 ax: Axes | None = None) -> tuple[Axes, list[float]]:
+    """Axes (new unless given) with the rows drawn under their group headings; the rows' y."""
     headings, ys = _forest_layout(rows)
-    ax = _row_axes(len(rows) + 1.5 * len(headings))
+    ax = _row_axes(len(rows) + 1.5 * len(headings), ax)
     draw_interval_rows(ax, ys, [r.median for r in rows], [(r.low, r.high) for r in rows],
                        reliable=[r.reliable for r in rows],
                        colours=[prior_colour(r.label) for r in rows])
@@ -473,7 +480,7 @@ def _forest_rows(rows: Sequence[ForestRow]) -> tuple[Axes, list[float]]:
 
 def plot_difference_forest(rows: Sequence[DifferenceRow], *, mcid: float,
                            what: str = "absence", unit: str = "pp",
-                           ci_prob: float | None = None) -> Figure:
+                           ci_prob: float | None = None, ax: Axes | None = None) -> Figure:
     """Forest plot of differences (SWIS minus control; below 0 = fewer), e.g. of absence in
     percentage points, under each prior: the companion of :func:`plot_summary_forest` for an
     outcome whose effect is not read as a ratio.
@@ -495,6 +502,9 @@ def plot_difference_forest(rows: Sequence[DifferenceRow], *, mcid: float,
     ci_prob : float, optional
         Probability of the rows' intervals, for the axis label; defaults to 0.95.
 
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+
     Returns
     -------
     matplotlib.figure.Figure
@@ -511,7 +521,7 @@ def plot_difference_forest(rows: Sequence[DifferenceRow], *, mcid: float,
         raise SpecError(f"mcid must be a positive difference (0.5 = a fall of half a point); "
                         f"got {mcid!r}")
     with _house_style():
-        ax, ys = _forest_rows(rows)
+        ax, ys = _forest_rows(rows, ax)
         low = min(*(r.low for r in rows), -mcid)
         high = max(*(r.high for r in rows), 0.0)
         span = high - low
@@ -559,7 +569,7 @@ def _interval(draws: np.ndarray, weights: np.ndarray | None,
 def plot_la_effects(la_ratio: np.ndarray, new_la: np.ndarray, *,
                     weights: np.ndarray | None = None, labels: Sequence[str] | None = None,
                     mcid: float, average: np.ndarray | None = None,
-                    ci_prob: float | None = None) -> Figure:
+                    ci_prob: float | None = None, ax: Axes | None = None) -> Figure:
     """Caterpillar plot of the effect in each local authority, and for a new one.
 
     Each LA's ratio (median and 95% interval) is drawn on a log axis, sorted by median (largest
@@ -583,6 +593,9 @@ def plot_la_effects(la_ratio: np.ndarray, new_la: np.ndarray, *,
         Draws of the average ratio over LAs, shape (draws,).
     ci_prob : float, optional
         Probability of the intervals; defaults to 0.95.
+
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
 
     Returns
     -------
@@ -616,19 +629,20 @@ def plot_la_effects(la_ratio: np.ndarray, new_la: np.ndarray, *,
         if x.size != n:
             raise SpecError(f"plot_la_effects: {x.size} draws of {name} for {n} LA draws")
         extra_rows.append((name, _interval(x, w, prob), colour))
-    return _draw_caterpillar([summaries[j] for j in order], names, extra_rows, mcid, prob)
+    return _draw_caterpillar([summaries[j] for j in order], names, extra_rows, mcid, prob,
+                             ax)
 
 
 def _draw_caterpillar(la_rows: list[tuple[float, float, float]], names: list[str],
                       extra_rows: list[tuple[str, tuple[float, float, float], str]],
-                      mcid: float, prob: float) -> Figure:
+                      mcid: float, prob: float, ax: Axes | None = None) -> Figure:
     n_la = len(la_rows)
     la_y = [-float(k) for k in range(n_la)]
     extra_y = [-(n_la + 0.8 + k) for k in range(len(extra_rows))]
     rows = la_rows + [r for _, r, _ in extra_rows]
     colours = [_LA_COLOUR] * n_la + [c for _, _, c in extra_rows]
     with _house_style():
-        ax = _row_axes(n_la + 1.0 + len(extra_rows))
+        ax = _row_axes(n_la + 1.0 + len(extra_rows), ax)
         draw_interval_rows(ax, la_y + extra_y, [m for m, _, _ in rows],
                            [(lo, hi) for _, lo, hi in rows], reliable=[True] * len(rows),
                            colours=colours)
@@ -658,7 +672,8 @@ def _pounds(value: float, _pos: int | None = None) -> str:
 
 def plot_ceac(wtp: Sequence[float], curves: Mapping[str, np.ndarray], *,
               published: Mapping[float, float] | None = None,
-              unit: str = "per S47 enquiry avoided") -> Figure:
+              unit: str = "per S47 enquiry avoided",
+              ax: Axes | None = None) -> Figure:
     """Cost-effectiveness acceptability curves: P(cost-effective) against willingness to pay.
 
     Parameters
@@ -672,6 +687,9 @@ def plot_ceac(wtp: Sequence[float], curves: Mapping[str, np.ndarray], *,
         drawn as labelled markers.
     unit : str, default "per S47 enquiry avoided"
         What the willingness to pay is for.
+
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
 
     Returns
     -------
@@ -692,7 +710,7 @@ def plot_ceac(wtp: Sequence[float], curves: Mapping[str, np.ndarray], *,
     marks = dict(published or {})
     _probabilities(list(marks.values()), len(marks), "plot_ceac published")
     with _house_style():
-        ax = _new_axes()
+        ax = _new_axes(ax=ax)
         for name, y in checked.items():
             ax.plot(x, y, color=prior_colour(name), lw=2.0, label=name)
         if marks:
@@ -754,7 +772,8 @@ def _draw_published(ax: Axes, marks: Mapping[float, float]) -> None:
 def plot_tipping(values: np.ndarray, prob: np.ndarray, *, thresholds: Mapping[str, float],
                  points: Sequence[tuple[float, float, str]] = (),
                  current: Sequence[tuple[float, float, str]] = (), xlabel: str,
-                 ylabel: str = "probability of a meaningful reduction") -> Figure:
+                 ylabel: str = "probability of a meaningful reduction",
+                 ax: Axes | None = None) -> Figure:
     """P(meaningful reduction) along a family of priors, with the decision thresholds.
 
     Parameters
@@ -774,6 +793,9 @@ def plot_tipping(values: np.ndarray, prob: np.ndarray, *, thresholds: Mapping[st
         What ``values`` are, in plain English.
     ylabel : str, default "probability of a meaningful reduction"
 
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+
     Returns
     -------
     matplotlib.figure.Figure
@@ -792,7 +814,7 @@ def plot_tipping(values: np.ndarray, prob: np.ndarray, *, thresholds: Mapping[st
     order = np.argsort(x, kind="stable")
     x, y = x[order], y[order]
     with _house_style():
-        ax = _new_axes()
+        ax = _new_axes(ax=ax)
         ax.plot(x, y, color="#333333", lw=2.0, zorder=2)
         for name, level in thresholds.items():
             _threshold_line(ax, name, level, x, y)
