@@ -245,50 +245,13 @@ def format_table(results: list[FitResult]) -> str:
     lines = [f"{'analysis':16}{'prior':13}{'MCID':>7}  {'effect (95% interval)':33}"
              f"{'P(cut>=MCID)':>12}  {'new LA':>7}  {'P(harm)':>8}  {'averted/1000/y':>15}  fit"]
     for r in results:
-        mcid, effect, probs = _table_effect(r.decision)
+        mcid, effect, probs = r.decision.table_cells()
         cut, new_la, harm = probs
         lines.append(f"{r.spec.name:16}{r.decision.prior:13}{mcid:>7}  {effect:33}"
                      f"{cut:12.1%}  {new_la:7.1%}  {harm:8.1%}  "
                      f"{r.decision.averted_per_1000:15.2f}  {'ok' if r.ok else 'FAILED'}")
-    notes = [f"{r.spec.name}: {note}" for r in results for note in _table_notes(r.decision)]
+    notes = [f"{r.spec.name}: {note}" for r in results for note in r.decision.table_notes()]
     return "\n".join(lines + (["", *notes] if notes else []))
-
-
-def _table_effect(d) -> tuple[str, str, tuple[float, float, float]]:
-    """A table row's MCID, effect with its interval, and P(cut >= MCID), new LA, P(harm), all on
-    the row's own scale: percentage points for attendance, else the ratio."""
-    from swisbayes.decision.summaries import AttendanceDecision, difference_decimals, signed
-
-    if isinstance(d, AttendanceDecision):
-        diff, new = d.difference, d.new_la_difference
-        places = difference_decimals(diff, new)
-        effect = (f"{signed(diff.median, places)} pp ({signed(diff.ci[0], places)} to "
-                  f"{signed(diff.ci[1], places)})")
-        return (f"{d.mcid_pp:g} pp", effect,
-                (diff.prob_meaningful_reduction, new.prob_meaningful_reduction, diff.prob_harm))
-    e = d.effect
-    return (f"{d.mcid:.0%}", f"IRR {e.median:.3f} ({e.ci[0]:.3f}-{e.ci[1]:.3f})",
-            (e.prob_meaningful_reduction, d.new_la.prob_meaningful_reduction, e.prob_harm))
-
-
-def _table_notes(d) -> list[str]:
-    """Notes of one table row: what a non-count outcome's effect and averted column mean."""
-    from swisbayes.decision.summaries import AttendanceDecision, HurdleDecision
-
-    if isinstance(d, HurdleDecision):
-        zero, positive = d.parts["zero"], d.parts["positive"]
-        return [f"IRR = ratio of expected days in care; any care episode "
-                f"{zero.median:.3f} ({zero.ci[0]:.3f}-{zero.ci[1]:.3f}), days given any "
-                f"{positive.median:.3f} ({positive.ci[0]:.3f}-{positive.ci[1]:.3f}); "
-                f"averted = days in care"]
-    if isinstance(d, AttendanceDecision):
-        e = d.effect
-        return [f"effect = absence with SWIS minus without, percentage points (pp) of sessions, "
-                f"from {d.control_absence_pct:.2f}% in control schools; P(cut) = P(fall >= "
-                f"{d.mcid_pp:g} pp), P(harm) = P(rise); any fall "
-                f"{d.difference.prob_any_reduction:.1%}; as a {d.ratio_label} {e.median:.4f} "
-                f"({e.ci[0]:.4f}-{e.ci[1]:.4f}); averted = sessions missed"]
-    return []
 
 
 @cli.command()
@@ -396,8 +359,8 @@ def priors(as_json: bool, mcid: float, plot_file: Path | None, pilots: Path | No
 
 
 def _prior_from_posterior(path: Path, name: str | None):
-    from swisbayes.data.schema import outcome_schema
     from swisbayes.evidence.meta_analysis import posterior_as_prior
+    from swisbayes.families.registry import family_of
     from swisbayes.inference.fitting import FitResult
 
     try:
@@ -408,7 +371,7 @@ def _prior_from_posterior(path: Path, name: str | None):
         raise SpecError(f"{path}: not a posterior saved by 'swisbayes fit --out' "
                         f"({type(exc).__name__}: {exc}); expected the .nc file that "
                         "'swisbayes fit SPEC --out DIR' writes") from None
-    if outcome_schema(result.spec.outcome).kind != "count":
+    if family_of(result.spec).effect_vars.get("log_irr") != "irr":
         raise SpecError(f"{path}: the {result.spec.outcome} analysis has no single log IRR to "
                         "reuse as a prior (its effects are on other scales); use the posterior "
                         "of a count outcome: s47, referrals, s17 or care_entry")
@@ -446,7 +409,7 @@ def format_fit(result: FitResult) -> str:
     header = (f"{'':22}{'median':>8}  {'95% interval':>15}  {'P(any cut)':>10}  "
               f"{f'P(cut>={pct:.0%})':>13}  {'P(harm)':>8}")
     rows = []
-    for label, s in _fit_rows(d):
+    for label, s in d.labelled_ratios():
         rows.append(f"{label:22}{s.median:8.3f}  {s.ci[0]:7.3f}-{s.ci[1]:<7.3f}  "
                     f"{s.prob_any_reduction:10.1%}  {s.prob_meaningful_reduction:13.1%}  "
                     f"{s.prob_harm:8.1%}")
@@ -459,7 +422,7 @@ def format_fit(result: FitResult) -> str:
         "",
         header,
         *rows,
-        *_difference_lines(d),
+        *d.difference_lines(),
         "",
         f"control-arm rate: {d.control_rate_per_1000:.2f} per 1000 pupils per year; "
         f"{d.unit} averted: {d.averted_per_1000:.2f} per 1000 pupils per year "
@@ -471,32 +434,6 @@ def format_fit(result: FitResult) -> str:
         "",
         result.text,
     ])
-
-
-def _fit_rows(d) -> list[tuple[str, object]]:
-    """Labelled ratio summaries of a decision: the effect, a new LA, and the hurdle's parts."""
-    from swisbayes.decision.summaries import AttendanceDecision, HurdleDecision
-
-    if isinstance(d, HurdleDecision):
-        return [("days ratio, trial LAs", d.effect), ("days ratio, a new LA", d.new_la),
-                ("  any care episode", d.parts["zero"]),
-                ("  days given any", d.parts["positive"])]
-    if isinstance(d, AttendanceDecision):
-        return [("absence RR, trial LAs", d.effect), ("absence RR, a new LA", d.new_la)]
-    return [("IRR, trial LAs", d.effect), ("IRR, a new LA", d.new_la)]
-
-
-def _difference_lines(d) -> list[str]:
-    """Attendance's difference in absence, in percentage points (nothing for other outcomes)."""
-    from swisbayes.decision.summaries import AttendanceDecision
-
-    if not isinstance(d, AttendanceDecision):
-        return []
-    return ["", f"absence in the control arm {d.control_absence_pct:.2f}%; difference SWIS - "
-                f"control, percentage points (P(fall >= {d.mcid_pp:g} points)):"] + [
-        f"{label:22}{s.median:+8.3f}  {s.ci[0]:+7.3f} to {s.ci[1]:<+7.3f}  "
-        f"{s.prob_meaningful_reduction:8.1%}"
-        for label, s in (("trial LAs", d.difference), ("a new LA", d.new_la_difference))]
 
 
 @cli.command()

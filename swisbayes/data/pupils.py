@@ -303,7 +303,7 @@ def _check_one_per_school(school: pd.Series, value: pd.Series, shown: pd.Series,
 def _check_days(outcome: OutcomeSchema, numeric: dict[str, pd.Series],
                 report: ValidationReport) -> None:
     """Days in care per pupil cannot exceed the days in its window."""
-    if outcome.kind != "days":
+    if not outcome.traits.day_windows:
         return
     for column, bound, window in ((outcome.followup, MAX_FOLLOWUP_DAYS, "follow-up window"),
                                   (outcome.baseline, MAX_BASELINE_DAYS, "baseline year")):
@@ -479,7 +479,7 @@ def _school_table(pupils: pd.DataFrame, codes: np.ndarray, school_ids: pd.Index,
 
 def _cell_table(pupils: pd.DataFrame, codes: np.ndarray, schools: pd.DataFrame,
                 checked: list[OutcomeSchema], roles: CovariateRoles) -> pd.DataFrame:
-    counts = [o for o in checked if o.kind == "count"]
+    counts = [o for o in checked if o.traits.events]
     keys = list(dict.fromkeys([*roles.cell, *(o.baseline for o in counts
                                               if o.baseline in pupils.columns)]))
     followups = [o.followup for o in counts if o.followup not in keys]

@@ -39,6 +39,39 @@ MAX_BASELINE_DAYS = 366
 
 
 @dataclass(frozen=True)
+class OutcomeKind:
+    """What the data layer needs to know of a kind of outcome, declared as data.
+
+    Parameters
+    ----------
+    name : str
+        ``count``, ``days`` or ``sessions``; the model of each kind is its family in
+        :mod:`swisbayes.families.registry`.
+    events : bool
+        A count of events: pupil rows reduce to cells of pupils, and a school's rate per pupil
+        is checked for plausibility.
+    day_windows : bool
+        Days bounded by the follow-up and baseline windows.
+    summable : bool
+        School values add up to a meaningful arm total (events or days; not sessions missed,
+        whose total depends on sessions possible).
+    """
+
+    name: str
+    events: bool
+    day_windows: bool
+    summable: bool
+
+
+KINDS: dict[str, OutcomeKind] = {k.name: k for k in (
+    OutcomeKind("count", events=True, day_windows=False, summable=True),
+    OutcomeKind("days", events=False, day_windows=True, summable=True),
+    OutcomeKind("sessions", events=False, day_windows=False, summable=False),
+)}
+"""Every kind of outcome, by name."""
+
+
+@dataclass(frozen=True)
 class OutcomeSchema:
     """The columns that carry one outcome.
 
@@ -71,6 +104,11 @@ class OutcomeSchema:
         """All columns of this outcome, follow-up first."""
         cols = [self.followup, self.baseline, self.denominator]
         return tuple(c for c in cols if c is not None)
+
+    @property
+    def traits(self) -> OutcomeKind:
+        """What this outcome's kind means for the data (:data:`KINDS`)."""
+        return KINDS[self.kind]
 
     @property
     def integer_columns(self) -> tuple[str, ...]:

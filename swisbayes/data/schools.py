@@ -60,7 +60,7 @@ def _check_outcome(frame, outcome: OutcomeSchema, exposure, report, numeric) -> 
     for column in outcome.integer_columns:
         if column in frame:
             check_counts(numeric[column], column, report)
-    if outcome.kind == "count" and outcome.followup in numeric:
+    if outcome.traits.events and outcome.followup in numeric:
         rate = numeric[outcome.followup] / exposure
         high = rate > PLAUSIBLE_EVENTS_PER_PUPIL
         if high.any():

@@ -602,6 +602,26 @@ class DecisionSummary:
             f"of harm (more {self.unit}) {e.prob_harm:.0%}.")
 
 
+    def table_cells(self) -> tuple[str, str, tuple[float, float, float]]:
+        """One table row on the summary's own scale: the MCID, the effect with its interval,
+        and P(reduction >= MCID), the same in a new LA, and P(harm)."""
+        e = self.effect
+        return (f"{self.mcid:.0%}", f"IRR {e.median:.3f} ({e.ci[0]:.3f}-{e.ci[1]:.3f})",
+                (e.prob_meaningful_reduction, self.new_la.prob_meaningful_reduction,
+                 e.prob_harm))
+
+    def table_notes(self) -> list[str]:
+        """Notes under a table row that say what a non-count outcome's numbers mean."""
+        return []
+
+    def labelled_ratios(self) -> list[tuple[str, RatioSummary]]:
+        """The ratio summaries worth a line each, with their labels."""
+        return [("IRR, trial LAs", self.effect), ("IRR, a new LA", self.new_la)]
+
+    def difference_lines(self) -> list[str]:
+        """Lines of a difference in percentage points (attendance only)."""
+        return []
+
 @dataclass(frozen=True)
 class HurdleDecision(DecisionSummary):
     """Decision quantities for days in care: the headline ratio and each part's effect.
@@ -634,6 +654,20 @@ class HurdleDecision(DecisionSummary):
                 f"days in care of schools with any have ratio {positive.median:.2f} "
                 f"({positive.ci[0]:.2f} to {positive.ci[1]:.2f}).")
 
+
+    def table_notes(self) -> list[str]:
+        """What the headline ratio, each part and the averted column are."""
+        zero, positive = self.parts["zero"], self.parts["positive"]
+        return [f"IRR = ratio of expected days in care; any care episode "
+                f"{zero.median:.3f} ({zero.ci[0]:.3f}-{zero.ci[1]:.3f}), days given any "
+                f"{positive.median:.3f} ({positive.ci[0]:.3f}-{positive.ci[1]:.3f}); "
+                f"averted = days in care"]
+
+    def labelled_ratios(self) -> list[tuple[str, RatioSummary]]:
+        """The headline ratio of days, in the trial's LAs and a new one, and each part."""
+        return [("days ratio, trial LAs", self.effect), ("days ratio, a new LA", self.new_la),
+                ("  any care episode", self.parts["zero"]),
+                ("  days given any", self.parts["positive"])]
 
 @dataclass(frozen=True)
 class AttendanceDecision(DecisionSummary):
@@ -692,6 +726,37 @@ class AttendanceDecision(DecisionSummary):
                 f"a rise {d.prob_harm:.0%}. As a {self.ratio_label}: {e.median:.4f} "
                 f"({e.ci[0]:.4f} to {e.ci[1]:.4f}).")
 
+
+    def table_cells(self) -> tuple[str, str, tuple[float, float, float]]:
+        """The row in percentage points: MCID, difference and probabilities on that scale."""
+        diff, new = self.difference, self.new_la_difference
+        places = difference_decimals(diff, new)
+        effect = (f"{signed(diff.median, places)} pp ({signed(diff.ci[0], places)} to "
+                  f"{signed(diff.ci[1], places)})")
+        return (f"{self.mcid_pp:g} pp", effect,
+                (diff.prob_meaningful_reduction, new.prob_meaningful_reduction, diff.prob_harm))
+
+    def table_notes(self) -> list[str]:
+        """What the difference, its probabilities and the averted column are."""
+        e = self.effect
+        return [f"effect = absence with SWIS minus without, percentage points (pp) of sessions, "
+                f"from {self.control_absence_pct:.2f}% in control schools; P(cut) = P(fall >= "
+                f"{self.mcid_pp:g} pp), P(harm) = P(rise); any fall "
+                f"{self.difference.prob_any_reduction:.1%}; as a {self.ratio_label} "
+                f"{e.median:.4f} ({e.ci[0]:.4f}-{e.ci[1]:.4f}); averted = sessions missed"]
+
+    def labelled_ratios(self) -> list[tuple[str, RatioSummary]]:
+        """The ratio of absence rates, in the trial's LAs and a new one."""
+        return [("absence RR, trial LAs", self.effect), ("absence RR, a new LA", self.new_la)]
+
+    def difference_lines(self) -> list[str]:
+        """The difference in absence, in percentage points, in the trial's LAs and a new one."""
+        return ["", f"absence in the control arm {self.control_absence_pct:.2f}%; difference "
+                    f"SWIS - control, percentage points (P(fall >= {self.mcid_pp:g} points)):"] + [
+            f"{label:22}{d.median:+8.3f}  {d.ci[0]:+7.3f} to {d.ci[1]:<+7.3f}  "
+            f"{d.prob_meaningful_reduction:8.1%}"
+            for label, d in (("trial LAs", self.difference),
+                             ("a new LA", self.new_la_difference))]
 
 def ratio_keys(s: RatioSummary) -> dict:
     """The JSON keys shared by every ratio result (fit, new LA, re-analysis).

@@ -102,7 +102,7 @@ def arm_counts(data: SchoolData, outcomes: Sequence[str],
     rows = {"schools": [int((arm == 1).sum()), int((arm == 0).sum()), len(frame)]}
     for name in outcomes:
         schema = outcome_schema(name)
-        if schema.kind == "sessions":
+        if not schema.traits.summable:
             continue
         values = frame[schema.followup].to_numpy()
         swis, control = int(values[arm == 1].sum()), int(values[arm == 0].sum())
