@@ -62,9 +62,12 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check swisbayes tests benchmarks notebooks
 
+# Side-by-side timings (ratios against a baseline measured in the same run), not tests.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) benchmarks/bench_fit.py
+	$(PY) benchmarks/bench_fast_paths.py
+	$(PY) benchmarks/bench_reanalyse.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache
