@@ -70,14 +70,16 @@ def test_pilot_informed_prior_in_a_spec_is_robust_and_says_its_numbers_are_assum
         (PRIMARY_SPEC.parent / "pilots.toml").read_text())
     (tmp_path / "spec.toml").write_text(text)
     spec = swisbayes.load_spec(tmp_path / "spec.toml")
-    prior = spec.effect_prior
+    with pytest.raises(swisbayes.SpecError, match="resolve it"):
+        _ = spec.effect_prior  # a spec never starts the meta-analysis itself
+    prior = swisbayes.resolve_prior(spec)
     assert prior.name == "pilot-informed"
     assert prior.weights[-1] == pytest.approx(0.5)        # the vague component
     assert (prior.means[-1], prior.sds[-1]) == (0.0, 10.0)
     assert "assumption" in prior.description
     assert prior.details["pilots"] == str(tmp_path / "pilots.toml")
     # An S17 analysis pools the S17 pilot only (Stockport).
-    s17 = spec.model_copy(update={"outcome": "s17"}).effect_prior
+    s17 = swisbayes.resolve_prior(spec.model_copy(update={"outcome": "s17"}))
     assert not np.allclose(s17.means[:-1], prior.means[: len(s17.means) - 1])
 
 

@@ -121,8 +121,10 @@ def _cached_cfunc(template: str, name: str, signature, inner, shared_vars, key_o
         raise LookupError("the PyTensor function has no cache key")
     arrays, args, ud_len = _array_lines(shared_vars, key_order, shared_data, keys)
     src = template.format(arrays=arrays, args=args, ud_len=ud_len, **fmt)
-    key = hashlib.sha256("\n".join([_WRAPPER_FORMAT, src, inner_key, numba.__version__]).encode(
-    )).hexdigest()
+    # The module's name is part of the key: a cached function rebuilds its environment from
+    # that module, so code moved to another module must never load an entry made before.
+    key = hashlib.sha256("\n".join([_WRAPPER_FORMAT, src, inner_key, numba.__version__,
+                                    __name__]).encode()).hexdigest()
     # __name__ lets numba rebuild the function's environment when it loads it from the cache.
     env = {"__name__": __name__, "np": np, "carray": numba.carray, "void_pointer": _void_pointer,
            "inner": inner}
