@@ -46,7 +46,11 @@ _GROUPS: dict[str, dict[str, str]] = {
         "format_money": "format_money"},
     "swisbayes.economics.voi": {"LinearNetBenefit": "LinearNetBenefit", "evsi": "evsi",
                                 "evpi_mixture": "evpi_mixture",
-                                "further_trial_value": "further_trial_value"},
+                                "further_trial_value": "further_trial_value",
+                                "evsi_table": "evsi_table"},
+    "swisbayes.economics.value_for_money": {
+        "mean_pupils": "mean_pupils", "per_school": "per_school",
+        "value_for_money": "value_for_money", "ValueForMoney": "ValueForMoney"},
     # priors
     "swisbayes.priors.library": {"MixturePrior": "MixturePrior", "library_names": "library_names"},
     "swisbayes.priors.robust": {"robustify": "robustify", "discount": "discount"},
@@ -59,12 +63,14 @@ _GROUPS: dict[str, dict[str, str]] = {
     "swisbayes.evidence.reanalysis": {"reanalyse": "reanalyse"},
     # decisions
     "swisbayes.decision.rule": {"DecisionRule": "DecisionRule", "decide_verdict": "decide_verdict",
-                                "prob_meaningful": "prob_meaningful"},
+                                "prob_meaningful": "prob_meaningful",
+                                "overall_verdict": "overall_verdict"},
     "swisbayes.decision.tipping": {
         "tipping_point": "tipping_point", "tipping_points": "tipping_points",
         "probability_curve": "probability_curve", "likelihood_from_draws": "likelihood_from_draws",
         "NormalCentreFamily": "NormalCentreFamily", "NormalSDFamily": "NormalSDFamily",
-        "RobustWeightFamily": "RobustWeightFamily"},
+        "RobustWeightFamily": "RobustWeightFamily", "tipping_curve": "tipping_curve",
+        "published_likelihood": "published_likelihood"},
     "swisbayes.decision.joint": {"prob_all_below": "prob_all_below"},
     # fits
     "swisbayes.inference.fitting": {"FitResult": "FitResult"},
@@ -75,17 +81,31 @@ _GROUPS: dict[str, dict[str, str]] = {
     "swisbayes.workflows.analysis": {"Analysis": "Analysis", "fit": "fit"},
     # batch work
     "swisbayes.workflows.sensitivity": {"run_grid": "run_grid"},
-    "swisbayes.workflows.screen": {"screen_grid": "screen_grid"},
+    "swisbayes.workflows.screen": {"screen_grid": "screen_grid", "grid_spread": "grid_spread",
+                                  "compare_with_grid": "compare_with_grid"},
+    "swisbayes.workflows.sensitivity_plots": {
+        "plot_probability_by_prior": "plot_probability_by_prior",
+        "plot_heatmap": "plot_heatmap"},
     "swisbayes.workflows.study": {"run_study": "run_study"},
     "swisbayes.workflows.sbc": {"run_sbc": "run_sbc"},
     "swisbayes.workflows.multiprior": {"analyse_outcome": "analyse_outcome",
                                        "run_analyses": "run_analyses"},
+    "swisbayes.workflows.value_for_money": {
+        "averted_per_school_year": "averted_per_school_year", "paired_draws": "paired_draws",
+        "prior_economics": "prior_economics", "PriorEconomics": "PriorEconomics",
+        "value_sweep": "value_sweep", "linear_net_benefit": "linear_net_benefit",
+        "trial_values": "trial_values"},
+    "swisbayes.workflows.tipping": {
+        "data_alone": "data_alone", "fitted_likelihood": "fitted_likelihood",
+        "tipping_families": "tipping_families", "verdict_tipping": "verdict_tipping",
+        "outcome_tipping_curve": "outcome_tipping_curve",
+        "plot_tipping_curve": "plot_tipping_curve"},
     # figures and the report
     "swisbayes.plots.basic": {"plot_forest": "plot_forest", "plot_priors": "plot_priors",
                               "save_figure": "save_figure"},
     "swisbayes.plots.decision": {"plot_ratio_posteriors": "plot_ratio_posteriors",
                                  "plot_la_effects": "plot_la_effects", "plot_ceac": "plot_ceac",
-                                 "plot_tipping": "plot_tipping"},
+                                 "plot_tipping": "plot_tipping", "prior_colour": "prior_colour"},
     "swisbayes.report.run": {"make_report": "make_report"},
 }
 for _module, _names in _GROUPS.items():

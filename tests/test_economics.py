@@ -356,3 +356,135 @@ def test_missing_or_broken_files(tmp_path: Path):
     broken.write_text("currency = \n", encoding="utf-8")
     with pytest.raises(SpecError, match="not valid TOML"):
         load_economics(broken)
+
+
+# ----------------------------------------------------------------------------- value for money
+
+
+def test_per_school_and_mean_pupils():
+    from swisbayes.data.io import read_school_data
+    from swisbayes.data.simulate import simulate_trial
+    from swisbayes.economics.value_for_money import mean_pupils, per_school
+
+    assert per_school(2.5, 1200.0) == 3.0
+    np.testing.assert_array_equal(per_school(np.array([1.0, -2.0]), 500.0), [0.5, -1.0])
+    data = read_school_data(simulate_trial(3).frame)
+    assert mean_pupils(data) == data.frame["pupils"].sum() / len(data.frame)
+
+
+def test_value_of_the_other_outcomes_by_hand():
+    from swisbayes.economics.value_for_money import expected_value_of_others, value_of_others
+
+    valued = {k: AVERTED[k] for k in ("s47", "referrals")}
+    np.testing.assert_array_equal(value_of_others(valued, VALUES), 300.0 * AVERTED["referrals"])
+    assert expected_value_of_others(valued, VALUES) == 300.0 * 1.25
+    np.testing.assert_array_equal(value_of_others({"s47": AVERTED["s47"]}, VALUES), np.zeros(4))
+    assert expected_value_of_others({"s47": AVERTED["s47"]}, VALUES) == 0.0
+
+
+def test_value_for_money_by_hand():
+    from swisbayes.economics.value_for_money import value_for_money
+
+    inputs = load_economics(BUNDLED)
+    valued = {"s47": AVERTED["s47"], "referrals": AVERTED["referrals"]}
+    values = inputs.values
+    cost = inputs.cost_per_school_year.value
+    nmb = values["s47"] * valued["s47"] + values["referrals"] * valued["referrals"] - cost
+    v = value_for_money(valued, inputs)
+    assert v.nmb == summarise_net_benefit(nmb)
+    assert v.evpi_per_school_year == evpi(nmb)
+    assert v.population_evpi == evpi(nmb) * population_scale(inputs)
+    grid = inputs.willingness_to_pay.grid
+    # per S47 enquiry avoided, at the cost less the value of the averted referrals
+    by_hand = [np.mean(w * valued["s47"] - (cost - values["referrals"] * valued["referrals"]) > 0)
+               for w in grid]
+    np.testing.assert_array_equal(v.ceac, by_hand)
+    assert v.ceac_at(grid[2]) == by_hand[2]
+    with pytest.raises(SpecError, match="not on the grid"):
+        v.ceac_at(grid[2] + 0.5)
+    assert json.loads(json.dumps(v.to_dict()))["population_evpi"] == v.population_evpi
+    with pytest.raises(SpecError, match="needs draws of 's47'"):
+        value_for_money({"referrals": AVERTED["referrals"]}, inputs)
+
+
+def test_with_value_changes_one_value_and_validates_it():
+    inputs = load_economics(BUNDLED)
+    high = inputs.with_value("s47", 50_000.0)
+    assert high.values == {**inputs.values, "s47": 50_000.0}
+    assert high.value_per_event["s47"].is_assumption
+    assert "sensitivity" in high.value_per_event["s47"].rationale
+    assert inputs.values["s47"] == 2000.0  # the original is untouched
+    with pytest.raises(SpecError, match=r"value_per_event\.s47\.value"):
+        inputs.with_value("s47", -1.0)
+
+
+class _Fit:
+    """A stand-in for a PriorAnalysis: the draws, weights and decision that value for money
+    reads."""
+
+    def __init__(self, control: np.ndarray, swis: np.ndarray, weights: np.ndarray | None,
+                 prob_meaningful: float, *, followup_years: float = 2.0) -> None:
+        from types import SimpleNamespace
+
+        import xarray as xr
+
+        shape = (1, control.size)
+        self.posterior = xr.Dataset({
+            "rate_control_per_1000": (("chain", "draw"), control.reshape(shape)),
+            "rate_swis_per_1000": (("chain", "draw"), swis.reshape(shape)),
+            "irr": (("chain", "draw"), (swis / control).reshape(shape))})
+        self.spec = SimpleNamespace(followup_years=followup_years)
+        self.weights = weights
+        self.reliable = True
+        self.decision = SimpleNamespace(mcid=0.1, effect=SimpleNamespace(
+            prob_meaningful_reduction=prob_meaningful))
+
+    def draws(self, name: str) -> np.ndarray:
+        return self.posterior[name].to_numpy().ravel()
+
+
+def _outcome(name: str, results: dict):
+    from types import SimpleNamespace
+
+    from swisbayes.workflows.multiprior import OutcomeAnalysis
+
+    return OutcomeAnalysis(SimpleNamespace(outcome=name, name=name), results)
+
+
+def test_prior_economics_pairs_the_outcomes_and_borrows_the_vague_prior():
+    from swisbayes.economics.value_for_money import value_for_money
+    from swisbayes.workflows.value_for_money import (
+        averted_per_school_year,
+        control_events_per_school_year,
+        paired_draws,
+        prior_economics,
+    )
+
+    rng = np.random.default_rng(2)
+    n, pupils = 400, 1000.0
+    control = rng.normal(60.0, 2.0, n)
+    s47 = {"vague": _Fit(control, control * rng.normal(0.95, 0.05, n), None, 0.2),
+           "sceptical": _Fit(control, control * rng.normal(0.99, 0.03, n),
+                             rng.uniform(0.5, 1.5, n) / (n * 1.0), 0.05)}
+    referrals = {"vague": _Fit(control * 3, control * 3 * rng.normal(1.0, 0.05, n), None, 0.1)}
+    analyses = [_outcome("s47", s47), _outcome("referrals", referrals)]
+    inputs = load_economics(BUNDLED)
+    pa = s47["vague"]
+    # per 1000 pupils over two years -> per school of 1000 pupils per year
+    np.testing.assert_allclose(averted_per_school_year(pa, pupils),
+                               (pa.draws("rate_control_per_1000")
+                                - pa.draws("rate_swis_per_1000")) / 2.0)
+    assert control_events_per_school_year(pa, pupils) == pytest.approx(control.mean() / 2.0)
+    paired = paired_draws(analyses, "sceptical", list(inputs.values), pupils)
+    assert paired.borrowed == ("referrals",)
+    assert paired.missing == ("s17", "days_in_care")
+    assert {k: a.shape for k, a in paired.averted.items()} == {"s47": (n,), "referrals": (n,)}
+    e = prior_economics(analyses, "sceptical", inputs, pupils)
+    expected = value_for_money(paired.averted, inputs)
+    assert (e.nmb, e.population_evpi) == (expected.nmb, expected.population_evpi)
+    np.testing.assert_array_equal(e.ceac, expected.ceac)
+    assert (e.borrowed, e.counted, e.missing) == (("referrals",), ("s47", "referrals"),
+                                                   ("s17", "days_in_care"))
+    assert e.verdict.verdict == "stop"  # P(meaningful) 5% is below the 10% stop threshold
+    assert e.verdict.prob_nmb_positive == e.nmb.prob_positive
+    assert e.verdict.outcome_label == "S47 enquiries"

@@ -28,19 +28,14 @@ from swisbayes.decision.summaries import (
     signed,
 )
 from swisbayes.economics.net_benefit import load_economics
+from swisbayes.economics.value_for_money import mean_pupils
 from swisbayes.evidence.reanalysis import reanalyse
 from swisbayes.families.registry import decide_spec
-from swisbayes.report.content import (
-    POINTS,
-    effect_cells,
-    headline,
-    mean_pupils,
-    outcome_decimals,
-    points_text,
-    prior_economics,
-)
+from swisbayes.report.content import POINTS, effect_cells, headline, outcome_decimals, points_text
 from swisbayes.report.disclosure import SUPPRESSED, arm_counts, suppress_row
 from swisbayes.report.run import make_report
+from swisbayes.workflows.tipping import verdict_tipping
+from swisbayes.workflows.value_for_money import prior_economics, trial_values
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
@@ -434,6 +429,20 @@ def test_html_economics_and_reanalysis_equal_their_functions(bundled_report):
                  if t == "economics" and p == "published economic evaluation"
                  and k.startswith("ceac_")]
     assert published == [0.013, 0.011, 0.061]
+    # the value of further trials: every cell is the library's number
+    values = trial_values(run.analyses, inputs, pupils)
+    for name, v in values.items():
+        shown = [float(val) for t, _, _, k, val in cells.cells
+                 if t == "evsi" and k == f"population_evsi.{name}"]
+        assert shown == list(v.table["population_evsi"])
+        assert _value(cells, "evsi", f"population_evpi.{name}") == v.population_evpi
+    # the tipping points: every sentence is the library's
+    vague = prior_economics(run.analyses, "vague", inputs, pupils).verdict
+    tipping = verdict_tipping(primary, vague, inputs.decision_rule)
+    html = unescape(path.read_text(encoding="utf-8"))
+    for tp in [*tipping.fitted, *tipping.published]:
+        assert tp.text[1:] in html
+    assert f"from its vague-prior verdict '{tipping.published_verdict}'" in html
 
 
 @pytest.mark.slow
@@ -475,7 +484,7 @@ def test_net_benefit_by_hand_from_the_posterior(bundled_report):
 def load_example_data(run):
     from swisbayes.workflows.multiprior import load_report_data
 
-    return load_report_data(None, [o.spec for o in run.analyses])
+    return load_report_data(swisbayes.load_example(), [o.spec for o in run.analyses])
 
 
 @pytest.mark.slow

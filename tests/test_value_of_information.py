@@ -257,3 +257,38 @@ def test_further_trial_value_says_when_a_trial_is_worth_its_cost():
     assert best["expected_net_gain"] > 0
     assert value.text.startswith("Perfect information about the effect would be worth at most")
     assert value.sentence(int(best["n_per_arm"])) in value.text
+
+
+def test_evsi_table_puts_the_priors_side_by_side_with_perfect_information_last():
+    from swisbayes.economics.voi import PERFECT_INFORMATION, evsi_table
+
+    inputs = load_economics(ROOT / "models" / "economics.toml")
+    nb = LinearNetBenefit(value=2000.0, events_per_school_year=60.0, cost=37_500.0)
+    values = {name: further_trial_value(mix, nb, inputs)
+              for name, mix in (("a", MixturePrior.normal("a", -0.5, 0.3)),
+                                ("b", MixturePrior.normal("b", -0.3, 0.2)))}
+    table = evsi_table(values)
+    assert list(table.index) == [25, 50, 100, 150, 200, PERFECT_INFORMATION]
+    assert list(table.columns) == ["trial_cost", "a", "b"]
+    for name, v in values.items():
+        assert list(table[name].iloc[:-1]) == list(v.table["population_evsi"])  # exactly
+        assert table[name].iloc[-1] == v.population_evpi
+    assert list(table["trial_cost"].iloc[:-1]) == list(values["a"].table["trial_cost"])
+    assert np.isnan(table["trial_cost"].iloc[-1])
+    with pytest.raises(SpecError, match="no further-trial values"):
+        evsi_table({})
+    other = inputs.model_copy(update={"further_trial": inputs.further_trial.model_copy(
+        update={"n_per_arm": (25, 50)})})
+    with pytest.raises(SpecError, match="trial sizes"):
+        evsi_table({**values, "c": further_trial_value(MixturePrior.normal("c", 0.0, 0.2), nb,
+                                                       other)})
+
+
+def test_break_even_value_is_where_averting_every_event_pays():
+    nb = LinearNetBenefit(value=2000.0, events_per_school_year=15.0, cost=20_000.0, offset=500.0)
+    assert nb.break_even_value == (20_000.0 - 500.0) / 15.0
+    at = LinearNetBenefit(value=nb.break_even_value, events_per_school_year=15.0,
+                          cost=20_000.0, offset=500.0)
+    assert at.intercept == pytest.approx(0.0, abs=1e-9)  # NMB if every event were averted
+    assert LinearNetBenefit(value=1.0, events_per_school_year=0.0,
+                            cost=1.0).break_even_value == np.inf

@@ -433,3 +433,51 @@ def test_likelihood_from_draws_rejects_bad_input(draws, weights, prior_sd, match
     w = None if weights is None else np.array(weights)
     with pytest.raises(SpecError, match=match):
         likelihood_from_draws(np.array(draws), w, prior_sd=prior_sd)
+
+
+# ------------------------------------------------------------- overall verdict, curves
+
+
+def test_overall_verdict_is_the_common_one_or_depends_on_the_prior():
+    from swisbayes.decision.rule import DEPENDS_ON_PRIOR, overall_verdict
+
+    def verdicts(*probs: float) -> dict[str, Verdict]:
+        return {f"p{i}": decide_verdict(None, p, mcid=MCID, outcome_label=LABEL)
+                for i, p in enumerate(probs)}
+
+    assert overall_verdict(verdicts(0.01, 0.0999)) == "stop"
+    assert overall_verdict(verdicts(0.1, 0.5)) == "more evidence"
+    assert overall_verdict(verdicts(0.05, 0.5)) == DEPENDS_ON_PRIOR == "depends on the prior"
+    with pytest.raises(SpecError, match="no verdict"):
+        overall_verdict({})
+
+
+def test_published_likelihood_is_the_published_ci_on_the_log_scale(s47):
+    from swisbayes.decision.tipping import published_likelihood
+
+    assert published_likelihood("s47") == s47
+    with pytest.raises(SpecError, match="no estimate was published"):
+        published_likelihood("attendance")
+
+
+def test_tipping_curve_marks_the_family_s_points_and_priors_within_its_range(s47):
+    from swisbayes.decision.tipping import tipping_curve
+
+    family = NormalCentreFamily()
+    points = tipping_points(s47, None, "stop", [family, NormalSDFamily()], mcid=MCID)
+    library = [get_prior(n) for n in ("vague", "sceptical", "enthusiastic", "pessimistic")]
+    curve = tipping_curve(s47, family, mcid=MCID, bounds=(0.3, 1.1), tipping=points,
+                          priors=library)
+    np.testing.assert_array_equal(curve.values, family.grid((0.3, 1.1)))
+    np.testing.assert_array_equal(curve.prob_meaningful,
+                                  probability_curve(s47, family, curve.values, mcid=MCID))
+    assert curve.points == (points[0],)  # the SD family's point is not on this curve
+    assert curve.points[0].value == pytest.approx(0.652, abs=1e-3)
+    # the pessimistic prior (centre 1/0.85) is outside the range; the vague is not a member
+    assert list(curve.landmarks) == ["sceptical", "enthusiastic"]
+    value, prob = curve.landmarks["enthusiastic"]
+    assert value == pytest.approx(0.85)
+    assert prob == prob_meaningful(get_prior("enthusiastic"), s47, mcid=MCID)
+    narrow = tipping_curve(s47, family, mcid=MCID, bounds=(0.9, 1.1), tipping=points)
+    assert narrow.points == ()
+    assert narrow.landmarks == {}

@@ -4,7 +4,8 @@ A :class:`DecisionRule` turns two posterior probabilities into one of three verd
 (:data:`VERDICTS`): the probability of a meaningful reduction, P(IRR < 1 - MCID), and, when the
 economics are known, the probability that the net monetary benefit (NMB) is positive.
 :func:`decide_verdict` returns the verdict as a :class:`Verdict` whose ``text`` gives the
-numbers that produced it, in plain English.
+numbers that produced it, in plain English; :func:`overall_verdict` is the verdict the priors
+agree on, or "depends on the prior".
 
 The tipping point asks how different a prior would have to be for the verdict to change. It is
 computed on the exact summary-level posterior: a normal likelihood on the log IRR (a published
@@ -33,6 +34,7 @@ with SWIS.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Real
 
@@ -46,6 +48,14 @@ VERDICTS = ("invest", "more evidence", "stop")
 
 VERDICT_RANK = {"stop": 0, "more evidence": 1, "invest": 2}
 """Verdicts in the order P(meaningful reduction) reaches them as it rises."""
+
+DEPENDS_ON_PRIOR = "depends on the prior"
+"""What :func:`overall_verdict` returns when the priors give different verdicts."""
+
+OUTCOME_PHRASES = {"s47": "S47 enquiries", "referrals": "referrals", "s17": "S17 assessments",
+                   "care_entry": "entries to care", "days_in_care": "days in care",
+                   "attendance": "absence"}
+"""Each outcome as it reads in a sentence (the ``outcome_label`` of a :class:`Verdict`)."""
 
 SCAN_POINTS = 101
 """Points of the grid scanned for a change of sign before Brent's method refines the root."""
@@ -318,6 +328,37 @@ needed to keep considering it.
     return Verdict(rule.verdict(p, nmb), p, nmb, rule, check_mcid(mcid), outcome_label)
 
 
+def overall_verdict(verdicts: Mapping[str, Verdict]) -> str:
+    """The verdict the priors agree on, or :data:`DEPENDS_ON_PRIOR`.
+
+    Parameters
+    ----------
+    verdicts : mapping of str to Verdict
+        The verdict under each prior (at least one).
+
+    Returns
+    -------
+    str
+        One of :data:`VERDICTS` when every prior gives it, else ``"depends on the prior"``.
+
+    Raises
+    ------
+    SpecError
+        If ``verdicts`` is empty.
+
+    Examples
+    --------
+    >>> v = {p: decide_verdict(None, x, mcid=0.1, outcome_label="S47 enquiries")
+    ...      for p, x in (("vague", 0.05), ("sceptical", 0.01))}
+    >>> overall_verdict(v)
+    'stop'
+    """
+    kinds = {v.verdict for v in verdicts.values()}
+    if not kinds:
+        raise SpecError("overall_verdict: no verdict given")
+    return kinds.pop() if len(kinds) == 1 else DEPENDS_ON_PRIOR
+
+
 # ------------------------------------------------------------------------- prior families
 
 
@@ -361,5 +402,6 @@ def prob_meaningful(prior: MixturePrior, likelihood: tuple[float, float], *,
 
 
 __all__ = [
-    "SCAN_POINTS", "VERDICTS", "DecisionRule", "Verdict", "decide_verdict", "prob_meaningful"
+    "DEPENDS_ON_PRIOR", "OUTCOME_PHRASES", "SCAN_POINTS", "VERDICTS", "DecisionRule", "Verdict",
+    "decide_verdict", "overall_verdict", "prob_meaningful"
 ]

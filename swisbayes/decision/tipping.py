@@ -1,4 +1,10 @@
-"""Tipping points: the prior, within a family, at which the decision rule's verdict would flip."""
+"""Tipping points: the prior, within a family, at which the decision rule's verdict would flip.
+
+The families (:class:`NormalCentreFamily`, :class:`NormalSDFamily`, :class:`RobustWeightFamily`)
+and the search (:func:`tipping_point`, :func:`tipping_points`) work on a normal likelihood of
+the log IRR: :func:`likelihood_from_draws` of a fit, or :func:`published_likelihood` of a
+published estimate. :func:`tipping_curve` is what a tipping-point plot draws.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from scipy import optimize
 
 from swisbayes._base.errors import SpecError
 from swisbayes._base.text import capitalise, format_probability, format_share, format_threshold
+from swisbayes.data.published import published_estimate
 from swisbayes.decision.rule import (
     SCAN_POINTS,
     VERDICT_RANK,
@@ -25,7 +32,7 @@ from swisbayes.decision.rule import (
     prob_meaningful,
 )
 from swisbayes.decision.summaries import normalised_weights
-from swisbayes.priors.conjugate import normal_likelihood
+from swisbayes.priors.conjugate import normal_likelihood, normal_likelihood_from_ci
 from swisbayes.priors.library import (
     MAX_COMPONENTS,
     PLANNED_IRR,
@@ -885,7 +892,105 @@ def likelihood_from_draws(log_irr_draws: np.ndarray | Sequence[float],
     return normal_likelihood(mean / var / precision, math.sqrt(1.0 / precision))
 
 
+def published_likelihood(outcome: str) -> tuple[float, float]:
+    """The normal likelihood on the log IRR of an outcome's published estimate.
+
+    Parameters
+    ----------
+    outcome : str
+        An outcome with a published estimate (:func:`swisbayes.data.published.published_estimate`).
+
+    Returns
+    -------
+    tuple of float
+        ``(log estimate, SE)`` from the published ratio and its confidence interval.
+
+    Examples
+    --------
+    >>> y, se = published_likelihood("s47")
+    >>> round(float(np.exp(y)), 3), round(se, 4)
+    (1.055, 0.0509)
+    """
+    entry = published_estimate(outcome)
+    return normal_likelihood_from_ci(entry.estimate, *entry.ci, level=entry.ci_level)
+
+
+@dataclass(frozen=True)
+class TippingCurve:
+    """P(meaningful reduction) along a family of priors, with what a tipping-point plot marks.
+
+    Parameters
+    ----------
+    family : PriorFamily
+    values : numpy.ndarray
+        Parameter values spanning the range (:meth:`PriorFamily.grid`).
+    prob_meaningful : numpy.ndarray
+        P(meaningful reduction) under the family's prior at each value.
+    points : tuple of TippingPoint
+        The tipping points of this family found within the range.
+    landmarks : dict of str to (float, float)
+        Named priors that belong to the family and sit within the range: their parameter value
+        and P(meaningful reduction).
+    """
+
+    family: PriorFamily
+    values: np.ndarray
+    prob_meaningful: np.ndarray
+    points: tuple[TippingPoint, ...]
+    landmarks: dict[str, tuple[float, float]]
+
+
+def tipping_curve(likelihood: tuple[float, float], family: PriorFamily, *, mcid: float,
+                  bounds: tuple[float, float] | None = None,
+                  tipping: Iterable[TippingPoint] = (),
+                  priors: Iterable[MixturePrior] = ()) -> TippingCurve:
+    """The curve of a tipping-point plot: P(meaningful reduction) along a family of priors.
+
+    Parameters
+    ----------
+    likelihood : tuple of float
+        ``(log estimate, SE)`` of a normal likelihood on the log IRR.
+    family : PriorFamily
+    mcid : float
+        Meaningful reduction (fraction).
+    bounds : tuple of float, optional
+        Parameter range; the family's :attr:`~PriorFamily.limits` when None.
+    tipping : iterable of TippingPoint, default ()
+        Tipping points (e.g. from :func:`tipping_points`); those of this family found within
+        the range are kept.
+    priors : iterable of MixturePrior, default ()
+        Named priors to place on the curve (:meth:`PriorFamily.landmarks`).
+
+    Returns
+    -------
+    TippingCurve
+
+    Raises
+    ------
+    SpecError
+        If the likelihood, ``mcid`` or ``bounds`` is invalid.
+
+    Examples
+    --------
+    >>> from swisbayes.priors.library import sceptical
+    >>> lik = published_likelihood("s47")
+    >>> curve = tipping_curve(lik, NormalCentreFamily(), mcid=0.1, bounds=(0.3, 1.5),
+    ...                       priors=[sceptical()])
+    >>> len(curve.values), list(curve.landmarks)
+    (101, ['sceptical'])
+    """
+    lo, hi = family.check_bounds(bounds)
+    values = family.grid((lo, hi))
+    curve = probability_curve(likelihood, family, values, mcid=mcid)
+    points = tuple(tp for tp in tipping
+                   if tp.found and tp.family == family and lo <= tp.value <= hi)
+    landmarks = {name: (v, prob_meaningful(family.prior_at(v), likelihood, mcid=mcid))
+                 for name, v in family.landmarks(priors).items() if lo <= v <= hi}
+    return TippingCurve(family, values, curve, points, landmarks)
+
+
 __all__ = [
-    "NormalCentreFamily", "NormalSDFamily", "PriorFamily", "RobustWeightFamily", "TippingPoint",
-    "likelihood_from_draws", "probability_curve", "tipping_point", "tipping_points"
+    "NormalCentreFamily", "NormalSDFamily", "PriorFamily", "RobustWeightFamily", "TippingCurve",
+    "TippingPoint", "likelihood_from_draws", "probability_curve", "published_likelihood",
+    "tipping_curve", "tipping_point", "tipping_points"
 ]

@@ -331,6 +331,43 @@ class EconomicInputs(Strict):
         """JSON-ready copy of the inputs (every value with its source), for provenance."""
         return self.model_dump(mode="json")
 
+    def with_value(self, outcome: str, value: float, *,
+                   rationale: str = "Varied in a sensitivity analysis of the assumed unit "
+                                    "cost.") -> EconomicInputs:
+        """The same inputs with another value per averted event of one outcome, validated.
+
+        The new value is an assumption with ``rationale``, validated like the file (so a
+        negative or mistyped value fails as it would there).
+
+        Parameters
+        ----------
+        outcome : str
+            An outcome of :data:`swisbayes.data.schema.OUTCOMES`.
+        value : float
+            Value of one averted event.
+        rationale : str, optional
+            Why this value (recorded with it).
+
+        Returns
+        -------
+        EconomicInputs
+
+        Raises
+        ------
+        SpecError
+            If the value or outcome is invalid.
+
+        Examples
+        --------
+        >>> load_economics().with_value("s47", 50_000).values["s47"]
+        50000.0
+        """
+        raw = self.to_dict()
+        raw["value_per_event"][outcome] = {"value": value, "source": ASSUMPTION,
+                                           "rationale": rationale}
+        return validated_economics(raw, source=f"economic inputs with value_per_event."
+                                               f"{outcome} = {value!r}")
+
 
 def _walk(node: Any, path: str) -> Iterator[tuple[str, Sourced]]:
     if isinstance(node, Sourced):

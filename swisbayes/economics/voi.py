@@ -20,7 +20,8 @@ fixed. The choice is between investing (NMB) and not investing (0).
   per-school SD :math:`\\sigma` implied by the published trial
   (:data:`swisbayes.priors.robust.UNIT_SD`);
 - :func:`further_trial_value`: EVSI over the trial sizes of the economic inputs, scaled to the
-  roll-out and set against each trial's cost.
+  roll-out and set against each trial's cost;
+- :func:`evsi_table`: those values under several priors, side by side.
 
 Both values are computed without Monte Carlo (see :func:`evsi`).
 """
@@ -28,7 +29,7 @@ Both values are computed without Monte Carlo (see :func:`evsi`).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,6 +148,18 @@ class LinearNetBenefit:
         if b <= 0:
             return -math.inf
         return math.inf if a == 0 else math.log(b / a)
+
+    @property
+    def break_even_value(self) -> float:
+        """The value per averted event above which averting every event would pay:
+        :math:`(c - o) / E` (``inf`` when there are no events to avert).
+
+        Below it no effect, however large, makes investing pay, so no information can change
+        the decision.
+        """
+        if self.events_per_school_year == 0:
+            return math.inf
+        return (self.cost - self.offset) / self.events_per_school_year
 
     def at(self, log_irr: float | np.ndarray) -> np.ndarray:
         """NMB per school-year at given log IRRs.
@@ -498,7 +511,56 @@ def further_trial_value(posterior: MixturePrior, nb: LinearNetBenefit, inputs: E
                              currency=inputs.currency)
 
 
+PERFECT_INFORMATION = "perfect information"
+"""Label of the last row of :func:`evsi_table`: the EVPI, the ceiling of every EVSI."""
+
+
+def evsi_table(values: Mapping[str, FurtherTrialValue]) -> pd.DataFrame:
+    """The value of further trials under several priors, side by side.
+
+    Parameters
+    ----------
+    values : mapping of str to FurtherTrialValue
+        By prior name (from the same economic inputs, so with the same trial sizes).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by the trial size (``n_per_arm``), then a last row :data:`PERFECT_INFORMATION`;
+        column ``trial_cost`` (NaN on the last row), then one column per prior: the EVSI for
+        the roll-out (``population_evsi``), and on the last row its EVPI for the roll-out.
+
+    Raises
+    ------
+    SpecError
+        If ``values`` is empty or its tables have different trial sizes.
+
+    Examples
+    --------
+    >>> from swisbayes.economics.net_benefit import load_economics
+    >>> inputs = load_economics().with_value("s47", 50_000)
+    >>> nb = LinearNetBenefit.from_inputs(inputs, events_per_school_year=15.0)
+    >>> v = further_trial_value(MixturePrior.normal("p", -0.05, 0.05), nb, inputs)
+    >>> table = evsi_table({"p": v})
+    >>> table.index[-1], bool(table["p"].iloc[-1] == v.population_evpi)
+    ('perfect information', True)
+    """
+    if not values:
+        raise SpecError("evsi_table: no further-trial values given")
+    first = next(iter(values.values())).table
+    sizes = [int(n) for n in first["n_per_arm"]]
+    for name, v in values.items():
+        if [int(n) for n in v.table["n_per_arm"]] != sizes:
+            raise SpecError(f"evsi_table: the '{name}' values have trial sizes "
+                            f"{list(v.table['n_per_arm'])}, not {sizes}")
+    columns = {"trial_cost": [*first["trial_cost"], math.nan]}
+    columns |= {name: [*v.table["population_evsi"], v.population_evpi]
+                for name, v in values.items()}
+    index = pd.Index([*sizes, PERFECT_INFORMATION], name="n_per_arm", dtype=object)
+    return pd.DataFrame(columns, index=index)
+
+
 __all__ = [
-    "FurtherTrialValue", "LinearNetBenefit", "evpi_mixture", "evsi", "further_trial_value",
-    "trial_se"
+    "PERFECT_INFORMATION", "FurtherTrialValue", "LinearNetBenefit", "evpi_mixture", "evsi",
+    "evsi_table", "further_trial_value", "trial_se"
 ]

@@ -1,10 +1,13 @@
-"""What the report says: every number, sentence and figure, computed once from the analyses.
+"""What the report says: the view model (tables, sentences and figures) of the analyses.
 
 :func:`build_report` turns the fitted analyses (:mod:`swisbayes.workflows.multiprior`) and the
 economic inputs into a :class:`Report`: plain data that :mod:`swisbayes.report.render` writes as
-HTML or Markdown and that :meth:`Report.table` writes as CSV. Each number in a table is a
-:class:`Cell` holding the exact value next to its formatted text, so what the page shows can be
-checked against the decision functions that produced it.
+HTML or Markdown and that :meth:`Report.table` writes as CSV. It computes nothing a notebook user
+cannot call: value for money and the value of further trials come from
+:mod:`swisbayes.workflows.value_for_money`, the tipping points from
+:mod:`swisbayes.workflows.tipping`, the verdict from :mod:`swisbayes.decision.rule`. Each number
+in a table is a :class:`Cell` holding the exact value next to its formatted text, so what the page
+shows can be checked against the library functions that produced it.
 """
 
 from __future__ import annotations
@@ -25,41 +28,27 @@ from swisbayes._base.text import format_probability
 from swisbayes.data.io import SchoolData
 from swisbayes.data.published import published_estimate
 from swisbayes.data.schema import outcome_schema
-from swisbayes.decision.rule import DecisionRule, Verdict, decide_verdict, prob_meaningful
+from swisbayes.decision.rule import (
+    DEPENDS_ON_PRIOR,
+    OUTCOME_PHRASES,
+    DecisionRule,
+    Verdict,
+    overall_verdict,
+)
 from swisbayes.decision.summaries import (
     AttendanceDecision,
     DecisionSummary,
     DifferenceSummary,
     HurdleDecision,
     RatioSummary,
-    averted_per_1000,
     difference_decimals,
     signed,
 )
-from swisbayes.decision.tipping import (
-    NormalCentreFamily,
-    PriorFamily,
-    RobustWeightFamily,
-    TippingPoint,
-    likelihood_from_draws,
-    probability_curve,
-    tipping_points,
-)
-from swisbayes.economics import net_benefit
-from swisbayes.economics.net_benefit import (
-    EconomicInputs,
-    NetBenefitSummary,
-    ceac,
-    currency_symbol,
-    evpi,
-    format_money,
-    population_scale,
-    summarise_net_benefit,
-)
-from swisbayes.economics.voi import FurtherTrialValue, LinearNetBenefit, further_trial_value
+from swisbayes.decision.tipping import TippingPoint
+from swisbayes.economics.net_benefit import EconomicInputs, currency_symbol, format_money
+from swisbayes.economics.value_for_money import mean_pupils, per_school
+from swisbayes.economics.voi import FurtherTrialValue, evsi_table
 from swisbayes.evidence.reanalysis import reanalyse
-from swisbayes.inference.fitting import PriorAnalysis
-from swisbayes.inference.reweight import equal_weight_draws
 from swisbayes.plots.decision import (
     DifferenceRow,
     ForestRow,
@@ -69,15 +58,26 @@ from swisbayes.plots.decision import (
     plot_la_effects,
     plot_ratio_posteriors,
     plot_summary_forest,
-    plot_tipping,
 )
-from swisbayes.priors.conjugate import normal_likelihood_from_ci, posterior
 from swisbayes.priors.library import PILOT_PRIOR
 from swisbayes.report.disclosure import ARMS, arm_counts
 from swisbayes.spec.analysis import AnalysisSpec
 from swisbayes.spec.pilots import PilotEstimate, load_pilots
 from swisbayes.workflows.multiprior import OutcomeAnalysis
 from swisbayes.workflows.store import sha256_file
+from swisbayes.workflows.tipping import (
+    centre_family,
+    data_alone,
+    outcome_tipping_curve,
+    plot_tipping_curve,
+    verdict_tipping,
+)
+from swisbayes.workflows.value_for_money import (
+    PriorEconomics,
+    find_outcome,
+    prior_economics,
+    trial_values,
+)
 
 PRIMARY = "s47"
 """The primary outcome: the verdict and the value of information are about it."""
@@ -293,7 +293,7 @@ def effect_cells(decision: DecisionSummary, rule: DecisionRule,
     -------
     list of Cell
     """
-    per_school = decision.averted_per_1000 * pupils_per_school / 1000.0
+    school = per_school(decision.averted_per_1000, pupils_per_school)
     if isinstance(decision, AttendanceDecision):
         d, new = decision.difference, decision.new_la_difference
         places = difference_decimals(d) if decimals is None else decimals
@@ -321,7 +321,7 @@ def effect_cells(decision: DecisionSummary, rule: DecisionRule,
     return [*headline,
             Cell("averted_per_1000", decision.averted_per_1000,
                  f"{decision.averted_per_1000:+.2f}"),
-            Cell("averted_per_school_year", per_school, f"{per_school:+.2f}")]
+            Cell("averted_per_school_year", school, f"{school:+.2f}")]
 
 
 def effect_columns(pupils_per_school: float) -> list[str]:
@@ -494,174 +494,11 @@ def count_table(data: SchoolData, analyses: Sequence[OutcomeAnalysis],
     return list(ARMS), [(label, list(row)) for label, row in table.iterrows()]
 
 
-def mean_pupils(data: SchoolData) -> float:
-    """Mean pupils per school: converts rates per 1000 pupils into events per school."""
-    return float(data.frame["pupils"].mean())
-
-
-def averted_per_school_year(pa: PriorAnalysis, pupils_per_school: float) -> np.ndarray:
-    """Draws of events averted per intervention school-year (positive = fewer events).
-
-    Parameters
-    ----------
-    pa : PriorAnalysis
-    pupils_per_school : float
-
-    Returns
-    -------
-    numpy.ndarray
-        One value per draw (aligned with ``pa.weights``).
-    """
-    return averted_per_1000(pa.posterior, pa.spec.followup_years) * pupils_per_school / 1000.0
+def _primary(analyses: Sequence[OutcomeAnalysis]) -> OutcomeAnalysis:
+    return find_outcome(analyses, PRIMARY)
 
 
 # ----------------------------------------------------------------------------- economics
-
-
-@dataclass(frozen=True)
-class PairedDraws:
-    """Equally weighted draws of several outcomes' averted events, paired by index.
-
-    The outcomes are fitted separately, so draw ``i`` of one is paired with draw ``i`` of the
-    others as if they were independent (the report says so); reweighted draws are first
-    resampled to equal weights (:func:`~swisbayes.inference.reweight.equal_weight_draws`).
-
-    Parameters
-    ----------
-    averted : dict of str to numpy.ndarray
-        Events averted per school-year, by outcome.
-    borrowed : tuple of str
-        Outcomes taken under their first (vague) prior, for want of the one asked for.
-    missing : tuple of str
-        Outcomes asked for that have no analysis (not counted).
-    """
-
-    averted: dict[str, np.ndarray]
-    borrowed: tuple[str, ...]
-    missing: tuple[str, ...]
-
-
-def paired_draws(analyses: Sequence[OutcomeAnalysis], prior: str, outcomes: Sequence[str],
-                 pupils_per_school: float) -> PairedDraws:
-    """Averted events per school-year of ``outcomes`` under ``prior``, paired by draw.
-
-    An outcome for which ``prior`` could not be formed (no pilot estimate of it) is taken
-    under its first (vague) prior, and named in ``borrowed``.
-    """
-    by_outcome = {o.outcome: o for o in analyses}
-    chosen: dict[str, PriorAnalysis] = {}
-    borrowed = []
-    for name in outcomes:
-        if name not in by_outcome:
-            continue
-        results = by_outcome[name].results
-        if prior not in results:
-            borrowed.append(name)
-        chosen[name] = results.get(prior, next(iter(results.values())))
-    n = min(len(pa.draws("irr")) for pa in chosen.values())
-    averted = {k: equal_weight_draws(averted_per_school_year(pa, pupils_per_school),
-                                     pa.weights, n)
-               for k, pa in chosen.items()}
-    missing = tuple(k for k in outcomes if k not in chosen)
-    return PairedDraws(averted, tuple(borrowed), missing)
-
-
-@dataclass(frozen=True)
-class PriorEconomics:
-    """Value for money under one prior.
-
-    Parameters
-    ----------
-    prior : str
-    nmb : NetBenefitSummary
-        Net monetary benefit per intervention school-year, every valued outcome counted.
-    evpi_per_school_year, population_evpi : float
-        Expected value of perfect information, per school-year and for the roll-out.
-    ceac : numpy.ndarray
-        P(cost-effective) per S47 enquiry avoided at each willingness to pay.
-    verdict : Verdict
-        The rule applied to P(meaningful S47 reduction) and P(NMB > 0).
-    reliable : bool
-        Every fit behind the numbers passed its checks.
-    borrowed : tuple of str
-        Outcomes counted under the vague prior, for want of this one.
-    counted : tuple of str
-        Outcomes whose averted events are valued.
-    missing : tuple of str
-        Outcomes with a value but no analysis: not counted.
-    """
-
-    prior: str
-    nmb: NetBenefitSummary
-    evpi_per_school_year: float
-    population_evpi: float
-    ceac: np.ndarray
-    verdict: Verdict
-    reliable: bool
-    borrowed: tuple[str, ...]
-    counted: tuple[str, ...]
-    missing: tuple[str, ...]
-
-
-def prior_economics(analyses: Sequence[OutcomeAnalysis], prior: str,
-                    economics: EconomicInputs, pupils_per_school: float) -> PriorEconomics:
-    """Net benefit, EVPI, CEAC and verdict under one prior.
-
-    Parameters
-    ----------
-    analyses : sequence of OutcomeAnalysis
-        Must include the primary outcome (S47), which must have a value per averted event.
-    prior : str
-    economics : EconomicInputs
-    pupils_per_school : float
-
-    Returns
-    -------
-    PriorEconomics
-
-    Notes
-    -----
-    The CEAC is per S47 enquiry avoided, like the published one, but its incremental cost is
-    the programme's cost less the value of the other outcomes' averted events (so it carries
-    their uncertainty); the published curve comes from the trial's bootstrap of its own costs.
-    """
-    values = economics.values
-    if PRIMARY not in values:
-        raise SpecError(f"the economic inputs give no value per averted {PRIMARY} event "
-                        f"(value_per_event.{PRIMARY}); the verdict and the CEAC need one")
-    cost = economics.cost_per_school_year.value
-    paired = paired_draws(analyses, prior, list(values), pupils_per_school)
-    nmb = net_benefit(paired.averted, values, cost)
-    others = sum((values[k] * a for k, a in paired.averted.items() if k != PRIMARY),
-                 np.zeros_like(nmb))
-    primary = _primary(analyses)
-    pa = primary.results.get(prior, next(iter(primary.results.values())))
-    summary = summarise_net_benefit(nmb)
-    curve = ceac(paired.averted[PRIMARY], cost - others, economics.willingness_to_pay.grid)
-    value = evpi(nmb)
-    verdict = decide_verdict(economics.decision_rule,
-                             pa.decision.effect.prob_meaningful_reduction,
-                             summary.prob_positive, mcid=pa.decision.mcid,
-                             outcome_label=OUTCOME_PHRASES[PRIMARY])
-    reliable = all(o.results.get(prior, next(iter(o.results.values()))).reliable
-                   for o in analyses if o.outcome in values)
-    return PriorEconomics(prior, summary, value, value * population_scale(economics), curve,
-                          verdict, reliable, paired.borrowed, tuple(paired.averted),
-                          paired.missing)
-
-
-def _primary(analyses: Sequence[OutcomeAnalysis]) -> OutcomeAnalysis:
-    for o in analyses:
-        if o.outcome == PRIMARY:
-            return o
-    raise SpecError(f"the report needs the primary outcome {PRIMARY!r}; the analyses are of "
-                    f"{[o.outcome for o in analyses]}")
-
-
-OUTCOME_PHRASES = {"s47": "S47 enquiries", "referrals": "referrals", "s17": "S17 assessments",
-                   "care_entry": "entries to care", "days_in_care": "days in care",
-                   "attendance": "absence"}
-"""Each outcome as it reads in a sentence."""
 
 
 def economics_rows(per_prior: Sequence[PriorEconomics], economics: EconomicInputs,
@@ -669,7 +506,6 @@ def economics_rows(per_prior: Sequence[PriorEconomics], economics: EconomicInput
     """The value-for-money table: one row per prior, then the published evaluation."""
     published = economics.willingness_to_pay.published
     marks = list(published.wtp) if published is not None else []
-    grid = list(economics.willingness_to_pay.grid)
     columns = ["prior", "mean net benefit per school-year", "95% interval", "P(net benefit > 0)",
                "EVPI per school-year", "EVPI for the roll-out",
                *[f"P(cost-effective) at {format_money(w)}" for w in marks], "verdict"]
@@ -684,8 +520,8 @@ def economics_rows(per_prior: Sequence[PriorEconomics], economics: EconomicInput
                  Cell("evpi_per_school_year", e.evpi_per_school_year,
                       format_money(e.evpi_per_school_year)),
                  Cell("population_evpi", e.population_evpi, format_money(e.population_evpi))]
-        cells += [Cell(f"ceac_{w:g}", float(e.ceac[grid.index(w)]),
-                       pct(float(e.ceac[grid.index(w)]))) for w in marks]
+        cells += [Cell(f"ceac_{w:g}", e.value.ceac_at(w), pct(e.value.ceac_at(w)))
+                  for w in marks]
         cells.append(Cell("verdict", e.verdict.verdict, e.verdict.verdict,
                           VERDICT_CSS[e.verdict.verdict]))
         rows.append(Row(PRIMARY, e.prior, cells, e.reliable))
@@ -702,112 +538,47 @@ def economics_rows(per_prior: Sequence[PriorEconomics], economics: EconomicInput
 # ----------------------------------------------------------------------------- tipping, EVSI
 
 
-def data_alone(outcome: OutcomeAnalysis) -> PriorAnalysis:
-    """The outcome under the vague prior: the fit that stands for what the data say."""
-    if "vague" not in outcome.results:
-        raise SpecError(f"{outcome.spec.name}: the report needs the 'vague' prior among its "
-                        "priors (its fit gives the data's likelihood for the tipping points and "
-                        f"the value of information); got {list(outcome.results)}")
-    return outcome.results["vague"]
-
-
-def fitted_likelihood(primary: OutcomeAnalysis) -> tuple[float, float]:
-    """The normal likelihood of the primary log IRR implied by its vague-prior fit."""
-    base = data_alone(primary)
-    return likelihood_from_draws(base.draws("log_irr"), base.weights)
-
-
-def centre_family(primary: OutcomeAnalysis) -> NormalCentreFamily:
-    """Normal priors as certain as this report's sceptical prior, indexed by their centre."""
-    sceptical = primary.results.get("sceptical")
-    if sceptical is not None and len(sceptical.prior.sds) == 1:
-        return NormalCentreFamily(sd=sceptical.prior.sds[0], sd_label="the sceptical prior")
-    return NormalCentreFamily()
-
-
-def tipping_families(primary: OutcomeAnalysis) -> list[PriorFamily]:
-    """The families searched: normal priors of the sceptical prior's certainty by centre, and
-    the weight on the pilots (when the pilot-informed prior exists for the outcome)."""
-    families: list[PriorFamily] = [centre_family(primary)]
-    pilot = primary.results.get(PILOT_PRIOR)
-    if pilot is not None and "robust_weight" in pilot.prior.details:
-        families.append(RobustWeightFamily.from_robust(pilot.prior))
-    return families
-
-
 def tipping_sentences(primary: OutcomeAnalysis, current: Verdict, rule: DecisionRule,
                       ) -> tuple[list[str], list[TippingPoint]]:
     """What one would have to believe for the vague-prior verdict to change, on this trial's
-    data and on the published estimate (each from its own vague-prior verdict).
+    data and on the published estimate (each from its own vague-prior verdict; see
+    :func:`~swisbayes.workflows.tipping.verdict_tipping`).
 
     Returns
     -------
     list of str, list of TippingPoint
         The sentences, and the tipping points on these data (for the figure).
     """
-    label = OUTCOME_PHRASES[PRIMARY]
-    mcid = current.mcid
-    families = tipping_families(primary)
-    fitted = tipping_points(fitted_likelihood(primary), rule, current, families, mcid=mcid)
-    published = _published_likelihood()
-    verdict = rule.verdict(prob_meaningful(primary.results["vague"].prior, published, mcid=mcid))
-    on_published = tipping_points(published, rule, verdict, families, mcid=mcid,
-                                  outcome_label=label)
+    found = verdict_tipping(primary, current, rule)
     lines = [f"On these data (a normal approximation of the vague fit), from its verdict "
-             f"'{current.verdict}': {_lower_first(tp.text)}" for tp in fitted]
-    lines += [f"On the published estimate, from its vague-prior verdict '{verdict}': "
-              f"{_lower_first(tp.text)}" for tp in on_published]
-    return lines, fitted
+             f"'{current.verdict}': {_lower_first(tp.text)}" for tp in found.fitted]
+    lines += [f"On the published estimate, from its vague-prior verdict "
+              f"'{found.published_verdict}': {_lower_first(tp.text)}" for tp in found.published]
+    return lines, found.fitted
 
 
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def _published_likelihood() -> tuple[float, float]:
-    entry = published_estimate(PRIMARY)
-    return normal_likelihood_from_ci(entry.estimate, *entry.ci, level=entry.ci_level)
-
-
-def trial_values(analyses: Sequence[OutcomeAnalysis], economics: EconomicInputs,
-                 pupils_per_school: float) -> dict[str, FurtherTrialValue]:
-    """The value of further trials of S47 under each prior, from the summary-level posterior
-    (this fit's likelihood and the prior), the other outcomes held at their expected value."""
-    primary = _primary(analyses)
-    likelihood = fitted_likelihood(primary)
-    values = economics.values
-    out = {}
-    for name, pa in primary.results.items():
-        paired = paired_draws(analyses, name, list(values), pupils_per_school)
-        others = sum(values[k] * float(np.mean(a)) for k, a in paired.averted.items()
-                     if k != PRIMARY)
-        control = pa.draws("rate_control_per_1000") / pa.spec.followup_years
-        events = float(np.average(control, weights=pa.weights)) * pupils_per_school / 1000.0
-        nb = LinearNetBenefit.from_inputs(economics, outcome=PRIMARY,
-                                          events_per_school_year=events, offset=others)
-        out[name] = further_trial_value(posterior(pa.prior, *likelihood), nb, economics)
-    return out
-
-
-def evsi_table(values: dict[str, FurtherTrialValue]) -> tuple[list[str], list[list[Cell]]]:
-    """Rows by trial size: its cost and its expected value (EVSI for the roll-out) per prior."""
-    first = next(iter(values.values()))
+def evsi_rows(values: dict[str, FurtherTrialValue]) -> tuple[list[str], list[list[Cell]]]:
+    """Rows by trial size: its cost and its expected value (EVSI for the roll-out) per prior,
+    then perfect information (:func:`~swisbayes.economics.voi.evsi_table`)."""
+    table = evsi_table(values)
     columns = ["schools per arm", "cost of the trial",
                *[f"worth at most ({name})" for name in values]]
     rows = []
-    for i, n in enumerate(first.table["n_per_arm"]):
-        cost = float(first.table["trial_cost"].iloc[i])
+    for n, row in table.iloc[:-1].iterrows():
+        cost = float(row["trial_cost"])
         cells = [Cell("n_per_arm", int(n), str(int(n))),
                  Cell("trial_cost", cost, format_money(cost))]
-        for name, v in values.items():
-            evsi = float(v.table["population_evsi"].iloc[i])
-            cells.append(Cell(f"population_evsi.{name}", evsi, format_money(evsi),
-                              "invest" if evsi > cost else ""))
+        cells += [Cell(f"population_evsi.{name}", float(row[name]), format_money(row[name]),
+                       "invest" if row[name] > cost else "") for name in values]
         rows.append(cells)
     ceiling = [Cell("n_per_arm", None, "perfect information on the S47 effect"),
                Cell("trial_cost", None, NONE)]
-    ceiling += [Cell(f"population_evpi.{name}", v.population_evpi,
-                     format_money(v.population_evpi)) for name, v in values.items()]
+    ceiling += [Cell(f"population_evpi.{name}", float(table[name].iloc[-1]),
+                     format_money(table[name].iloc[-1])) for name in values]
     rows.append(ceiling)
     return columns, rows
 
@@ -929,21 +700,11 @@ TIPPING_PLOT_IRRS = (0.3, 1.5)
 def _tipping_figure(primary: OutcomeAnalysis, rule: DecisionRule,
                     tipping: Sequence[TippingPoint]) -> Figure:
     family = centre_family(primary)
-    likelihood = fitted_likelihood(primary)
-    mcid = primary.spec.decision.mcid
-    values = family.grid(TIPPING_PLOT_IRRS)
-    curve = probability_curve(likelihood, family, values, mcid=mcid)
-    lo, hi = TIPPING_PLOT_IRRS
-    points = [(tp.value, tp.prob_meaningful, f"IRR {tp.value:.2f}") for tp in tipping
-              if tp.found and tp.family.kind == family.kind and lo <= tp.value <= hi]
-    landmarks = family.landmarks(pa.prior for pa in primary.results.values())
-    current = [(v, prob_meaningful(family.prior_at(v), likelihood, mcid=mcid), n)
-               for n, v in landmarks.items() if lo <= v <= hi]
-    png = figure_png(plot_tipping(
-        values, curve, thresholds={f"invest at {rule.invest:.0%}": rule.invest,
-                                   f"stop below {rule.stop:.0%}": rule.stop},
-        points=points, current=current, xlabel=f"centre of the prior (rate ratio), SD "
-                                               f"{family.sd:.3f} on the log scale"))
+    curve = outcome_tipping_curve(primary, family, bounds=TIPPING_PLOT_IRRS,
+                                  tipping=list(tipping))
+    png = figure_png(plot_tipping_curve(
+        curve, rule, label=lambda v: f"IRR {v:.2f}",
+        xlabel=f"centre of the prior (rate ratio), SD {family.sd:.3f} on the log scale"))
     return Figure("tipping",
                   "Probability of a meaningful S47 reduction on these data (a normal "
                   "approximation of the vague fit), by the centre of a normal prior as certain "
@@ -985,18 +746,18 @@ def headline(verdicts: dict[str, Verdict], rule: DecisionRule) -> tuple[str, str
     what = (f"the probability that SWIS reduces {first.outcome_label} by at least "
             f"{first.mcid:.0%}")
     probs = [v.prob_meaningful for v in verdicts.values()]
-    kinds = {v.verdict for v in verdicts.values()}
-    if len(kinds) > 1:
+    kind = overall_verdict(verdicts)
+    if kind == DEPENDS_ON_PRIOR:
+        kinds = {v.verdict for v in verdicts.values()}
         parts = "; ".join(f"{VERDICT_WORDS[k].lower()} under the "
                           + ", ".join(n for n, v in verdicts.items() if v.verdict == k)
                           + (" prior" if sum(v.verdict == k for v in verdicts.values()) == 1
                              else " priors")
                           for k in ("invest", "more evidence", "stop") if k in kinds)
-        return ("depends on the prior", "Depends on the prior", "mixed",
+        return (DEPENDS_ON_PRIOR, "Depends on the prior", "mixed",
                 f"The verdict depends on the prior: {parts}. {_sentence_start(what)} ranges "
                 f"from {format_probability(min(probs), rule.stop, rule.invest)} to "
                 f"{format_probability(max(probs), rule.stop, rule.invest)}.")
-    kind = kinds.pop()
     nmb = [v.prob_nmb_positive for v in verdicts.values() if v.prob_nmb_positive is not None]
     poor_value = [n for n, v in verdicts.items() if v.effective_not_value_for_money]
     if kind == "stop":
@@ -1149,7 +910,7 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
     if 100 in sizes and values["vague"].population_evpi > 0 \
             and values["vague"].sentence(100) not in evsi_sentence:
         evsi_sentence += " " + values["vague"].sentence(100)
-    evsi_columns, evsi_rows = evsi_table(values)
+    evsi_columns, evsi_cells = evsi_rows(values)
     eco_columns, eco_rows = economics_rows(per_prior, economics, rule)
     count_columns, counts = count_table(data, analyses, suppress_threshold)
     unreliable = [f"The fit of {o.spec.name} under the {n} prior failed its convergence "
@@ -1209,7 +970,7 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
         figures=report_figures(analyses, per_prior, economics, rule, points,
                                show_la_codes=show_la_codes),
         tipping=tipping,
-        evsi_sentence=evsi_sentence, evsi_columns=evsi_columns, evsi_rows=evsi_rows,
+        evsi_sentence=evsi_sentence, evsi_columns=evsi_columns, evsi_rows=evsi_cells,
         evsi_note=("Expected value of sample information of a further trial measuring S47 "
                    "enquiries, for the roll-out, by preposterior analysis of the S47 effect "
                    "(the other outcomes held at their expected values, so the last row is "
@@ -1254,7 +1015,7 @@ def _borrowed_note(per_prior: Sequence[PriorEconomics]) -> str:
     return "".join(notes)
 
 
-__all__ = ["POINTS", "PRIMARY", "RATIO", "Cell", "Figure", "Group", "PriorEconomics", "Report",
-           "Row", "averted_per_school_year", "build_report", "diagnostics_rows",
-           "economics_rows", "effect_cells", "effect_groups", "headline", "mean_pupils",
-           "outcome_decimals", "pct", "points_text", "prior_economics", "ratio_text"]
+__all__ = ["POINTS", "PRIMARY", "RATIO", "Cell", "Figure", "Group", "Report", "Row",
+           "build_report", "diagnostics_rows", "economics_rows", "effect_cells", "effect_groups",
+           "evsi_rows", "headline", "outcome_decimals", "pct", "points_text", "ratio_text",
+           "tipping_sentences"]

@@ -1,0 +1,240 @@
+"""Tipping points of an outcome's fits: what one would have to believe for the verdict to flip.
+
+The kernels are in :mod:`swisbayes.decision.tipping` and work on a normal likelihood of the log
+IRR. This module reads that likelihood off an outcome's fits
+(:class:`~swisbayes.workflows.multiprior.OutcomeAnalysis`) and chooses the families searched:
+
+- :func:`data_alone` is the fit under the vague prior, and :func:`fitted_likelihood` the normal
+  likelihood it implies;
+- :func:`tipping_families` are normal priors as certain as the outcome's sceptical prior,
+  indexed by their centre (:func:`centre_family`), and the weight on the pilots when the
+  pilot-informed prior exists;
+- :func:`verdict_tipping` finds the tipping points of a verdict on these data and on the
+  published estimate; :func:`outcome_tipping_curve` and :func:`plot_tipping_curve` draw one
+  family's curve with the report's priors on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from matplotlib.figure import Figure
+
+from swisbayes._base.errors import SpecError
+from swisbayes.decision.rule import DecisionRule, Verdict, prob_meaningful
+from swisbayes.decision.tipping import (
+    NormalCentreFamily,
+    PriorFamily,
+    RobustWeightFamily,
+    TippingCurve,
+    TippingPoint,
+    likelihood_from_draws,
+    published_likelihood,
+    tipping_curve,
+    tipping_points,
+)
+from swisbayes.inference.fitting import PriorAnalysis
+from swisbayes.plots.decision import plot_tipping
+from swisbayes.priors.library import PILOT_PRIOR
+from swisbayes.workflows.multiprior import OutcomeAnalysis
+
+
+def data_alone(outcome: OutcomeAnalysis) -> PriorAnalysis:
+    """The outcome under the vague prior: the fit that stands for what the data say.
+
+    Parameters
+    ----------
+    outcome : OutcomeAnalysis
+
+    Returns
+    -------
+    PriorAnalysis
+
+    Raises
+    ------
+    SpecError
+        If the outcome was not analysed under the vague prior.
+    """
+    if "vague" not in outcome.results:
+        raise SpecError(f"{outcome.spec.name}: the report needs the 'vague' prior among its "
+                        "priors (its fit gives the data's likelihood for the tipping points and "
+                        f"the value of information); got {list(outcome.results)}")
+    return outcome.results["vague"]
+
+
+def fitted_likelihood(outcome: OutcomeAnalysis) -> tuple[float, float]:
+    """The normal likelihood of the log IRR implied by the outcome's vague-prior fit.
+
+    Parameters
+    ----------
+    outcome : OutcomeAnalysis
+
+    Returns
+    -------
+    tuple of float
+        ``(log estimate, SE)``: :func:`~swisbayes.decision.tipping.likelihood_from_draws` of
+        the vague fit's (weighted) draws.
+    """
+    base = data_alone(outcome)
+    return likelihood_from_draws(base.draws("log_irr"), base.weights)
+
+
+def centre_family(outcome: OutcomeAnalysis) -> NormalCentreFamily:
+    """Normal priors as certain as the outcome's sceptical prior, indexed by their centre.
+
+    Parameters
+    ----------
+    outcome : OutcomeAnalysis
+
+    Returns
+    -------
+    NormalCentreFamily
+        With the SD of the outcome's sceptical prior when it is a single normal, else the
+        library's sceptical SD.
+    """
+    sceptical = outcome.results.get("sceptical")
+    if sceptical is not None and len(sceptical.prior.sds) == 1:
+        return NormalCentreFamily(sd=sceptical.prior.sds[0], sd_label="the sceptical prior")
+    return NormalCentreFamily()
+
+
+def tipping_families(outcome: OutcomeAnalysis) -> list[PriorFamily]:
+    """The families searched for tipping points.
+
+    Parameters
+    ----------
+    outcome : OutcomeAnalysis
+
+    Returns
+    -------
+    list of PriorFamily
+        :func:`centre_family`, then the weight on the pilots
+        (:class:`~swisbayes.decision.tipping.RobustWeightFamily`) when the pilot-informed prior
+        exists for the outcome.
+    """
+    families: list[PriorFamily] = [centre_family(outcome)]
+    pilot = outcome.results.get(PILOT_PRIOR)
+    if pilot is not None and "robust_weight" in pilot.prior.details:
+        families.append(RobustWeightFamily.from_robust(pilot.prior))
+    return families
+
+
+@dataclass(frozen=True)
+class VerdictTipping:
+    """The tipping points of a verdict, on the trial's fit and on the published estimate.
+
+    Parameters
+    ----------
+    verdict : Verdict
+        The verdict departed from on the fitted data (e.g. the vague prior's).
+    likelihood : tuple of float
+        The fitted likelihood (:func:`fitted_likelihood`).
+    fitted : list of TippingPoint
+        Tipping points of ``verdict`` on the fitted likelihood, family by family.
+    published_verdict : str or None
+        The vague prior's verdict on the published estimate (P(meaningful reduction) only);
+        None when it was not asked for.
+    published : list of TippingPoint
+        Tipping points of ``published_verdict`` on the published estimate.
+    """
+
+    verdict: Verdict
+    likelihood: tuple[float, float]
+    fitted: list[TippingPoint]
+    published_verdict: str | None
+    published: list[TippingPoint]
+
+
+def verdict_tipping(outcome: OutcomeAnalysis, verdict: Verdict, rule: DecisionRule, *,
+                    published: bool = True) -> VerdictTipping:
+    """What one would have to believe for a verdict to change, for each of
+    :func:`tipping_families`.
+
+    Parameters
+    ----------
+    outcome : OutcomeAnalysis
+        Analysed under the vague prior (and, for the families, the sceptical and
+        pilot-informed priors).
+    verdict : Verdict
+        The verdict on these data to depart from (with its MCID and outcome label).
+    rule : DecisionRule
+    published : bool, default True
+        Also search from the vague prior's verdict on the outcome's published estimate.
+
+    Returns
+    -------
+    VerdictTipping
+
+    Raises
+    ------
+    SpecError
+        If the outcome has no vague-prior fit, or (with ``published``) no published estimate.
+    """
+    families = tipping_families(outcome)
+    likelihood = fitted_likelihood(outcome)
+    fitted = tipping_points(likelihood, rule, verdict, families, mcid=verdict.mcid)
+    if not published:
+        return VerdictTipping(verdict, likelihood, fitted, None, [])
+    lik = published_likelihood(outcome.outcome)
+    on_published = rule.verdict(prob_meaningful(data_alone(outcome).prior, lik,
+                                                mcid=verdict.mcid))
+    points = tipping_points(lik, rule, on_published, families, mcid=verdict.mcid,
+                            outcome_label=verdict.outcome_label)
+    return VerdictTipping(verdict, likelihood, fitted, on_published, points)
+
+
+def outcome_tipping_curve(outcome: OutcomeAnalysis, family: PriorFamily, *,
+                          bounds: tuple[float, float] | None = None,
+                          tipping: list[TippingPoint] | tuple[TippingPoint, ...] = (),
+                          ) -> TippingCurve:
+    """P(meaningful reduction) on the outcome's fitted likelihood along a family of priors.
+
+    Parameters
+    ----------
+    outcome : OutcomeAnalysis
+    family : PriorFamily
+    bounds : tuple of float, optional
+        Parameter range; the family's limits when None.
+    tipping : sequence of TippingPoint, default ()
+        Tipping points to mark (those of ``family`` within the range are kept).
+
+    Returns
+    -------
+    TippingCurve
+        With the outcome's priors that belong to the family as landmarks, at the spec's MCID.
+    """
+    return tipping_curve(fitted_likelihood(outcome), family, mcid=outcome.spec.decision.mcid,
+                         bounds=bounds, tipping=tipping,
+                         priors=[pa.prior for pa in outcome.results.values()])
+
+
+def plot_tipping_curve(curve: TippingCurve, rule: DecisionRule, *, xlabel: str,
+                       label: Callable[[float], str] | None = None) -> Figure:
+    """The tipping-point figure of a curve, with the rule's thresholds.
+
+    Parameters
+    ----------
+    curve : TippingCurve
+    rule : DecisionRule
+        Its invest and stop thresholds are drawn.
+    xlabel : str
+        What the family's parameter is, in plain English.
+    label : callable, optional
+        Text of a tipping point from its value; the family's ``format_value`` when None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    label = curve.family.format_value if label is None else label
+    return plot_tipping(
+        curve.values, curve.prob_meaningful,
+        thresholds={f"invest at {rule.invest:.0%}": rule.invest,
+                    f"stop below {rule.stop:.0%}": rule.stop},
+        points=[(tp.value, tp.prob_meaningful, label(tp.value)) for tp in curve.points],
+        current=[(v, p, name) for name, (v, p) in curve.landmarks.items()], xlabel=xlabel)
+
+
+__all__ = ["VerdictTipping", "centre_family", "data_alone", "fitted_likelihood",
+           "outcome_tipping_curve", "plot_tipping_curve", "tipping_families", "verdict_tipping"]
