@@ -123,7 +123,7 @@ class PriorAnalysis:
         """Plain-English summary, saying how the prior was answered."""
         how = (f"reweighted draws (Pareto k-hat {self.pareto_khat:.2f}, importance ESS "
                f"{self.importance_ess:.0f})" if self.path == "reweighted" else "its own fit")
-        return f"Under the {self.prior.name} prior, from {how}: {self.decision.text}"
+        return f"{self.fit.text if self.path == 'sampled' else self.decision.text} From {how}."
 
 
 @dataclass(frozen=True)
@@ -257,7 +257,11 @@ class FitResult:
                              None if rw is None else rw.ess, own.decision)
 
     def plot(self, *, ax: Axes | None = None) -> Figure:
-        """The posterior density of the headline ratio against the MCID and no-effect lines.
+        """The headline effect in its own unit, against the decision lines.
+
+        A ratio (counts, days in care) is drawn as its posterior density with the no-effect and
+        MCID lines; attendance, decided in percentage points, as the difference in absence
+        (trial LAs and a new LA) against ``mcid_pp``.
 
         Parameters
         ----------
@@ -268,13 +272,24 @@ class FitResult:
         -------
         matplotlib.figure.Figure
         """
-        from swisbayes.plots.decision import plot_ratio_posteriors
+        from swisbayes.plots.decision import (
+            DifferenceRow,
+            plot_difference_forest,
+            plot_ratio_posteriors,
+        )
 
-        ratio = "irr" if "irr" in self.posterior else "odds_ratio"
-        draws = self.posterior[ratio].to_numpy().ravel()
-        schema = outcome_schema(self.spec.outcome)
+        d = self.decision
+        label = outcome_schema(self.spec.outcome).label
+        if getattr(d, "headline", None) == "diff_pp":
+            rows = [DifferenceRow(label, name, s.median, s.ci[0], s.ci[1], self.ok)
+                    for name, s in (("trial LAs", d.difference),
+                                    ("a new LA", d.new_la_difference))]
+            return plot_difference_forest(rows, mcid=d.mcid_pp, ax=ax)
+        draws = self.posterior["irr"].to_numpy().ravel()
+        quantity = "rate ratio" if d.ratio_label == "IRR" else d.ratio_label
         return plot_ratio_posteriors({self.spec.priors.effect.name: (draws, None)},
-                                     mcid=self.spec.decision.mcid, label=schema.label,
+                                     mcid=self.spec.decision.mcid,
+                                     label=label[:1].lower() + label[1:], quantity=quantity,
                                      ax=ax)
 
     def screen(self) -> ScreenResult:
