@@ -18,6 +18,7 @@ for a user after a first fit; a cold one makes every naive cell slower still):
 Wall-clock times on a shared machine are noisy; the load average is reported with them.
 
 Usage: ``python benchmarks/bench_sensitivity.py [--naive-cells 8] [--workers 2] [--json FILE]``
+(``--naive-cells 0`` times the grid only).
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def time_meta_analysis(cells) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", type=Path, default=GRID)
-    parser.add_argument("--naive-cells", type=int, default=8)
+    parser.add_argument("--naive-cells", type=int, default=8,
+                        help="Naive cells to time (0: time the grid only).")
     parser.add_argument("--workers", type=int, default=0,
                         help="Also time the grid with this many local processes (0: skip).")
     parser.add_argument("--json", type=Path, default=None, help="Also write the results here.")
@@ -101,17 +103,21 @@ def main() -> None:
 
     grid = load_grid(args.grid)
     specs = [swisbayes.load_spec(p) for p in grid.spec_paths()]
+    example = swisbayes.load_example()
     start = time.perf_counter()
-    result = run_grid(specs, grid, out=tmp / "in_process")
+    result = run_grid(specs, grid, example, out=tmp / "in_process")
     results["grid_in_process_s"] = time.perf_counter() - start
     results["cells"] = len(result.rows)
     results["paths"] = result.counts()
     results["all_ok"] = result.ok
     if args.workers > 1:
         start = time.perf_counter()
-        run_grid(specs, grid, out=tmp / "workers", workers=args.workers)
+        run_grid(specs, grid, example, out=tmp / "workers", workers=args.workers)
         results[f"grid_{args.workers}_workers_s"] = time.perf_counter() - start
 
+    if args.naive_cells < 1:  # only the grid is timed
+        _report(results, args.json)
+        return
     cells = grid.cells(specs)
     data = swisbayes.read_school_data(swisbayes.load_example(), outcomes=[specs[0].outcome],
                                       covariates=specs[0].covariates)
@@ -126,13 +132,16 @@ def main() -> None:
     results["speedup_cold_cli_vs_naive"] = (loop + meta) / results["grid_cli_cold_map_s"]
     results["speedup_warm_cli_vs_naive"] = loop / results["grid_cli_warm_map_s"]
     results["speedup_in_process_vs_naive"] = loop / results["grid_in_process_s"]
-    results["load_average_end"] = os.getloadavg()[0]
+    _report(results, args.json)
 
+
+def _report(results: dict[str, object], path: Path | None) -> None:
+    results["load_average_end"] = os.getloadavg()[0]
     for key, value in results.items():
         shown = f"{value:.2f}" if isinstance(value, float) else value
         print(f"{key:34} {shown}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    if path:
+        path.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -112,7 +112,7 @@ def test_small_sbc_run_and_resume(primary_spec, tmp_path):
     assert all(sum(h) == len(result.rows) for h in summary["histograms"].values())
     json.dumps(summary)
     again = run_sbc(spec, 20, out=tmp_path, base_seed=11)
-    assert again.computed == 0
+    assert again.computed == []
     assert again.ranks.equals(ranks)
 
 

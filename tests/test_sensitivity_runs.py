@@ -24,7 +24,7 @@ from click.testing import CliRunner
 import swisbayes
 from swisbayes.cli import cli
 from swisbayes.spec.grid import load_grid
-from swisbayes.workflows.sensitivity import run_grid
+from swisbayes.workflows import sensitivity
 from swisbayes.workflows.store import read_log
 
 from .conftest import PRIMARY_SPEC
@@ -41,6 +41,11 @@ PRIORS = ('[priors]\nlibrary = ["vague", "sceptical", "enthusiastic"]\n'
 # (:func:`assert_routing`) and compare runs on one machine, never count the paths.
 RESUMABLE = f'specs = ["{PRIMARY_SPEC}"]\nseeds = [2, 3, 4]\n' \
             '[priors]\nlibrary = ["vague", "sceptical"]\n' + SMALL
+
+
+def run_grid(specs, grid, **options):
+    """:func:`~swisbayes.workflows.sensitivity.run_grid` on the bundled synthetic data."""
+    return sensitivity.run_grid(specs, grid, swisbayes.load_example(), **options)
 
 
 def write_grid(directory: Path, text: str, name: str = "grid.toml") -> Path:

@@ -119,11 +119,11 @@ def test_screen_values_are_arviz_psense_of_the_effect_prior(grid_run):
     saved = json.loads((out / "screen.json").read_text())
     entry = next(s for s in saved["screens"] if s["prior"] == CONFLICTING)
     fit = FitResult.from_netcdf(out / "cells" / f"{entry['cell']}.nc")
-    screen = power_scaling_screen(fit)
+    data = read_school_data(load_example(), outcomes=["s47"], covariates=fit.spec.covariates)
+    screen = power_scaling_screen(fit, data)  # a fit read from its file has no data
     assert screen.values.loc["log_irr", "prior"] == pytest.approx(
         entry["variables"]["log_irr"]["prior"])
     # independently: power-scale the log_irr prior term of the rebuilt model
-    data = read_school_data(load_example(), outcomes=["s47"], covariates=fit.spec.covariates)
     model = build_model(fit.spec, data).model
     tree = fit.idata.copy()
     pm.stats.compute_log_prior(tree, model=model, var_names=["log_irr"], progressbar=False)

@@ -1,17 +1,25 @@
-"""Where sampled cells run: this process, a pool of local processes, or a Dask cluster.
+"""Where a batch's cells run: standard :class:`concurrent.futures.Executor` objects.
 
-Each executor has ``submit(fn, *args)`` returning a future, ``wait_any(futures)`` returning the
-finished ones, and ``close()``. Results do not depend on the executor: a cell's draws depend only
-on its spec, seed and data, and every routing decision is taken in the calling process in a
-fixed order.
+===================  ==================================================================
+options              executor
+===================  ==================================================================
+``workers=1``        :class:`InProcessExecutor`: each call runs here, when submitted
+``workers=N``        :class:`concurrent.futures.ProcessPoolExecutor` of N spawned processes
+``scheduler=ADDR``   ``distributed.Client(ADDR).get_executor(pure=False)`` (Dask)
+===================  ==================================================================
+
+Results do not depend on the executor: a cell's result depends only on its arguments (spec,
+seed, data), and the engine takes every decision in the calling process, handling finished
+calls in the order they were submitted.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
-from collections.abc import Callable, Iterable
-from typing import Protocol
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from swisbayes._base.errors import SwisbayesError
 
@@ -20,152 +28,109 @@ class MissingDependencyError(SwisbayesError, ImportError):
     """An optional dependency (an extra) is needed for what was asked."""
 
 
-class Executor(Protocol):
-    """What the runner needs from an executor."""
-
-    def submit(self, fn: Callable, /, *args: object) -> object:
-        """Start ``fn(*args)``; returns a future (``result()`` gives its value or raises)."""
-
-    def wait_any(self, futures: Iterable) -> set:
-        """Wait until at least one of ``futures`` is done; returns the done ones."""
-
-    def close(self) -> None:
-        """Release the workers (futures not started are cancelled)."""
-
-
-class _LazyFuture:
-    """A future that runs its call when it is first waited for (serial execution)."""
-
-    def __init__(self, fn: Callable, args: tuple) -> None:
-        self._call = (fn, args)
-        self._done = False
-        self._result: object = None
-        self._error: BaseException | None = None
-
-    def run(self) -> None:
-        fn, args = self._call
-        try:
-            self._result = fn(*args)
-        except Exception as exc:  # reported per cell, like a pool's future would
-            self._error = exc
-        self._done = True
-
-    def done(self) -> bool:
-        return self._done
-
-    def result(self) -> object:
-        if not self._done:
-            self.run()
-        if self._error is not None:
-            raise self._error
-        return self._result
-
-
-class SerialExecutor:
-    """Runs each call in this process, one at a time, in submission order."""
-
-    def submit(self, fn: Callable, /, *args: object) -> _LazyFuture:
-        """A future that runs ``fn(*args)`` here when it is waited for."""
-        return _LazyFuture(fn, args)
-
-    def wait_any(self, futures: Iterable) -> set:
-        """Run the first future not yet done (submission order); returns it."""
-        futures = list(futures)
-        for future in futures:
-            if future.done():
-                return {future}
-        futures[0].run()
-        return {futures[0]}
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-
-class ProcessExecutor:
-    """A pool of ``workers`` local processes (spawned: forking after nutpie's threads ran can
-    deadlock). Each process compiles a model structure the first time it samples it.
+class InProcessExecutor(cf.Executor):
+    """A :class:`concurrent.futures.Executor` that runs each call in this process as it is
+    submitted, and returns its already finished future (an exception is kept in the future,
+    as a pool would).
     """
 
-    def __init__(self, workers: int) -> None:
-        self._pool = cf.ProcessPoolExecutor(max_workers=workers,
-                                            mp_context=multiprocessing.get_context("spawn"))
+    def __init__(self) -> None:
+        self._closed = False
 
-    def submit(self, fn: Callable, /, *args: object) -> cf.Future:
-        """Queue ``fn(*args)`` for the pool."""
-        return self._pool.submit(fn, *args)
+    def submit(self, fn: Callable, /, *args: object, **kwargs: object) -> cf.Future:
+        """Run ``fn(*args, **kwargs)`` now; returns its finished future."""
+        if self._closed:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        future: cf.Future = cf.Future()
+        future.set_running_or_notify_cancel()
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:  # reported per cell, like a pool's future would
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+        return future
 
-    def wait_any(self, futures: Iterable) -> set:
-        """Wait until at least one of ``futures`` is done; returns the done ones."""
-        done, _ = cf.wait(list(futures), return_when=cf.FIRST_COMPLETED)
-        return set(done)
-
-    def close(self) -> None:
-        """Cancel what has not started and wait for the workers to stop."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Accept no more calls (none is ever left running)."""
+        self._closed = True
 
 
-class DaskExecutor:
-    """Sends calls to a Dask distributed scheduler.
+@dataclass(frozen=True)
+class Workers:
+    """An open executor and how many calls the engine keeps in flight on it.
 
     Parameters
     ----------
-    scheduler : str or distributed.Client
-        Address of a running scheduler (``tcp://host:8786``), or a client.
-
-    Raises
-    ------
-    MissingDependencyError
-        If ``dask[distributed]`` is not installed (the ``dask`` extra).
+    executor : concurrent.futures.Executor
+    slots : int or None
+        Calls submitted and not yet handled, at most; None submits every call that is ready
+        (the pool or the scheduler queues them). The in-process executor has 1: it runs each
+        call as it is submitted, so the engine handles (writes) one before it submits the next.
     """
 
-    def __init__(self, scheduler: object) -> None:
-        try:
-            import distributed
-        except ImportError:
-            raise MissingDependencyError(
-                "--scheduler needs Dask: install the 'dask' extra (pip install "
-                "'swisbayes[dask]', or pip install 'dask[distributed]')") from None
-        self._distributed = distributed
-        self._own = not isinstance(scheduler, distributed.Client)
-        self._client = distributed.Client(scheduler) if self._own else scheduler
-
-    def submit(self, fn: Callable, /, *args: object) -> object:
-        """Send ``fn(*args)`` to the cluster."""
-        # pure=False: a cell submitted again after a failure must run again
-        return self._client.submit(fn, *args, pure=False)
-
-    def wait_any(self, futures: Iterable) -> set:
-        """Wait until at least one of ``futures`` is done; returns the done ones."""
-        done, _ = self._distributed.wait(list(futures), return_when="FIRST_COMPLETED")
-        return set(done)
-
-    def close(self) -> None:
-        """Close the client this executor opened (a client passed in stays open)."""
-        if self._own:
-            self._client.close()
+    executor: cf.Executor
+    slots: int | None
 
 
-def make_executor(workers: int = 1, scheduler: object | None = None) -> Executor:
-    """The executor for these options: Dask when a scheduler is given, else a pool of
-    ``workers`` processes, else this process.
+@contextlib.contextmanager
+def open_executor(workers: int = 1, scheduler: object | None = None) -> Iterator[Workers]:
+    """The executor for these options, open for the duration of the block.
+
+    Dask when a scheduler is given, else a pool of ``workers`` local processes (spawned:
+    forking after nutpie's threads ran can deadlock; each process compiles a model structure
+    the first time it samples it), else this process.
 
     Parameters
     ----------
     workers : int, default 1
     scheduler : str or distributed.Client, optional
+        Address of a running Dask scheduler (``tcp://host:8786``), or a client (left open).
 
-    Returns
-    -------
-    Executor
+    Yields
+    ------
+    Workers
+
+    Raises
+    ------
+    MissingDependencyError
+        If a scheduler is given and ``dask[distributed]`` (the ``dask`` extra) is not installed.
     """
     if scheduler is not None:
-        return DaskExecutor(scheduler)
-    if workers > 1:
-        return ProcessExecutor(workers)
-    return SerialExecutor()
+        with _dask_client(scheduler) as client:
+            # pure=False: a cell submitted again after a failure must run again
+            yield Workers(client.get_executor(pure=False), None)
+    elif workers > 1:
+        pool = cf.ProcessPoolExecutor(max_workers=workers,
+                                      mp_context=multiprocessing.get_context("spawn"))
+        try:
+            yield Workers(pool, None)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    else:
+        executor = InProcessExecutor()
+        yield Workers(executor, 1)
+        executor.shutdown()
 
 
-__all__ = [
-    "DaskExecutor", "Executor", "MissingDependencyError", "ProcessExecutor", "SerialExecutor",
-    "make_executor"
-]
+@contextlib.contextmanager
+def _dask_client(scheduler: object) -> Iterator[object]:
+    """A client of ``scheduler``; closed afterwards when opened here (a client passed in
+    stays open)."""
+    try:
+        import distributed
+    except ImportError:
+        raise MissingDependencyError(
+            "--scheduler needs Dask: install the 'dask' extra (pip install "
+            "'swisbayes[dask]', or pip install 'dask[distributed]')") from None
+    if isinstance(scheduler, distributed.Client):
+        yield scheduler
+        return
+    client = distributed.Client(scheduler)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+__all__ = ["InProcessExecutor", "MissingDependencyError", "Workers", "open_executor"]

@@ -1,5 +1,6 @@
-"""Progress displays: a bar for a sensitivity run (cells done/total, failures, elapsed, time
-left) and a status line for a sequence of named steps (which model, which prior, elapsed).
+"""Progress displays: a bar for a batch of cells (done/total, failures, elapsed, time left: a
+prior grid, a study, SBC) and a status line for a sequence of named steps (which model, which
+prior, elapsed).
 
 Drawn with ``rich`` on standard error, and only when that is a terminal, so logs and pipes stay
 clean.
@@ -18,13 +19,13 @@ def _terminal_console():
     return console if console.is_terminal else None
 
 
-class GridProgress:
-    """Progress of a run over ``total`` cells, ``done`` of which were already finished.
+class BatchProgress:
+    """Progress of a batch of ``total`` cells, ``done`` of which were already finished.
 
     Parameters
     ----------
     total : int
-        Cells in the grid.
+        Cells in the batch.
     done : int
         Cells finished before this run (resumed).
     enabled : bool
@@ -61,7 +62,7 @@ class GridProgress:
         if self._bar is not None:
             self._bar.update(self._task, advance=1, failed=self.failed)
 
-    def __enter__(self) -> GridProgress:
+    def __enter__(self) -> BatchProgress:
         if self._bar is not None:
             self._bar.start()
         return self
@@ -117,4 +118,4 @@ class StepProgress:
             self._bar.stop()
 
 
-__all__ = ["GridProgress", "StepProgress"]
+__all__ = ["BatchProgress", "StepProgress"]

@@ -115,7 +115,7 @@ class GroupRouter:
     settings : Reweighting
         Thresholds, and whether reweighting is allowed at all.
     emit : callable
-        ``emit(row)`` is called with every derived row (the runner writes it).
+        ``emit(row)`` is called with every derived row (the grid's plan has the engine write it).
     """
 
     draw_sets: list[DrawSet]

@@ -35,7 +35,7 @@ FIT_RECORD_KEYS = ("diagnostics", "analysis", "data_sha256", "seed", "sampler",
 
 @dataclass(frozen=True)
 class Entry:
-    """A cell with its hashes and data, as the runner handles it."""
+    """A cell with its hashes and data, as the grid's plan handles it."""
 
     cell: Cell
     keys: CellKeys

@@ -15,7 +15,7 @@ Replicates are cells, written atomically and resumable, on the engine's executor
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,7 @@ from swisbayes.families.likelihoods import log_factorial
 from swisbayes.priors.library import MixturePrior
 from swisbayes.spec.analysis import AnalysisSpec, load_spec
 from swisbayes.stats.ranks import DEFAULT_RANKS, flag_threshold, rank_of, uniformity_test
-from swisbayes.workflows.engine import Task, cell_hash, output_dir, run_cells
+from swisbayes.workflows.engine import BatchResult, IndependentCells, Task, cell_hash, run_batch
 
 SBC_PRIOR = MixturePrior.normal(
     "sbc_normal_0_0.5", 0.0, 0.5,
@@ -168,7 +168,7 @@ def sbc_cell(spec_json: str, data: SchoolData, index: int, base_seed: int,
 
 
 @dataclass
-class SBCResult:
+class SBCResult(BatchResult):
     """Ranks of an SBC run and their uniformity tests.
 
     Parameters
@@ -181,22 +181,19 @@ class SBCResult:
         Ranks run 0..n_ranks.
     spec : AnalysisSpec
         The spec simulated from and fitted (SBC prior applied).
-    out : pathlib.Path or None
-    errors : dict of str to str
-        Replicates whose fit raised, by cell hash (retried by the next run).
-    computed : int
-        Replicates computed by this run (the others were resumed).
-    seconds : float
+    out, errors, computed, seconds
+        As for :class:`~swisbayes.workflows.engine.BatchResult` (``errors``: replicates whose
+        fit raised, retried by the next run).
     """
 
-    rows: list[dict]
     n: int
     n_ranks: int
     spec: AnalysisSpec
-    out: Path | None = None
-    errors: dict[str, str] = field(default_factory=dict)
-    computed: int = 0
-    seconds: float = 0.0
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The ranks (:attr:`ranks`)."""
+        return self.ranks
 
     @property
     def ranks(self) -> pd.DataFrame:
@@ -310,12 +307,9 @@ def run_sbc(spec: AnalysisSpec | str | Path, n: int,
                                     "base_seed": base_seed, "n_ranks": n_ranks}),
                   sbc_cell, (spec_json, school_data, i, base_seed, n_ranks))
              for i in range(n)]
-    with output_dir(out, "swisbayes-sbc-") as root:
-        run = run_cells(tasks, "sbc", root, workers=workers, scheduler=scheduler,
-                        resume=resume, progress=progress)
-    rows = [run.rows[t.name] for t in tasks if t.name in run.rows]
-    return SBCResult(rows, n, n_ranks, spec, None if out is None else Path(out), run.errors,
-                     len(run.computed), time.perf_counter() - start)
+    batch = run_batch(IndependentCells("sbc", tasks), out, workers=workers, scheduler=scheduler,
+                      resume=resume, progress=progress, started=start)
+    return SBCResult.extend(batch, n=n, n_ranks=n_ranks, spec=spec)
 
 
 __all__ = [

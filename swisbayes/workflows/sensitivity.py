@@ -1,21 +1,21 @@
-"""Run a sensitivity grid: plan the cells, run the fits, derive the rest, write every cell.
+"""Run a sensitivity grid: the grid's cells on the batch engine, with its routing on top.
 
-The calling process owns the output directory and takes every routing decision; executors only
-fit (:func:`swisbayes.workflows.worker.sample_cell`). Each finished cell is written as soon as
-it is known, so an interrupted run loses only the fits in flight, and the next run with the same
+The grid's plan (:class:`GridPlan`) groups the cells and routes them
+(:mod:`swisbayes.workflows.routing`): executors only fit
+(:func:`swisbayes.workflows.worker.sample_cell`), and every other cell is reweighted or
+recomputed from a fit's draws in the calling process. The engine
+(:func:`~swisbayes.workflows.engine.run_batch`) writes each finished cell as soon as it is
+known, so an interrupted run loses only the fits in flight, and the next run with the same
 grid and data skips every finished cell.
 """
 
 from __future__ import annotations
 
-import contextlib
-import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 import xarray as xr
@@ -26,23 +26,18 @@ from swisbayes.evidence.resolver import PriorResolver
 from swisbayes.spec.analysis import AnalysisSpec, load_spec
 from swisbayes.spec.grid import Grid, load_grid
 from swisbayes.workflows import tables
-from swisbayes.workflows.executors import make_executor
+from swisbayes.workflows.engine import Batch, BatchResult, Task, run_batch
 from swisbayes.workflows.keys import cell_keys
-from swisbayes.workflows.progress import GridProgress
 from swisbayes.workflows.routing import GroupRouter, make_draw_set
 from swisbayes.workflows.rows import Entry, sampled_row
-from swisbayes.workflows.store import CellStore
 from swisbayes.workflows.worker import sample_cell
-
-if TYPE_CHECKING:
-    from swisbayes.workflows.sensitivity import SensitivityResult
 
 PATHS = ("sampled", "reweighted", "recomputed")
 """How a cell can be obtained (see :mod:`swisbayes.workflows.rows`)."""
 
 
 @dataclass
-class SensitivityResult:
+class SensitivityResult(BatchResult):
     """The rows of a sensitivity run, as a table or a Dataset over the grid's axes.
 
     Parameters
@@ -51,22 +46,12 @@ class SensitivityResult:
         One row per finished cell, in grid order (see :mod:`swisbayes.workflows.rows`).
     axes : dict of str to list
         Every grid axis and its values.
-    out : pathlib.Path or None
-        The output directory (None when the run used a temporary one).
-    errors : dict of str to str
-        Cells whose fit raised, by cell hash: they have no row, and the next run retries them.
-    computed : list of str
-        Cells computed by this run (the others were finished before it).
-    seconds : float
-        Wall time of the run.
+    out, errors, computed, seconds
+        As for :class:`~swisbayes.workflows.engine.BatchResult` (``errors``: cells whose fit,
+        or the fit whose draws they needed, raised).
     """
 
-    rows: list[dict]
     axes: dict[str, list]
-    out: Path | None = None
-    errors: dict[str, str] = field(default_factory=dict)
-    computed: list[str] = field(default_factory=list)
-    seconds: float = 0.0
 
     @property
     def table(self) -> pd.DataFrame:
@@ -105,8 +90,8 @@ def run_grid(specs: Sequence[AnalysisSpec | str | Path] | None,
         The analyses (outcomes); None or empty uses the grid's ``specs``.
     grid : Grid or path
         The grid (see :mod:`swisbayes.spec.grid`).
-    data : path, DataFrame or SchoolData, optional
-        School-level data; the bundled synthetic SWIS data when None.
+    data : path, DataFrame or SchoolData
+        School-level data (e.g. :func:`swisbayes.load_example`); required.
     out : path, optional
         Output directory for the cells, ``run.log`` and ``table.csv``/``table.parquet``; a
         temporary directory (deleted afterwards) when None.
@@ -135,7 +120,8 @@ def run_grid(specs: Sequence[AnalysisSpec | str | Path] | None,
     --------
     A 48-cell grid samples a few cells and reweights the others::
 
-        result = run_grid(None, "models/prior_grid.toml", out="out/prior_grid")
+        result = run_grid(None, "models/prior_grid.toml", sb.load_example(),
+                          out="out/prior_grid")
         result.counts()          # {'sampled': 1, 'reweighted': 45, 'recomputed': 2}
         result.table             # one row per cell
         result.to_xarray()       # dims: spec, effect_prior, sigma_la_effect_scale, mcid, seed
@@ -143,22 +129,10 @@ def run_grid(specs: Sequence[AnalysisSpec | str | Path] | None,
     start = time.perf_counter()
     grid = grid if isinstance(grid, Grid) else load_grid(grid)
     specs = _specs(specs, grid)
-    entries = _entries(grid, specs, data)
-    axes = grid.axes(specs)
-    executor = make_executor(workers, scheduler)  # a missing extra fails before any work
-    with _output_dir(out) as root:
-        store = CellStore(root)
-        with store.lock():
-            run = _Run(store, entries, grid, resume)
-            run.execute(executor, progress)
-            rows = [run.rows[e.name] for e in entries if e.name in run.rows]
-            result = SensitivityResult(rows, axes, None if out is None else Path(out),
-                                       run.errors, run.computed, time.perf_counter() - start)
-            frame = result.table
-            store.write_tables(lambda tmp, kind: tables.write_frame(frame, tmp, kind))
-            store.log("end", {**result.counts(), "errors": len(run.errors),
-                              "failed": len(result.failed), "seconds": result.seconds})
-    return result
+    plan = GridPlan(_entries(grid, specs, data), grid, grid.axes(specs))
+    batch = run_batch(plan, out, workers=workers, scheduler=scheduler, resume=resume,
+                      progress=progress, started=start)
+    return SensitivityResult.extend(batch, axes=plan.axes)
 
 
 def _specs(specs, grid: Grid) -> list[AnalysisSpec]:
@@ -186,111 +160,102 @@ def _entries(grid: Grid, specs: list[AnalysisSpec], data) -> list[Entry]:
     return entries
 
 
-@contextlib.contextmanager
-def _output_dir(out: str | Path | None) -> Iterator[Path]:
-    if out is not None:
-        yield Path(out)
-        return
-    with tempfile.TemporaryDirectory(prefix="swisbayes-sensitivity-") as tmp:
-        yield Path(tmp)
+class GridPlan:
+    """A grid on the batch engine (:class:`~swisbayes.workflows.engine.Plan`): tasks are the
+    fits the routers ask for; every other row is derived here from a fit's draws.
 
+    Parameters
+    ----------
+    entries : list of Entry
+        The grid's cells, in grid order.
+    grid : Grid
+        For its reweighting settings.
+    axes : dict of str to list
+        The grid's axes (the columns of its table).
+    """
 
-class _Run:
-    """The state of one run: finished rows, routers, futures in flight."""
+    kind = "sensitivity"
 
-    def __init__(self, store: CellStore, entries: list[Entry], grid: Grid,
-                 resume: bool) -> None:
-        self.store = store
+    def __init__(self, entries: list[Entry], grid: Grid, axes: dict[str, list]) -> None:
         self.entries = entries
-        store.remove_temporaries()
-        self.rows = store.valid_rows([e.name for e in entries]) if resume else {}
-        self.errors: dict[str, str] = {}
-        self.computed: list[str] = []
-        self.resolver = PriorResolver(store.root / "priors.json")
-        self.routers = self._routers(grid)
-        self.progress = GridProgress(len(entries), len(self.rows), enabled=False)
-        store.log("start", {"cells": len(entries), "finished": len(self.rows), "resume": resume})
+        self.settings = grid.reweighting
+        self.axes = axes
+        self._fits: dict[str, tuple[GroupRouter, Entry, str]] = {}
+        self._batch: Batch | None = None
 
-    def _routers(self, grid: Grid) -> list[GroupRouter]:
+    def cells(self) -> list[str]:
+        """The grid's cells."""
+        return [e.name for e in self.entries]
+
+    def start(self, batch: Batch) -> list[Task]:
+        """Group the unfinished cells and ask each group's router for its first fits."""
+        self._batch = batch
+        resolver = PriorResolver(batch.store.root / "priors.json")
         groups: dict[str, dict[str, list[Entry]]] = {}
         for entry in self.entries:
             groups.setdefault(entry.keys.group, {}).setdefault(entry.keys.draws, []).append(entry)
         routers = []
         for draws in groups.values():
-            cells = [e.name for d in draws.values() for e in d]
-            if all(c in self.rows for c in cells):
+            if all(e.name in batch.rows for d in draws.values() for e in d):
                 continue  # finished: its priors need not even be resolved
-            routers.append(GroupRouter([make_draw_set(d, self.resolver) for d in draws.values()],
-                                       set(self.rows), grid.reweighting, self._emit))
-        return routers
+            routers.append(GroupRouter([make_draw_set(d, resolver) for d in draws.values()],
+                                       set(batch.rows), self.settings, self._emit))
+        return self._tasks([(router, entry) for router in routers for entry in router.start()])
 
-    def execute(self, executor, progress: bool) -> None:
-        """Sample, load and derive until every cell is finished or has failed."""
-        queue: deque[tuple[GroupRouter, Entry]] = deque(
-            (router, entry) for router in self.routers for entry in router.start())
-        pending: dict[object, tuple[GroupRouter, Entry, str]] = {}
-        self.progress = GridProgress(len(self.entries), len(self.rows), enabled=progress)
-        try:
-            with self.progress:
-                while queue or pending:
-                    while queue:
-                        router, entry = queue.popleft()
-                        queue.extend((router, e) for e in self._start(router, entry, pending,
-                                                                       executor))
-                    if pending:
-                        for future in executor.wait_any(pending):
-                            router, entry, spec_json = pending.pop(future)
-                            queue.extend((router, e) for e in self._finish(
-                                router, entry, spec_json, future))
-        finally:
-            executor.close()
-        for entry in self.entries:
-            if entry.name not in self.rows and entry.name not in self.errors:
-                # a cell whose draws were to come from a fit that raised
-                self.errors[entry.name] = (f"{entry.cell.axes}: the fit whose draws it "
-                                           "needed raised")
-
-    def _start(self, router: GroupRouter, entry: Entry, pending: dict, executor) -> list[Entry]:
-        row = self.rows.get(entry.name)
-        if row is not None and row["path"] == "sampled":
-            # finished in an earlier run: its draws are on disk, checked by their checksum
-            try:
-                posterior = self.store.load_posterior(entry.name, row["netcdf_sha256"])
-            except (OSError, ValueError) as exc:  # changed since it was checked: fit again
-                self.store.log("invalid", {"cell": entry.name, "reason": str(exc)})
-            else:
-                return router.sampled(entry, row, posterior)
-        spec_json = router.spec_json(entry)
-        pending[executor.submit(sample_cell, spec_json, entry.data)] = (router, entry, spec_json)
-        return []
-
-    def _finish(self, router: GroupRouter, entry: Entry, spec_json: str,
-                future) -> list[Entry]:
-        try:
-            payload = future.result()
-        except Exception as exc:  # one cell's failure must not lose the others
-            message = f"{type(exc).__name__}: {exc}"
-            self.errors[entry.name] = f"{entry.cell.axes}: {message}"
-            self.store.log("error", {"cell": entry.name, "axes": entry.cell.axes,
-                                     "message": message})
-            self.progress.advance(failed=True)
-            return router.failed(entry)
-        relative = f"cells/{entry.name}.nc"
-        sha256 = self.store.write_netcdf(entry.name, payload["netcdf"])
-        row = sampled_row(entry, payload, relative, sha256, spec_json)
+    def done(self, batch: Batch, task: Task, payload: dict) -> list[Task]:
+        """A fit returned: write its posterior and row, derive what its draws can answer."""
+        router, entry, spec_json = self._fits.pop(task.name)
+        sha256 = batch.store.write_netcdf(entry.name, payload["netcdf"])
+        row = sampled_row(entry, payload, f"cells/{entry.name}.nc", sha256, spec_json)
         self._emit(row)
         # float64 draws read back from the file are these same numbers, so a resumed run that
         # loads them routes and reweights exactly as this one does
-        return router.sampled(entry, row, payload["posterior"])
+        return self._tasks([(router, e) for e in router.sampled(entry, row,
+                                                                payload["posterior"])])
+
+    def failed(self, batch: Batch, task: Task) -> list[Task]:
+        """A fit raised: its group goes on without it."""
+        router, entry, _ = self._fits.pop(task.name)
+        return self._tasks([(router, e) for e in router.failed(entry)])
+
+    def finish(self, batch: Batch) -> dict:
+        """Name the cells left without a row, write the table; returns the counts by path."""
+        for entry in self.entries:
+            if entry.name not in batch.rows and entry.name not in batch.errors:
+                # a cell whose draws were to come from a fit that raised
+                batch.errors[entry.name] = (f"{entry.cell.axes}: the fit whose draws it "
+                                            "needed raised")
+        result = SensitivityResult([batch.rows[c] for c in self.cells() if c in batch.rows],
+                                   axes=self.axes)
+        frame = result.table
+        batch.store.write_tables(lambda tmp, kind: tables.write_frame(frame, tmp, kind))
+        return {**result.counts(), "failed": len(result.failed)}
+
+    def _tasks(self, wanted: list[tuple[GroupRouter, Entry]]) -> list[Task]:
+        """The fits for the cells the routers want sampled; a cell sampled by an earlier run is
+        loaded from disk instead (its checksum checked), and routed at once."""
+        store = self._batch.store
+        wanted = deque(wanted)
+        tasks = []
+        while wanted:
+            router, entry = wanted.popleft()
+            row = self._batch.rows.get(entry.name)
+            if row is not None and row["path"] == "sampled":
+                try:
+                    posterior = store.load_posterior(entry.name, row["netcdf_sha256"])
+                except (OSError, ValueError) as exc:  # changed since it was checked: fit again
+                    store.log("invalid", {"cell": entry.name, "reason": str(exc)})
+                else:
+                    wanted.extend((router, e) for e in router.sampled(entry, row, posterior))
+                    continue
+            spec_json = router.spec_json(entry)
+            self._fits[entry.name] = (router, entry, spec_json)
+            tasks.append(Task(entry.name, sample_cell, (spec_json, entry.data),
+                              axes=entry.cell.axes))
+        return tasks
 
     def _emit(self, row: dict) -> None:
-        self.store.write_row(row)
-        self.store.log("cell", {"cell": row["cell"], "path": row["path"], "base": row["base"],
-                                "ok": row["diagnostics"]["ok"]})
-        self.rows[row["cell"]] = row
-        self.computed.append(row["cell"])
-        self.errors.pop(row["cell"], None)
-        self.progress.advance(failed=not row["diagnostics"]["ok"])
+        self._batch.emit(row, ok=row["diagnostics"]["ok"])
 
 
 def format_text(result: SensitivityResult) -> str:
@@ -330,4 +295,4 @@ def format_text(result: SensitivityResult) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["PATHS", "SensitivityResult", "format_text", "run_grid"]
+__all__ = ["PATHS", "GridPlan", "SensitivityResult", "format_text", "run_grid"]

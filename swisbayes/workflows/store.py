@@ -1,12 +1,13 @@
-"""The output directory of a sensitivity run: one file per finished cell, written atomically.
+"""The output directory of a batch (a prior grid, a study, SBC): one file per finished cell,
+written atomically.
 
 Layout of ``DIR``::
 
-    cells/HASH.json    one tidy row per finished cell (decision quantities, diagnostics,
-                       provenance, how it was obtained)
-    cells/HASH.nc      the posterior of a sampled cell (reweighted cells name their base)
+    cells/HASH.json    one row per finished cell (a grid's: decision quantities, diagnostics,
+                       provenance, how it was obtained; a study's or SBC's: its trial)
+    cells/HASH.nc      the posterior of a grid's sampled cell (reweighted cells name their base)
     run.log            one JSON line per event of every run (start, cell, invalid, error, end)
-    table.csv          every finished cell of the last run (also table.parquet)
+    table.csv          a grid's finished cells after its last run (also table.parquet)
 
 Every file is written to a temporary sibling and renamed into place, and a row is written only
 after its netCDF, with the netCDF's SHA-256. A killed run therefore leaves finished cells
@@ -67,8 +68,8 @@ class CellStore:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                raise SwisbayesError(f"{self.root}: another sensitivity run is using this "
-                                     "directory") from None
+                raise SwisbayesError(f"{self.root}: another run is using this directory"
+                                     ) from None
             try:
                 yield
             finally:

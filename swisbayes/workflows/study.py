@@ -16,8 +16,9 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,10 @@ import pandas as pd
 from swisbayes._base.errors import SpecError
 from swisbayes.decision.rule import VERDICTS, DecisionRule
 from swisbayes.spec.analysis import AnalysisSpec, load_spec
-from swisbayes.workflows.engine import Task, cell_hash, output_dir, run_cells
+from swisbayes.workflows.engine import BatchResult, IndependentCells, Task, cell_hash, run_batch
+
+if TYPE_CHECKING:
+    from swisbayes.data.simulate import SimulatedTrial
 
 
 def trial_seeds(base_seed: int, irr: float, index: int) -> tuple[int, int]:
@@ -46,8 +50,8 @@ def trial_spec(spec: AnalysisSpec, base_seed: int, irr: float, index: int) -> An
 
 
 def simulate_study_trial(spec: AnalysisSpec, base_seed: int, irr: float, index: int,
-                         la_effect_sd: float = 0.0):
-    """The simulated trial (:class:`~swisbayes.data.simulate.SimulatedTrial`) of one cell."""
+                         la_effect_sd: float = 0.0) -> SimulatedTrial:
+    """The simulated trial of one cell."""
     from swisbayes.data.simulate import simulate_trial
 
     seed = trial_seeds(base_seed, irr, index)[0]
@@ -90,7 +94,7 @@ def _share(hits: int, n: int) -> tuple[float, float]:
 
 
 @dataclass
-class StudyResult:
+class StudyResult(BatchResult):
     """Per-trial rows of a study and their summary per scenario.
 
     Parameters
@@ -101,22 +105,20 @@ class StudyResult:
     n_trials : int
     rule : DecisionRule
     spec : AnalysisSpec
-    out : pathlib.Path or None
-    errors : dict of str to str
-        Trials whose fit raised, by cell hash (retried by the next run).
-    computed : int
-    seconds : float
+    out, errors, computed, seconds
+        As for :class:`~swisbayes.workflows.engine.BatchResult` (``errors``: trials whose fit
+        raised, retried by the next run).
     """
 
-    rows: list[dict]
     scenarios: list[float]
     n_trials: int
     rule: DecisionRule
     spec: AnalysisSpec
-    out: Path | None = None
-    errors: dict[str, str] = field(default_factory=dict)
-    computed: int = 0
-    seconds: float = 0.0
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The trials (:attr:`trials`)."""
+        return self.trials
 
     @property
     def trials(self) -> pd.DataFrame:
@@ -222,13 +224,10 @@ def run_study(spec: AnalysisSpec | str | Path, scenarios: Sequence[float], n_tri
                                       "index": i, "la_effect_sd": la_effect_sd}),
                   study_cell, (spec_json, base_seed, float(irr), i, la_effect_sd))
              for irr in scenarios for i in range(n_trials)]
-    with output_dir(out, "swisbayes-study-") as root:
-        run = run_cells(tasks, "study", root, workers=workers, scheduler=scheduler,
-                        resume=resume, progress=progress)
-    rows = [run.rows[t.name] for t in tasks if t.name in run.rows]
-    return StudyResult(rows, [float(s) for s in scenarios], n_trials, rule, spec,
-                       None if out is None else Path(out), run.errors, len(run.computed),
-                       time.perf_counter() - start)
+    batch = run_batch(IndependentCells("study", tasks), out, workers=workers,
+                      scheduler=scheduler, resume=resume, progress=progress, started=start)
+    return StudyResult.extend(batch, scenarios=[float(s) for s in scenarios], n_trials=n_trials,
+                              rule=rule, spec=spec)
 
 
 __all__ = [
