@@ -35,7 +35,7 @@ def test_forest_plot_draws_every_interval_and_flags_failed_fits():
 
 
 FIGURE_MODULES = ("swisbayes.plots.basic", "swisbayes.plots.decision",
-                  "swisbayes.workflows.sensitivity_plots")
+                  "swisbayes.workflows.sensitivity_plots", "swisbayes.workflows.calibration_plots")
 
 
 @pytest.mark.parametrize("module", FIGURE_MODULES)
