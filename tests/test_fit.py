@@ -14,6 +14,9 @@ from swisbayes.inference.fitting import _COMPILED, FitResult
 
 from .conftest import clearly_outside
 
+EXAMPLE = swisbayes.load_example()
+"""The bundled synthetic SWIS data (never implied: named where used)."""
+
 pytestmark = pytest.mark.slow
 
 SEEDS = (101, 102, 103)
@@ -58,8 +61,8 @@ def test_probabilities_follow_the_truth(recovery_fits):
 
 
 def test_bundled_data_passes_the_gate_and_is_reproducible(primary_spec):
-    first = fit(primary_spec)
-    second = fit(primary_spec)
+    first = fit(primary_spec, EXAMPLE)
+    second = fit(primary_spec, EXAMPLE)
     assert first.ok, first.diagnostics.reasons
     assert json.dumps(first.to_dict()) == json.dumps(second.to_dict())
     # True IRR of the bundled data is 1.055.
@@ -68,10 +71,10 @@ def test_bundled_data_passes_the_gate_and_is_reproducible(primary_spec):
 
 
 def test_prior_swap_reuses_the_compiled_model_and_moves_the_posterior(primary_spec):
-    fit(primary_spec)
+    fit(primary_spec, EXAMPLE)
     n_compiled = len(_COMPILED)
     strong = primary_spec.with_effect_prior(np.log(0.5), 0.01, name="absurdly-enthusiastic")
-    result = fit(strong)
+    result = fit(strong, EXAMPLE)
     assert len(_COMPILED) == n_compiled
     assert result.decision.effect.median == pytest.approx(0.5, rel=0.03)
     assert result.provenance["spec_name"] == "s47_primary"
@@ -90,18 +93,18 @@ def test_new_dataset_of_same_shape_gets_its_own_labels(primary_spec):
 
 def test_failing_fit_is_retried_once_then_flagged(primary_spec):
     tiny = primary_spec.with_sampler(draws=20, tune=20, chains=2)
-    result = fit(tiny)
+    result = fit(tiny, EXAMPLE)
     assert not result.ok
     assert [a.target_accept for a in result.attempts] == [0.8, 0.95]
     assert any("bulk ESS" in r for r in result.diagnostics.reasons)
     assert result.text.startswith("WARNING: this fit FAILED its convergence checks")
     assert result.to_dict()["diagnostics"]["ok"] is False
     with pytest.raises(ConvergenceError, match="failed its diagnostics after 2 attempt"):
-        fit(tiny, raise_on_failure=True)
+        fit(tiny, EXAMPLE, raise_on_failure=True)
 
 
 def test_netcdf_round_trip_keeps_numbers_and_provenance(primary_spec, tmp_path):
-    result = fit(primary_spec)
+    result = fit(primary_spec, EXAMPLE)
     path = result.to_netcdf(tmp_path / "fit.nc")
     back = FitResult.from_netcdf(path)
     assert back.to_dict() == result.to_dict()
@@ -112,8 +115,8 @@ def test_netcdf_round_trip_keeps_numbers_and_provenance(primary_spec, tmp_path):
 
 
 def test_pymc_sampler_agrees_with_nutpie(primary_spec):
-    a = fit(primary_spec)
-    b = fit(primary_spec.with_sampler(backend="pymc"))
+    a = fit(primary_spec, EXAMPLE)
+    b = fit(primary_spec.with_sampler(backend="pymc"), EXAMPLE)
     # Not `b.ok`: PyMC's first run at the spec's settings has a single divergence and passes on
     # the retry, so the gate's verdict depends on the machine's floating-point bits. Grossly
     # unconverged chains would make the comparison meaningless; those are ruled out.
@@ -134,8 +137,8 @@ def test_result_does_not_depend_on_what_was_compiled_before(primary_spec):
     # compiled with, so the same spec and seed gave other draws after an unrelated fit.
     sceptical = primary_spec.with_effect_prior(0.0, 0.1, name="sceptical")
     _COMPILED.clear()
-    fresh = fit(sceptical)
+    fresh = fit(sceptical, EXAMPLE)
     _COMPILED.clear()
-    fit(primary_spec)
-    reused = fit(sceptical)
+    fit(primary_spec, EXAMPLE)
+    reused = fit(sceptical, EXAMPLE)
     assert json.dumps(reused.to_dict()) == json.dumps(fresh.to_dict())

@@ -372,7 +372,7 @@ def test_correlated_outcomes_raise_the_joint_probability_above_independence(corr
 
 @pytest.mark.slow
 def test_bundled_data_joint_fit_passes_the_gate(tmp_path):
-    result = fit_joint()
+    result = fit_joint(data=swisbayes.load_example())
     assert result.ok, result.diagnostics.reasons
     assert result.outcomes == ["s47", "referrals", "s17", "care_entry"]
     assert result.provenance["sampler"]["draws"] == 2000
