@@ -7,9 +7,8 @@ the same shape swaps data into the compiled model instead of recompiling.
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -18,7 +17,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from swisbayes._base.atomic import write_atomic
 from swisbayes._base.defaults import RETRY_TARGET_ACCEPT, validate_ci_prob
 from swisbayes._base.errors import ConvergenceError, DataError, SpecError
 from swisbayes._base.provenance import library_versions
@@ -27,7 +25,8 @@ from swisbayes.data.schema import outcome_schema
 from swisbayes.decision.summaries import DecisionSummary
 from swisbayes.families.common import ModelBuild
 from swisbayes.families.registry import build_model, decide_spec
-from swisbayes.inference.diagnostics import Diagnostics, compute_diagnostics
+from swisbayes.inference.diagnostics import compute_diagnostics
+from swisbayes.inference.results import Attempt, SampledResult, load_gate_attrs
 from swisbayes.inference.reweight import PriorState, find_targets, reweight
 from swisbayes.inference.screen import ScreenResult, power_scaling_screen
 from swisbayes.priors.library import MixturePrior, library_prior
@@ -58,16 +57,6 @@ SUMMARY_VARS = ("irr", "irr_new_la", "log_irr", "sigma_la", "sigma_la_effect",
                 # attendance (beta-binomial): absence on the rate and points scales
                 "odds_ratio", "inv_sqrt_concentration", "absence_rate_control",
                 "absence_rate_swis", "diff_pp", "diff_pp_new_la")
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One sampling run of a fit (a fit that fails the gate is retried once)."""
-
-    target_accept: float
-    seed: int
-    seconds: float
-    diagnostics: Diagnostics
 
 
 DrawPath = Literal["sampled", "reweighted"]
@@ -126,8 +115,8 @@ class PriorAnalysis:
         return f"{self.fit.text if self.path == 'sampled' else self.decision.text} From {how}."
 
 
-@dataclass(frozen=True)
-class FitResult:
+@dataclass(frozen=True, kw_only=True)
+class FitResult(SampledResult):
     """A fitted analysis: posterior, diagnostics, decision quantities and provenance.
 
     Parameters
@@ -152,20 +141,11 @@ class FitResult:
         resolver, which also knows the pilot-informed prior).
     """
 
-    idata: xr.DataTree
     spec: AnalysisSpec
     decision: DecisionSummary
-    diagnostics: Diagnostics
-    attempts: tuple[Attempt, ...]
-    provenance: dict
     data: SchoolData | None = field(default=None, repr=False, compare=False)
     resolve: Callable[[str], MixturePrior] = field(default=library_prior, repr=False,
                                                    compare=False)
-
-    @property
-    def ok(self) -> bool:
-        """True when the reported fit passed the diagnostics gate."""
-        return self.diagnostics.ok
 
     def summary(self, ci_prob: float | None = None) -> pd.DataFrame:
         """Posterior summary of the main parameters (mean, sd, interval, ESS, R-hat).
@@ -185,11 +165,6 @@ class FitResult:
         posterior = self.idata["posterior"].to_dataset()
         names = [v for v in SUMMARY_VARS if v in posterior]
         return az.summary(posterior[names], ci_prob=validate_ci_prob(ci_prob), ci_kind="eti")
-
-    @property
-    def posterior(self) -> xr.Dataset:
-        """The posterior draws."""
-        return self.idata["posterior"].to_dataset()
 
     def decide(self, mcid: float | None = None, *, mcid_pp: float | None = None,
                ci_prob: float | None = None) -> DecisionSummary:
@@ -323,10 +298,7 @@ class FitResult:
     @property
     def text(self) -> str:
         """Plain-English summary, with a loud warning when the fit failed the gate."""
-        if self.ok:
-            return self.decision.text
-        return ("WARNING: this fit FAILED its convergence checks and its numbers are unreliable ("
-                + "; ".join(self.diagnostics.reasons) + "). " + self.decision.text)
+        return f"{self.warning} {self.decision.text}".lstrip()
 
     def to_netcdf(self, path: str | Path) -> Path:
         """Save the posterior with provenance attributes to netCDF, atomically.
@@ -339,8 +311,7 @@ class FitResult:
         -------
         pathlib.Path
         """
-        return save_with_gate(self.idata, path, {"swisbayes_spec": self.spec.to_json()},
-                              provenance=self.provenance, attempts=self.attempts)
+        return self._save(path, {"swisbayes_spec": self.spec.to_json()})
 
     @classmethod
     def from_netcdf(cls, path: str | Path) -> FitResult:
@@ -362,45 +333,6 @@ class FitResult:
         decision = decide_spec(tree["posterior"].to_dataset(), spec)
         return cls(idata=tree, spec=spec, decision=decision, diagnostics=diagnostics,
                    attempts=attempts, provenance=provenance)
-
-
-def save_with_gate(idata: xr.DataTree, path: str | Path, attrs: dict[str, str], *,
-                   provenance: dict, attempts: Sequence[Attempt]) -> Path:
-    """Write a posterior to netCDF atomically, with its gate record and provenance as attributes.
-
-    Parameters
-    ----------
-    idata : xarray.DataTree
-    path : str or pathlib.Path
-    attrs : dict of str to str
-        Further attributes (the spec as JSON).
-    provenance : dict
-    attempts : sequence of Attempt
-        Every sampling run; the last one's diagnostics are those reported.
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    tree = idata.copy()
-    tree.attrs.update({
-        **attrs,
-        "swisbayes_provenance": json.dumps(provenance, sort_keys=True),
-        "swisbayes_diagnostics": json.dumps(attempts[-1].diagnostics.to_dict()),
-        "swisbayes_attempts": json.dumps([
-            {"target_accept": a.target_accept, "seed": a.seed, "seconds": a.seconds,
-             "diagnostics": a.diagnostics.to_dict()} for a in attempts]),
-    })
-    return write_atomic(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
-
-
-def load_gate_attrs(tree: xr.DataTree) -> tuple[Diagnostics, tuple[Attempt, ...], dict]:
-    """Diagnostics, attempts and provenance stored by :func:`save_with_gate`."""
-    attempts = tuple(Attempt(a["target_accept"], a["seed"], a["seconds"],
-                             Diagnostics.from_dict(a["diagnostics"]))
-                     for a in json.loads(tree.attrs["swisbayes_attempts"]))
-    diagnostics = Diagnostics.from_dict(json.loads(tree.attrs["swisbayes_diagnostics"]))
-    return diagnostics, attempts, json.loads(tree.attrs["swisbayes_provenance"])
 
 
 def _compiled_nutpie(build: ModelBuild):
@@ -570,4 +502,4 @@ def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData, *,
     return result
 
 
-__all__ = ["Attempt", "FitResult", "PriorAnalysis", "fit", "sample_with_gate"]
+__all__ = ["FitResult", "PriorAnalysis", "fit", "sample_with_gate"]

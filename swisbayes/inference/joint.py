@@ -39,14 +39,8 @@ from swisbayes.families.joint import (
     build_joint_model,
     check_combinable,
 )
-from swisbayes.inference.diagnostics import Diagnostics
-from swisbayes.inference.fitting import (
-    Attempt,
-    FitResult,
-    load_gate_attrs,
-    sample_with_gate,
-    save_with_gate,
-)
+from swisbayes.inference.fitting import FitResult, sample_with_gate
+from swisbayes.inference.results import SampledResult, load_gate_attrs
 from swisbayes.spec.analysis import AnalysisSpec, Sampler
 from swisbayes.spec.joint import JointSpec, check_report, load_joint_spec
 
@@ -96,8 +90,8 @@ def independent_joint_probability(results: Mapping[str, FitResult],
                             source=f"separate fits: {names}")
 
 
-@dataclass(frozen=True)
-class JointResult:
+@dataclass(frozen=True, kw_only=True)
+class JointResult(SampledResult):
     """A fitted joint model: posterior, diagnostics, joint probabilities and provenance.
 
     Parameters
@@ -115,29 +109,16 @@ class JointResult:
     provenance : dict
     """
 
-    idata: xr.DataTree
     specs: tuple[AnalysisSpec, ...]
     joint_spec: JointSpec
-    diagnostics: Diagnostics
-    attempts: tuple[Attempt, ...]
-    provenance: dict
 
     method: str = JOINT_METHOD
     """Joint probabilities of this result come from the joint model's paired draws."""
 
     @property
-    def ok(self) -> bool:
-        """True when the fit passed the diagnostics gate."""
-        return self.diagnostics.ok
-
-    @property
     def outcomes(self) -> list[str]:
         """The outcomes, in model order."""
         return [s.outcome for s in self.specs]
-
-    @property
-    def _posterior(self) -> xr.Dataset:
-        return self.idata["posterior"].to_dataset()
 
     def draws(self, outcome: str, *, new_la: bool = False) -> np.ndarray:
         """Posterior draws of one outcome's IRR (flattened over chains, paired across outcomes).
@@ -152,7 +133,7 @@ class JointResult:
         -------
         numpy.ndarray
         """
-        return _flat(self._posterior, quantity_label(new_la), outcome)
+        return _flat(self.posterior, quantity_label(new_la), outcome)
 
     def thresholds(self) -> dict[str, float]:
         """Default IRR threshold by outcome: the report's, else ``1 - mcid`` of its spec."""
@@ -280,11 +261,11 @@ class JointResult:
             Indexed by pair ``"a:b"``: ``median``, ``ci_low``, ``ci_high``, ``ci_prob``.
         """
         name = f"corr_{level}"
-        if level not in LEVELS or name not in self._posterior:
+        if level not in LEVELS or name not in self.posterior:
             raise KeyError(f"no {level!r} correlation in this model; levels: "
-                           f"{[lv for lv in LEVELS if f'corr_{lv}' in self._posterior]}")
+                           f"{[lv for lv in LEVELS if f'corr_{lv}' in self.posterior]}")
         prob = validate_ci_prob(ci_prob)
-        da = self._posterior[name]
+        da = self.posterior[name]
         rows = {}
         for pair in da["outcome_pair"].to_numpy():
             draws = da.sel(outcome_pair=pair).to_numpy().ravel()
@@ -306,8 +287,8 @@ class JointResult:
         """Posterior summary of the main parameters (mean, sd, interval, ESS, R-hat)."""
         import arviz as az
 
-        names = [v for v in SUMMARY_VARS if v in self._posterior]
-        return az.summary(self._posterior[names], ci_prob=validate_ci_prob(ci_prob),
+        names = [v for v in SUMMARY_VARS if v in self.posterior]
+        return az.summary(self.posterior[names], ci_prob=validate_ci_prob(ci_prob),
                           ci_kind="eti")
 
     def _probabilities(self, new_la: bool) -> list[dict]:
@@ -321,7 +302,7 @@ class JointResult:
     def _correlation_dict(self) -> dict:
         out = {}
         for level in LEVELS:
-            if f"corr_{level}" in self._posterior:
+            if f"corr_{level}" in self.posterior:
                 table = self.correlations(level)
                 out[level] = {pair: {"median": r["median"], "ci95": [r["ci_low"], r["ci_high"]]}
                               for pair, r in table.iterrows()}
@@ -354,16 +335,15 @@ class JointResult:
         """The reported joint probabilities in plain English, flagged if the fit failed."""
         lines = [self.joint_probability(list(s)).text for s in self.report_sets()]
         if not self.ok:
-            lines.insert(0, "WARNING: this fit FAILED its convergence checks and its numbers "
-                            "are unreliable (" + "; ".join(self.diagnostics.reasons) + ").")
+            lines.insert(0, self.warning)
         return "\n".join(lines)
 
     def to_netcdf(self, path: str | Path) -> Path:
         """Save the posterior with specs, diagnostics and provenance to netCDF, atomically."""
-        return save_with_gate(self.idata, path, {
+        return self._save(path, {
             "swisbayes_joint_spec": self.joint_spec.to_json(),
             "swisbayes_specs": json.dumps([json.loads(s.to_json()) for s in self.specs]),
-        }, provenance=self.provenance, attempts=self.attempts)
+        })
 
     @classmethod
     def from_netcdf(cls, path: str | Path) -> JointResult:
