@@ -200,10 +200,10 @@ def _checked_data(path: Path | None, specs):
     a pilot-informed prior's meta-analysis, and before anything is written to ``--out``.
     """
     from swisbayes._base.errors import DataError
-    from swisbayes.data.io import load_example, read_table
+    from swisbayes.data.io import read_table
     from swisbayes.data.io import validate as validate_data
 
-    frame = load_example() if path is None else read_table(path)
+    frame = _example() if path is None else read_table(path)
     if path is not None:
         frame.attrs["source"] = str(path)  # named in messages and results as the file itself
     report = validate_data(frame, outcomes=list(dict.fromkeys(s.outcome for s in specs)),

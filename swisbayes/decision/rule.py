@@ -10,11 +10,9 @@ agree on, or "depends on the prior".
 The tipping point asks how different a prior would have to be for the verdict to change. It is
 computed on the exact summary-level posterior: a normal likelihood on the log IRR (a published
 estimate via :func:`swisbayes.priors.conjugate.normal_likelihood_from_ci`, or the normal
-approximation
-of a fitted posterior via :func:`likelihood_from_draws`) updated by a normal-mixture prior with
-:func:`swisbayes.priors.conjugate.posterior`. A :class:`PriorFamily` is a line of priors along
-one
-named parameter:
+approximation of a fitted posterior via :func:`likelihood_from_draws`) updated by a normal-mixture
+prior with :func:`swisbayes.priors.conjugate.posterior`. A :class:`PriorFamily` is a line of priors
+along one named parameter:
 
 :class:`NormalCentreFamily`
     Normal priors of fixed SD (by default the sceptical prior's), indexed by their centre as an

@@ -573,6 +573,8 @@ class DecisionSummary:
     unit: ClassVar[str] = "events"
     """What the rates count, in the plain-English text."""
     ratio_label: ClassVar[str] = "IRR"
+    headline: ClassVar[str] = "ratio"
+    """Which summary is the headline: the ratio (``effect``), or ``"diff_pp"`` (attendance)."""
 
     def to_dict(self) -> dict:
         """The summary with the stable JSON keys of ``swisbayes fit --json``."""

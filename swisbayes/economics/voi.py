@@ -2,8 +2,7 @@
 
 The current evidence about the effect of SWIS on one outcome is a normal mixture on the log
 incidence rate ratio :math:`\\theta` (a :class:`~swisbayes.priors.library.MixturePrior`, typically
-the
-exact posterior of :func:`swisbayes.evidence.reanalysis.reanalyse`). Net monetary benefit per
+the exact posterior of :func:`swisbayes.evidence.reanalysis.reanalyse`). Net monetary benefit per
 intervention school-year is linear in the rate ratio (:class:`LinearNetBenefit`):
 
 .. math::
@@ -349,11 +348,10 @@ def evsi(posterior: MixturePrior, nb: LinearNetBenefit, n_per_arm: int | Sequenc
 
     Notes
     -----
-    Preposterior analysis. The trial's estimate is :math:`y \\sim N(\\theta, \\sigma_n^2)`;
-    given :math:`y` the posterior is the exact mixture update
-    (:func:`swisbayes.priors.conjugate.posterior`), :math:`E[e^\\theta \\mid y]` is the mixture
-    of the
-    components' lognormal means, and one invests iff :math:`E[\\mathrm{NMB} \\mid y] > 0`. Then
+    Preposterior analysis. The trial's estimate is :math:`y \\sim N(\\theta, \\sigma_n^2)`; given
+    :math:`y` the posterior is the exact mixture update
+    (:func:`swisbayes.priors.conjugate.posterior`), :math:`E[e^\\theta \\mid y]` is the mixture of
+    the components' lognormal means, and one invests iff :math:`E[\\mathrm{NMB} \\mid y] > 0`. Then
 
     .. math::
 

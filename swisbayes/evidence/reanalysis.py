@@ -1,9 +1,8 @@
 """Summary-level Bayesian re-analysis of a published rate ratio (no trial data needed).
 
-A published incidence rate ratio (IRR) with its confidence interval becomes a normal likelihood
-on the log IRR. Every prior in :mod:`swisbayes.priors.library` is a mixture of normals on the log
-IRR, so
-the posterior is again a normal mixture, computed exactly (no sampling), and the decision
+A published incidence rate ratio (IRR) with its confidence interval becomes a normal likelihood on
+the log IRR. Every prior in :mod:`swisbayes.priors.library` is a mixture of normals on the log IRR,
+so the posterior is again a normal mixture, computed exactly (no sampling), and the decision
 quantities come from its CDF and quantiles. Ratios below 1 mean fewer events with SWIS.
 
 The published figures live in ``swisbayes/data/files/published.toml``; only the primary outcome

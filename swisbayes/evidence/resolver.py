@@ -97,6 +97,11 @@ def effect_prior(spec: AnalysisSpec) -> MixturePrior:
     return get_prior(PILOT_PRIOR, pilots=spec.priors.effect.pilot_settings(spec.outcome))
 
 
+def named_prior(spec: AnalysisSpec, name: str) -> MixturePrior:
+    """The prior ``name`` with this spec's settings (planned effect, pilots file, outcome)."""
+    return effect_prior(spec.with_prior(name))
+
+
 def resolved_spec(spec: AnalysisSpec) -> AnalysisSpec:
     """The spec with its effect prior replaced by the resolved mixture (what a fit records)."""
     return spec.with_prior(effect_prior(spec))
@@ -199,4 +204,7 @@ def _meta_analysis(path: str, content: bytes, outcome: str, tau_scale: float):
     return map_prior(load_pilots(path), outcome=outcome, tau_scale=tau_scale)
 
 
-__all__ = ["PriorResolver", "effect_prior", "get_prior", "needs_meta_analysis", "resolved_spec"]
+__all__ = [
+    "PriorResolver", "effect_prior", "get_prior", "named_prior", "needs_meta_analysis",
+    "resolved_spec"
+]

@@ -6,8 +6,7 @@ serves every prior and every dataset of the same shape.
 
 Count outcomes are built here; days in care (:mod:`swisbayes.families.hurdle`) and attendance
 (:mod:`swisbayes.families.attendance`) share :func:`la_linear_predictor`, the LA hierarchy and the
-effect
-prior, and :func:`build_model` picks the builder from the outcome's kind.
+effect prior, and :func:`build_model` picks the builder from the outcome's kind.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ the same shape swaps data into the compiled model instead of recompiling.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,16 +19,16 @@ import pandas as pd
 import xarray as xr
 
 from swisbayes._base.defaults import RETRY_TARGET_ACCEPT, validate_ci_prob
-from swisbayes._base.errors import ConvergenceError, DataError, SpecError
+from swisbayes._base.errors import ConvergenceError, SpecError
 from swisbayes._base.provenance import library_versions
-from swisbayes.data.io import SchoolData, read_school_data
+from swisbayes.data.io import SchoolData, read_school_data, require_data
 from swisbayes.data.schema import outcome_schema
 from swisbayes.decision.summaries import DecisionSummary
 from swisbayes.families.common import ModelBuild
 from swisbayes.families.registry import build_model, decide_spec
 from swisbayes.inference.diagnostics import compute_diagnostics
 from swisbayes.inference.results import Attempt, SampledResult, load_gate_attrs
-from swisbayes.inference.reweight import PriorState, find_targets, reweight
+from swisbayes.inference.reweight import PriorState, PriorTargets, find_targets, reweight
 from swisbayes.inference.screen import ScreenResult, power_scaling_screen
 from swisbayes.priors.library import MixturePrior, library_prior
 from swisbayes.spec.analysis import AnalysisSpec, Sampler
@@ -186,6 +187,12 @@ class FitResult(SampledResult):
         spec = self.spec.with_mcid(mcid, mcid_pp=mcid_pp)
         return decide_spec(self.posterior, spec, ci_prob=ci_prob)
 
+    @functools.cached_property
+    def _prior_targets(self) -> PriorTargets:
+        # Where the effect prior enters this fit's model: found once, shared by every prior
+        # :meth:`under` is asked about (it builds probe models).
+        return find_targets(self.spec, self.data, [])
+
     def under(self, prior: MixturePrior | str, *, max_khat: float = MAX_KHAT,
               min_ess: float = MIN_IMPORTANCE_ESS) -> PriorAnalysis:
         """What this fit says under another prior on the effect.
@@ -214,8 +221,7 @@ class FitResult(SampledResult):
         new = self.resolve(prior) if isinstance(prior, str) else prior
         spec = self.spec.with_prior(new)
         if self.data is not None and self.ok:
-            targets = find_targets(self.spec, self.data, [])
-            rw = reweight(self.posterior, targets, PriorState.of(spec, new),
+            rw = reweight(self.posterior, self._prior_targets, PriorState.of(spec, new),
                           PriorState.of(self.spec, self.spec.effect_prior))
             if rw is not None and rw.acceptable(max_khat, min_ess):
                 decision = decide_spec(self.posterior, spec, weights=rw.weights)
@@ -255,7 +261,7 @@ class FitResult(SampledResult):
 
         d = self.decision
         label = outcome_schema(self.spec.outcome).label
-        if getattr(d, "headline", None) == "diff_pp":
+        if d.headline == "diff_pp":
             rows = [DifferenceRow(label, name, s.median, s.ci[0], s.ci[1], self.ok)
                     for name, s in (("trial LAs", d.difference),
                                     ("a new LA", d.new_la_difference))]
@@ -468,9 +474,7 @@ def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData, *,
     ConvergenceError
         If ``raise_on_failure`` and the fit failed the gate.
     """
-    if data is None:
-        raise DataError(f"{spec.name}: no data given; pass a file, a DataFrame, or "
-                        "swisbayes.load_example() for the bundled synthetic SWIS data")
+    data = require_data(data, spec.name)
     # Keep the mixture itself in the result's spec, so that a saved fit records exactly the
     # prior used and reloads without resolving anything.
     spec = spec.with_prior(spec.effect_prior)

@@ -1,12 +1,11 @@
 """A cheap screen for prior sensitivity: power-scaling the effect prior and the likelihood.
 
-The grid (:func:`~swisbayes.workflows.sensitivity.run_grid`) asks "what if the prior were this
-other one?"
-for a list of priors. Power-scaling (Kallioinen et al. 2024, ``arviz_stats.psense``) asks a
-local question of one fit, with no new sampling: how much does the posterior of the effect move
-when the prior (or the likelihood) is raised to a power slightly above or below 1? It uses
-importance weights on the fit's own draws, so it costs one evaluation of the log prior and log
-likelihood per draw.
+The grid (:func:`~swisbayes.workflows.sensitivity.run_grid`) asks "what if the prior were this other
+one?" for a list of priors. Power-scaling (Kallioinen et al. 2024, ``arviz_stats.psense``) asks a
+local question of one fit, with no new sampling: how much does the posterior of the effect move when
+the prior (or the likelihood) is raised to a power slightly above or below 1? It uses importance
+weights on the fit's own draws, so it costs one evaluation of the log prior and log likelihood per
+draw.
 
 **The rule.** For each effect parameter (``log_irr``; its ratio ``irr`` is reported too) the
 diagnostic is the cumulative Jensen-Shannon distance per unit of log power. Only the *effect*

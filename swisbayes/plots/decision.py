@@ -425,7 +425,6 @@ def plot_summary_forest(rows: Sequence[ForestRow], *, mcid: float,
         The meaningful reduction as a fraction.
     ci_prob : float, optional
         Probability of the rows' intervals, for the axis label; defaults to 0.95.
-
     ax : matplotlib Axes, optional
         Where to draw; a new figure when None.
 
@@ -501,7 +500,6 @@ def plot_difference_forest(rows: Sequence[DifferenceRow], *, mcid: float,
         The rows' unit (percentage points), for the axis label and the MCID line.
     ci_prob : float, optional
         Probability of the rows' intervals, for the axis label; defaults to 0.95.
-
     ax : matplotlib Axes, optional
         Where to draw; a new figure when None.
 
@@ -593,7 +591,6 @@ def plot_la_effects(la_ratio: np.ndarray, new_la: np.ndarray, *,
         Draws of the average ratio over LAs, shape (draws,).
     ci_prob : float, optional
         Probability of the intervals; defaults to 0.95.
-
     ax : matplotlib Axes, optional
         Where to draw; a new figure when None.
 
@@ -687,7 +684,6 @@ def plot_ceac(wtp: Sequence[float], curves: Mapping[str, np.ndarray], *,
         drawn as labelled markers.
     unit : str, default "per S47 enquiry avoided"
         What the willingness to pay is for.
-
     ax : matplotlib Axes, optional
         Where to draw; a new figure when None.
 
@@ -792,7 +788,6 @@ def plot_tipping(values: np.ndarray, prob: np.ndarray, *, thresholds: Mapping[st
     xlabel : str
         What ``values`` are, in plain English.
     ylabel : str, default "probability of a meaningful reduction"
-
     ax : matplotlib Axes, optional
         Where to draw; a new figure when None.
 

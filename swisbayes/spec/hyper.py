@@ -18,8 +18,7 @@ def half_normal_paths(model: type[BaseModel] = Hyperpriors, prefix: str = "") ->
     """Dotted paths of every half-normal hyperprior in the spec, e.g. ``"sigma_la_effect"``.
 
     Read from :class:`swisbayes.spec.analysis.Hyperpriors`, so a hyperprior added there becomes a
-    grid
-    axis without a change here.
+    grid axis without a change here.
     """
     paths: list[str] = []
     for key, info in model.model_fields.items():

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from swisbayes._base.errors import DataError
-from swisbayes.data.io import SchoolData, read_school_data
-from swisbayes.evidence.resolver import effect_prior, resolved_spec
+from swisbayes.data.io import SchoolData, read_school_data, require_data
+from swisbayes.evidence.resolver import named_prior, resolved_spec
 from swisbayes.families.common import ModelBuild
 from swisbayes.families.registry import build_model
 from swisbayes.inference import fitting
@@ -56,11 +55,9 @@ class Analysis:
     """
 
     def __init__(self, spec: AnalysisSpec, data: DataLike) -> None:
-        if data is None:
-            raise DataError(f"{spec.name}: no data given; pass a file, a DataFrame, or "
-                            "swisbayes.load_example() for the bundled synthetic SWIS data")
         self.spec = resolved_spec(spec)
-        self.data = read_school_data(data, outcomes=[spec.outcome], covariates=spec.covariates)
+        self.data = read_school_data(require_data(data, spec.name), outcomes=[spec.outcome],
+                                     covariates=spec.covariates)
         self._build: ModelBuild | None = None
 
     def __repr__(self) -> str:
@@ -76,7 +73,7 @@ class Analysis:
 
     def resolve(self, prior: str) -> MixturePrior:
         """A prior by name, with this spec's settings (planned effect, pilots file)."""
-        return effect_prior(self.spec.with_prior(prior))
+        return named_prior(self.spec, prior)
 
     def fit(self, *, seed: int | None = None, draws: int | None = None,
             tune: int | None = None, chains: int | None = None,
@@ -104,11 +101,7 @@ class Analysis:
 
     def with_prior(self, prior: MixturePrior | str) -> Analysis:
         """The same analysis and data with another prior on the effect (no data re-read)."""
-        other = object.__new__(Analysis)
-        other.spec = resolved_spec(self.spec.with_prior(prior))
-        other.data = self.data
-        other._build = None
-        return other
+        return Analysis(self.spec.with_prior(prior), self.data)  # checked data are reused
 
 
 def fit(spec: AnalysisSpec, data: DataLike, *, progress: bool = False,

@@ -9,6 +9,7 @@ weights and the diagnostics that make it trustworthy or not.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ import pandas as pd
 
 from swisbayes._base.errors import SpecError
 from swisbayes.data.io import SchoolData, read_school_data, require_data
-from swisbayes.evidence.resolver import effect_prior
+from swisbayes.evidence.resolver import named_prior
 from swisbayes.inference.fitting import PriorAnalysis, fit
 from swisbayes.priors.library import PILOT_PRIOR, MixturePrior
 from swisbayes.spec.analysis import AnalysisSpec, load_spec
@@ -58,10 +59,6 @@ class OutcomeAnalysis:
 Step = Callable[[str], None]
 
 
-def _resolve(spec: AnalysisSpec, name: str) -> MixturePrior:
-    return effect_prior(spec.with_prior(name))
-
-
 def analyse_outcome(spec: AnalysisSpec, data: SchoolData,
                     priors: Sequence[str] = STANDARD_PRIORS, *,
                     reweighting: Reweighting | None = None,
@@ -91,7 +88,7 @@ def analyse_outcome(spec: AnalysisSpec, data: SchoolData,
         try:
             if name == PILOT_PRIOR:
                 step(f"{spec.name}: pilot meta-analysis")
-            resolved[name] = _resolve(spec, name)
+            resolved[name] = named_prior(spec, name)
         except SpecError as exc:
             unavailable[name] = str(exc)
     if not resolved:
@@ -101,7 +98,7 @@ def analyse_outcome(spec: AnalysisSpec, data: SchoolData,
     first = names[0]
     step(f"{spec.name}: sampling ({first} prior)")
     base = fit(spec.with_prior(resolved[first]), data,
-               resolve=lambda name: _resolve(spec, name))
+               resolve=functools.partial(named_prior, spec))
     results = {first: PriorAnalysis(base.spec, resolved[first], base, "sampled", None, None,
                                     None, base.decision)}
     for name in names[1:]:

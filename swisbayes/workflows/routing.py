@@ -21,8 +21,7 @@ MCID). In each group:
 Within a draw set, the first cell is sampled or reweighted and the others (other MCIDs) are
 *recomputed* from the same draws, with the decision kernels of the outcome's kind
 (:func:`~swisbayes.families.registry.decide_spec`: counts, days in care, attendance). A fit that
-failed
-its diagnostics is never a proposal; a fit whose row those kernels cannot reproduce from its
+failed its diagnostics is never a proposal; a fit whose row those kernels cannot reproduce from its
 draws has each of its cells sampled.
 
 Every decision depends only on the draws, which depend only on spec, seed and data, so the rows
@@ -247,11 +246,10 @@ def _reproduces_fit(entry: Entry, proposal: Proposal) -> bool:
     """Whether this package's decision kernels give the fit's own row from its draws.
 
     :func:`~swisbayes.families.registry.decide_spec`, unweighted, must give every decision key of
-    the
-    sampled row with the same value, and no decision key of the row may be missing (a derived
-    row has then exactly the keys of a sampled one). A posterior without the variables the
-    outcome's decision reads, or a row written by other decision formulas, fails this check, and
-    the cells of its draw set are then all sampled rather than derived with the wrong formulas.
+    the sampled row with the same value, and no decision key of the row may be missing (a derived
+    row has then exactly the keys of a sampled one). A posterior without the variables the outcome's
+    decision reads, or a row written by other decision formulas, fails this check, and the cells of
+    its draw set are then all sampled rather than derived with the wrong formulas.
     """
     row = proposal.row
     try:

@@ -2,13 +2,12 @@
 
 For each true-IRR scenario, ``n_trials`` SWIS-shaped trials are simulated
 (:func:`swisbayes.data.simulate.simulate_trial`), each is fitted with the spec (one compiled model
-per
-process: every trial has the same structure), and a decision rule turns P(IRR < 1 - MCID) into
-a verdict. The report gives, per scenario, the probability of each verdict with its Monte Carlo
+per process: every trial has the same structure), and a decision rule turns P(IRR < 1 - MCID) into a
+verdict. The report gives, per scenario, the probability of each verdict with its Monte Carlo
 standard error (under IRR = 1, P(invest) is the false-invest rate; under a real effect it is the
 power), the coverage of the interval for the true IRR, and the share of fits that failed the
-diagnostics gate. Failed fits keep their verdicts (they are not hidden or dropped) and are
-counted. Each trial is a cell, written atomically and resumable, on the engine's executors.
+diagnostics gate. Failed fits keep their verdicts (they are not hidden or dropped) and are counted.
+Each trial is a cell, written atomically and resumable, on the engine's executors.
 """
 
 from __future__ import annotations
