@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import swisbayes as sb
+from swisbayes.families.registry import decide_spec
 
 matplotlib.use("Agg")
 
@@ -86,3 +87,23 @@ def test_plot_returns_the_figure_it_drew_on(fitted: sb.FitResult):
     finally:
         plt.close(fig)
     assert fitted.plot().axes  # a new figure of its own
+
+
+@pytest.mark.slow
+def test_a_prior_analysis_decides_and_plots_from_its_own_weighted_draws(fitted: sb.FitResult):
+    import matplotlib.pyplot as plt
+
+    answer = fitted.under("sceptical")
+    assert answer.path == "reweighted"
+    # same draws, same weights, another threshold: equal to the weighted decision by hand
+    again = answer.decide(mcid=0.2)
+    by_hand = decide_spec(fitted.posterior, answer.spec.with_mcid(0.2),
+                             weights=answer.weights)
+    assert again.to_dict() == by_hand.to_dict()
+    assert (again.effect.prob_meaningful_reduction
+            <= answer.decision.effect.prob_meaningful_reduction)
+    fig, ax = plt.subplots()
+    try:
+        assert answer.plot(ax=ax) is fig
+    finally:
+        plt.close(fig)

@@ -101,7 +101,8 @@ def _value(cells: _Cells, table: str, key: str, *, outcome: str | None = None,
 @pytest.fixture(scope="module")
 def bundled_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report") / "report.html"
-    return make_report(data=swisbayes.load_example(), spec_dir=MODELS, out=out), out
+    # two worker processes: the report is the same whichever number (checked below)
+    return make_report(data=swisbayes.load_example(), spec_dir=MODELS, out=out, workers=2), out
 
 
 # ----------------------------------------------------------------------------- fast
@@ -589,3 +590,24 @@ def test_report_renders_in_a_browser_without_errors(bundled_report, tmp_path):
     grey = image[..., :3].mean(axis=-1)
     assert grey.std() > 0.05  # not blank
     assert (grey < 0.5).mean() > 0.01  # there is text and drawing on it
+
+
+@pytest.mark.slow
+def test_outcomes_fitted_in_worker_processes_equal_those_fitted_here(bundled_report):
+    run, _ = bundled_report
+    specs = [a.spec for a in run.analyses[:2]]
+    data = swisbayes.read_school_data(swisbayes.load_example(),
+                                      outcomes=[s.outcome for s in specs])
+    here = swisbayes.run_analyses(specs, data, ("vague", "sceptical"))
+    for mine, theirs in zip(here, run.analyses[:2], strict=True):
+        for prior in ("vague", "sceptical"):
+            assert (mine.results[prior].decision.to_dict()
+                    == theirs.results[prior].decision.to_dict())
+            assert mine.results[prior].path == theirs.results[prior].path
+
+
+def test_an_outcome_that_cannot_be_analysed_is_named(example):
+    spec = swisbayes.load_spec("s47_primary")
+    data = swisbayes.read_school_data(example, outcomes=["s47"])
+    with pytest.raises(swisbayes.SwisbayesError, match=r"s47_primary: .*no-such-prior"):
+        swisbayes.run_analyses([spec], data, ("no-such-prior",))

@@ -196,3 +196,10 @@ def test_new_tables_keep_closed_key_sets(tmp_path):
            "intercept_mean, intercept_sd, inv_sqrt_dispersion" in message
     assert "unknown key 'mcid_points' in decision; allowed keys: mcid, mcid_source, " \
            "mcid_rationale, mcid_pp" in message
+
+
+def test_a_mistyped_prior_name_is_a_spec_error_naming_the_field():
+    spec = load_spec("s47_primary")
+    with pytest.raises(SpecError,
+                       match=r"(?s)priors\.effect.*unknown prior 'sceptcal'; valid names: vague"):
+        spec.with_prior("sceptcal")

@@ -63,6 +63,49 @@ SUMMARY_VARS = ("irr", "irr_new_la", "log_irr", "sigma_la", "sigma_la_effect",
 DrawPath = Literal["sampled", "reweighted"]
 
 
+def plot_headline(spec: AnalysisSpec, decision: DecisionSummary, posterior: xr.Dataset,
+                  weights: np.ndarray | None, *, ok: bool, ax: Axes | None = None) -> Figure:
+    """The headline effect of a (weighted) posterior against the decision lines.
+
+    A ratio is drawn as its posterior density with the no-effect and MCID lines; attendance,
+    decided in percentage points, as the difference in absence (trial LAs and a new LA)
+    against ``mcid_pp``.
+
+    Parameters
+    ----------
+    spec : AnalysisSpec
+    decision : DecisionSummary
+        The decision summary of the same draws and weights.
+    posterior : xarray.Dataset
+    weights : numpy.ndarray or None
+        One normalised weight per draw (chains then draws); None for equal weights.
+    ok : bool
+        Whether the draws passed their gate (an unreliable one is marked).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from swisbayes.plots.decision import (
+        DifferenceRow,
+        plot_difference_forest,
+        plot_ratio_posteriors,
+    )
+
+    label = outcome_schema(spec.outcome).label
+    if decision.headline == "diff_pp":
+        rows = [DifferenceRow(label, name, s.median, s.ci[0], s.ci[1], ok)
+                for name, s in (("trial LAs", decision.difference),
+                                ("a new LA", decision.new_la_difference))]
+        return plot_difference_forest(rows, mcid=decision.mcid_pp, ax=ax)
+    draws = posterior["irr"].transpose("chain", "draw").to_numpy().ravel()
+    quantity = "rate ratio" if decision.ratio_label == "IRR" else decision.ratio_label
+    return plot_ratio_posteriors({spec.priors.effect.name: (draws, weights)},
+                                 mcid=spec.decision.mcid, label=label[:1].lower() + label[1:],
+                                 quantity=quantity, ax=ax)
+
+
 @dataclass(frozen=True)
 class PriorAnalysis:
     """A fit read under another prior: the draws that answer it and what they say.
@@ -107,6 +150,19 @@ class PriorAnalysis:
         """Draws of a posterior variable: (draws, ...) with chains then draws, as the weights."""
         da = self.fit.idata["posterior"][name].transpose("chain", "draw", ...)
         return da.to_numpy().reshape(da.sizes["chain"] * da.sizes["draw"], *da.shape[2:])
+
+    def decide(self, mcid: float | None = None, *, mcid_pp: float | None = None,
+               ci_prob: float | None = None) -> DecisionSummary:
+        """The decision quantities under this prior for another meaningful effect (same draws
+        and weights; see :meth:`FitResult.decide`)."""
+        spec = self.spec.with_mcid(mcid, mcid_pp=mcid_pp)
+        return decide_spec(self.posterior, spec, ci_prob=ci_prob, weights=self.weights)
+
+    def plot(self, *, ax: Axes | None = None) -> Figure:
+        """The headline effect under this prior (weighted draws when reweighted); see
+        :meth:`FitResult.plot`."""
+        return plot_headline(self.spec, self.decision, self.posterior, self.weights,
+                             ok=self.reliable, ax=ax)
 
     @property
     def text(self) -> str:
@@ -253,25 +309,7 @@ class FitResult(SampledResult):
         -------
         matplotlib.figure.Figure
         """
-        from swisbayes.plots.decision import (
-            DifferenceRow,
-            plot_difference_forest,
-            plot_ratio_posteriors,
-        )
-
-        d = self.decision
-        label = outcome_schema(self.spec.outcome).label
-        if d.headline == "diff_pp":
-            rows = [DifferenceRow(label, name, s.median, s.ci[0], s.ci[1], self.ok)
-                    for name, s in (("trial LAs", d.difference),
-                                    ("a new LA", d.new_la_difference))]
-            return plot_difference_forest(rows, mcid=d.mcid_pp, ax=ax)
-        draws = self.posterior["irr"].to_numpy().ravel()
-        quantity = "rate ratio" if d.ratio_label == "IRR" else d.ratio_label
-        return plot_ratio_posteriors({self.spec.priors.effect.name: (draws, None)},
-                                     mcid=self.spec.decision.mcid,
-                                     label=label[:1].lower() + label[1:], quantity=quantity,
-                                     ax=ax)
+        return plot_headline(self.spec, self.decision, self.posterior, None, ok=self.ok, ax=ax)
 
     def screen(self) -> ScreenResult:
         """The power-scaling screen of prior and likelihood sensitivity of this fit.
@@ -289,7 +327,10 @@ class FitResult(SampledResult):
             "diagnostics": {
                 "rhat_max": self.diagnostics.rhat_max,
                 "ess_bulk_min": self.diagnostics.ess_bulk_min,
+                "ess_tail_min": self.diagnostics.ess_tail_min,
                 "divergences": self.diagnostics.divergences,
+                "bfmi_min": self.diagnostics.bfmi_min,
+                "treedepth_share": self.diagnostics.treedepth_share,
                 "ok": self.diagnostics.ok,
                 "reasons": list(self.diagnostics.reasons),
                 "attempts": len(self.attempts),
@@ -462,7 +503,8 @@ def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData, *,
     -------
     FitResult
         ``result.ok`` is False, and ``result.diagnostics.reasons`` says why, when the fit failed
-        the gate (R-hat > 1.01, bulk ESS < 400 or any divergence) even after one retry with
+        the gate (R-hat > 1.01, bulk or tail ESS < 400, any divergence, a chain's E-BFMI < 0.3
+        or more than 1% of transitions at the maximum tree depth) even after one retry with
         target acceptance 0.95.
 
     Raises

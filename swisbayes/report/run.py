@@ -56,7 +56,7 @@ def make_report(*, data: str | Path | pd.DataFrame | SchoolData,
                 spec_dir: str | Path | None = None, economics: str | Path | None = None,
                 out: str | Path = "out/report.html", fmt: Format = "html",
                 priors: Sequence[str] = STANDARD_PRIORS, show_la_codes: bool = False,
-                suppress_threshold: int = SMALL_COUNT_SUPPRESS,
+                suppress_threshold: int = SMALL_COUNT_SUPPRESS, workers: int = 1,
                 progress: bool = False) -> ReportRun:
     """Fit every outcome of ``spec_dir`` under the standard priors and write the report.
 
@@ -79,8 +79,12 @@ def make_report(*, data: str | Path | pd.DataFrame | SchoolData,
         Name LAs by code in LA-level results (anonymised otherwise).
     suppress_threshold : int, default 5
         Largest count suppressed in the report (at least 5).
+    workers : int, default 1
+        Local processes fitting the outcomes (at most one per outcome is used); the report is
+        the same whichever number.
     progress : bool, default False
-        Show which model and prior is being fitted (on a terminal only).
+        Show which model and prior is being fitted, or with several workers how many outcomes
+        are done (on a terminal only).
 
     Returns
     -------
@@ -103,8 +107,11 @@ def make_report(*, data: str | Path | pd.DataFrame | SchoolData,
                                     else candidate if candidate.is_file() else None)
     inputs = load_economics(economics_file)
     school_data = load_report_data(data, specs)
-    with StepProgress(enabled=progress) as step:
-        analyses = run_analyses(specs, school_data, priors, step=step)
+    workers = min(workers, len(specs))
+    # one live display at a time: named steps in this process, else a bar of outcomes
+    with StepProgress(enabled=progress and workers == 1) as step:
+        analyses = run_analyses(specs, school_data, priors, step=step, workers=workers,
+                                progress=progress and workers > 1)
         step("writing the report")
         report = build_report(analyses, school_data, inputs, economics_file=economics_file,
                               bundled=data is None, show_la_codes=show_la_codes,

@@ -368,8 +368,8 @@ class AnalysisSpec(Strict):
         if isinstance(prior, str):  # keep planned_irr and the pilot settings of this spec
             clear = dict.fromkeys(("description", "source", "mean", "sd", "weights", "means",
                                    "sds"))
-            effect = EffectPrior.model_validate({**self.priors.effect.model_dump(), **clear,
-                                                 "name": prior})
+            effect = validated(EffectPrior, {**self.priors.effect.model_dump(), **clear,
+                                             "name": prior}, f"<{self.name}>.priors.effect")
         else:
             effect = EffectPrior.from_prior(prior)
         return self.model_copy(update={"priors": self.priors.model_copy(update={"effect": effect})})

@@ -5,6 +5,10 @@ those draws by Pareto-smoothed importance reweighting (the thresholds of the sen
 k-hat < 0.7 and an importance ESS of at least 400); only a prior whose weights fail them is
 sampled, with the same compiled model (priors are data). Each result keeps its draws, its
 weights and the diagnostics that make it trustworthy or not.
+
+The outcomes are independent, so :func:`run_analyses` runs them as cells of the batch engine
+(:func:`~swisbayes.workflows.engine.run_batch`): one per outcome, on this process or on a pool
+of worker processes, each outcome's result the same whichever runs it.
 """
 
 from __future__ import annotations
@@ -16,13 +20,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from swisbayes._base.errors import SpecError
+from swisbayes._base.errors import SpecError, SwisbayesError
 from swisbayes.data.io import SchoolData, read_school_data, require_data
 from swisbayes.evidence.resolver import named_prior
 from swisbayes.inference.fitting import PriorAnalysis, fit
 from swisbayes.priors.library import PILOT_PRIOR, MixturePrior
 from swisbayes.spec.analysis import AnalysisSpec, load_spec
 from swisbayes.spec.grid import Reweighting
+from swisbayes.workflows.engine import Batch, Task, cell_hash, run_batch
+from swisbayes.workflows.store import ROW_FORMAT
 
 STANDARD_PRIORS = ("vague", "sceptical", "enthusiastic", PILOT_PRIOR)
 """The priors every report shows, in order: the data alone, doubt, optimism, the pilots."""
@@ -141,9 +147,10 @@ def load_report_data(data: str | Path | pd.DataFrame | SchoolData | None,
 
 def run_analyses(specs: Sequence[AnalysisSpec], data: SchoolData,
                  priors: Sequence[str] = STANDARD_PRIORS, *,
-                 reweighting: Reweighting | None = None,
-                 step: Step | None = None) -> list[OutcomeAnalysis]:
-    """:func:`analyse_outcome` for each analysis, in order.
+                 reweighting: Reweighting | None = None, workers: int = 1,
+                 scheduler: object | None = None, step: Step | None = None,
+                 progress: bool = False) -> list[OutcomeAnalysis]:
+    """:func:`analyse_outcome` for each analysis, as cells of the batch engine.
 
     Parameters
     ----------
@@ -151,22 +158,111 @@ def run_analyses(specs: Sequence[AnalysisSpec], data: SchoolData,
     data : SchoolData
     priors : sequence of str, default :data:`STANDARD_PRIORS`
     reweighting : Reweighting, optional
+    workers : int, default 1
+        Local processes; the outcomes are independent, so up to one each.
+    scheduler : str or distributed.Client, optional
+        A Dask scheduler instead (needs the ``dask`` extra).
     step : callable, optional
+        Called before each piece of work when the analyses run in this process
+        (``workers=1``, no scheduler); a progress bar of outcomes otherwise.
+    progress : bool, default False
+        Show the progress bar of outcomes (when they run elsewhere).
 
     Returns
     -------
     list of OutcomeAnalysis
+        In the order of ``specs``, whichever executor ran them.
+
+    Raises
+    ------
+    SwisbayesError
+        If an outcome could not be analysed (every outcome's error is named).
     """
-    return [analyse_outcome(s, data, priors, reweighting=reweighting, step=step)
-            for s in specs]
+    here = workers == 1 and scheduler is None
+    plan = OutcomePlan([Task(_outcome_cell(s, data, priors), analyse_outcome_cell,
+                             (s, data, tuple(priors), reweighting, step if here else None))
+                        for s in specs])
+    batch = run_batch(plan, None, workers=workers, scheduler=scheduler,
+                      progress=progress and not here)
+    if batch.errors:
+        names = {t.name: t.args[0].name for t in plan.tasks}
+        raise SwisbayesError("the report's analyses failed: " + "; ".join(
+            f"{names[cell]}: {message}" for cell, message in batch.errors.items()))
+    return [plan.analyses[t.name] for t in plan.tasks]
+
+
+def _outcome_cell(spec: AnalysisSpec, data: SchoolData, priors: Sequence[str]) -> str:
+    """An outcome's cell: its spec, the data and the priors asked for."""
+    return cell_hash("outcome", {"spec": spec.to_json(), "data": data.sha256,
+                                 "priors": list(priors)})
+
+
+def analyse_outcome_cell(spec: AnalysisSpec, data: SchoolData, priors: tuple[str, ...],
+                         reweighting: Reweighting | None, step: Step | None) -> dict:
+    """One outcome's cell: its analysis, and the JSON row the engine stores."""
+    analysis = analyse_outcome(spec, data, priors, reweighting=reweighting, step=step)
+    results = {name: {"path": pa.path, "pareto_khat": _number(pa.pareto_khat),
+                      "importance_ess": _number(pa.importance_ess), "reliable": pa.reliable,
+                      **pa.decision.to_dict()}
+               for name, pa in analysis.results.items()}
+    return {"analysis": analysis, "ok": all(r["reliable"] for r in results.values()),
+            "row": {"outcome": spec.outcome, "analysis": spec.name, "priors": results,
+                    "unavailable": analysis.unavailable}}
+
+
+def _number(x: float | None) -> float | None:
+    """A JSON-ready number (None stays None)."""
+    return None if x is None else float(x)
+
+
+@dataclass
+class OutcomePlan:
+    """The report's analyses as a batch: one independent cell per outcome.
+
+    The engine stores each cell's JSON row; the analyses themselves (draws and all) are kept
+    here, in memory, for the report.
+
+    Parameters
+    ----------
+    tasks : list of Task
+        One per outcome, in report order.
+    """
+
+    tasks: list[Task]
+    analyses: dict[str, OutcomeAnalysis] = field(default_factory=dict)
+    kind: str = "report"
+
+    def cells(self) -> list[str]:
+        """One cell per outcome."""
+        return [t.name for t in self.tasks]
+
+    def start(self, batch: Batch) -> list[Task]:
+        """Every outcome (the draws are not stored, so nothing is resumed)."""
+        return list(self.tasks)
+
+    def done(self, batch: Batch, task: Task, payload: dict) -> list[Task]:
+        """Keep the analysis; write its row."""
+        self.analyses[task.name] = payload["analysis"]
+        batch.emit({**payload["row"], "cell": task.name, "format": ROW_FORMAT,
+                    "path": self.kind}, ok=payload["ok"])
+        return []
+
+    def failed(self, batch: Batch, task: Task) -> list[Task]:
+        """Nothing waits on another outcome."""
+        return []
+
+    def finish(self, batch: Batch) -> dict:
+        """Nothing more to write."""
+        return {}
 
 
 __all__ = [
     "REPORT_SPECS",
     "STANDARD_PRIORS",
     "OutcomeAnalysis",
-
+    "OutcomePlan",
     "analyse_outcome",
+    "analyse_outcome_cell",
     "load_report_data",
     "report_specs",
     "run_analyses"
