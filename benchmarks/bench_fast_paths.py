@@ -77,8 +77,9 @@ def main() -> None:
     from swisbayes.data.io import read_school_data
     from swisbayes.data.published import published_estimate
     from swisbayes.data.simulate import TrialDesign, simulate_pupils
+    from swisbayes.decision.prior_families import NormalCentreFamily
     from swisbayes.decision.rule import prob_meaningful
-    from swisbayes.decision.tipping import NormalCentreFamily, probability_curve
+    from swisbayes.decision.tipping import probability_curve
     from swisbayes.economics.voi import LinearNetBenefit, evsi
     from swisbayes.priors.conjugate import normal_likelihood_from_ci
     from swisbayes.priors.library import MixturePrior

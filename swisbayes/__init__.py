@@ -68,9 +68,10 @@ _GROUPS: dict[str, dict[str, str]] = {
     "swisbayes.decision.tipping": {
         "tipping_point": "tipping_point", "tipping_points": "tipping_points",
         "probability_curve": "probability_curve", "likelihood_from_draws": "likelihood_from_draws",
+        "tipping_curve": "tipping_curve", "published_likelihood": "published_likelihood"},
+    "swisbayes.decision.prior_families": {
         "NormalCentreFamily": "NormalCentreFamily", "NormalSDFamily": "NormalSDFamily",
-        "RobustWeightFamily": "RobustWeightFamily", "tipping_curve": "tipping_curve",
-        "published_likelihood": "published_likelihood"},
+        "RobustWeightFamily": "RobustWeightFamily"},
     "swisbayes.decision.joint": {"prob_all_below": "prob_all_below"},
     # fits
     "swisbayes.inference.fitting": {"FitResult": "FitResult"},

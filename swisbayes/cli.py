@@ -7,6 +7,7 @@ diagnostics (its numbers are printed, flagged as unreliable).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -194,23 +195,21 @@ def _spec_files(directory: Path) -> list[Path]:
 
 
 def _checked_data(path: Path | None, specs):
-    """The data table, read once and validated for every spec before anything is sampled.
+    """The data, validated for every spec before anything is sampled: the file itself (each
+    fit reads it, so that its results record the file's ``file_sha256``), or the bundled table.
 
     A bad file, or a column one of the specs needs, fails here: before the first fit, before
     a pilot-informed prior's meta-analysis, and before anything is written to ``--out``.
     """
     from swisbayes._base.errors import DataError
-    from swisbayes.data.io import read_table
     from swisbayes.data.io import validate as validate_data
 
-    frame = _example() if path is None else read_table(path)
-    if path is not None:
-        frame.attrs["source"] = str(path)  # named in messages and results as the file itself
-    report = validate_data(frame, outcomes=list(dict.fromkeys(s.outcome for s in specs)),
+    data = _example() if path is None else path
+    report = validate_data(data, outcomes=list(dict.fromkeys(s.outcome for s in specs)),
                            covariates=sorted({c for s in specs for c in s.covariates}))
     if not report.ok:
         raise DataError(str(report), report=report)
-    return frame
+    return data
 
 
 def _example():
@@ -381,8 +380,8 @@ def _prior_from_posterior(path: Path, name: str | None):
                    err=True)
     return posterior_as_prior(
         draws, name or f"{result.spec.name}-posterior",
-        provenance=f"posterior of {path} ({result.spec.name}, data sha256 "
-                   f"{result.provenance['data_sha256'][:12]}, seed {result.spec.sampler.seed})")
+        provenance=f"posterior of {path} ({result.spec.name}, data content_sha256 "
+                   f"{result.provenance['content_sha256'][:12]}, seed {result.spec.sampler.seed})")
 
 
 def _prior_toml(prior) -> str:
@@ -400,6 +399,14 @@ def _prior_toml(prior) -> str:
     ])
 
 
+def _data_hashes(provenance: dict) -> str:
+    """The data's hashes for a line of text: the file's bytes (when read from a file) and the
+    table's values, each to 12 digits."""
+    file_hash = provenance["file_sha256"]
+    return ((f"file_sha256 {file_hash[:12]}, " if file_hash else "")
+            + f"content_sha256 {provenance['content_sha256'][:12]}")
+
+
 def format_fit(result: FitResult) -> str:
     """Readable multi-line summary of a :class:`~swisbayes.inference.fitting.FitResult`."""
     from swisbayes.data.schema import outcome_schema
@@ -414,11 +421,13 @@ def format_fit(result: FitResult) -> str:
                     f"{s.prob_any_reduction:10.1%}  {s.prob_meaningful_reduction:13.1%}  "
                     f"{s.prob_harm:8.1%}")
     status = "OK" if diag.ok else "FAILED - numbers unreliable: " + "; ".join(diag.reasons)
+    # None in a result saved before the gate checked tail ESS
+    tail = "" if diag.ess_tail_min is None else f"min tail ESS {diag.ess_tail_min:.0f}, "
     return "\n".join([
         spec.title or f"{spec.name}: {outcome_schema(spec.outcome).label}",
         f"prior on the effect: {spec.effect_prior.name} - {spec.effect_prior.description}",
         f"data: {result.provenance['data_source']} ({result.provenance['n_schools']} schools, "
-        f"{result.provenance['n_las']} LAs; sha256 {result.provenance['data_sha256'][:12]})",
+        f"{result.provenance['n_las']} LAs; {_data_hashes(result.provenance)})",
         "",
         header,
         *rows,
@@ -429,7 +438,7 @@ def format_fit(result: FitResult) -> str:
         f"(95% interval {d.averted_per_1000_ci[0]:.2f} to {d.averted_per_1000_ci[1]:.2f})",
         f"MCID {pct:.0%} ({spec.decision.mcid_source})",
         f"diagnostics: {status} (max R-hat {diag.rhat_max:.3f}, min bulk ESS "
-        f"{diag.ess_bulk_min:.0f}, {diag.divergences} divergences, "
+        f"{diag.ess_bulk_min:.0f}, {tail}{diag.divergences} divergences, "
         f"{len(result.attempts)} attempt(s); {spec.sampler.backend}, seed {spec.sampler.seed})",
         "",
         result.text,
@@ -677,10 +686,14 @@ def sbc(spec_file: Path, n_replicates: int, prior: str | None,
 @click.option("--suppress", "suppress_threshold", type=click.IntRange(min=5), default=5,
               show_default=True, help="Largest count suppressed in the report (every count "
                                       "from 1 to this; at least 5, the DfE rule).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Local processes fitting the outcomes (default: one per core, at most one "
+                   "per outcome).")
 @click.option("--quiet", is_flag=True, help="No progress display (it is drawn on a terminal "
                                             "only).")
 def report(data: Path | None, spec_dir: Path | None, economics_file: Path | None, out: Path | None,
-           fmt: str, show_la_codes: bool, suppress_threshold: int, quiet: bool) -> None:
+           fmt: str, show_la_codes: bool, suppress_threshold: int, workers: int | None,
+           quiet: bool) -> None:
     """Write the decision report: every outcome under the standard priors, the value for
     money, the verdict and what would change it (exit code 3 if a fit failed its checks)."""
     from swisbayes.report.run import make_report
@@ -689,6 +702,7 @@ def report(data: Path | None, spec_dir: Path | None, economics_file: Path | None
     run = make_report(data=data if data is not None else _example(), spec_dir=spec_dir,
                       economics=economics_file, out=out, fmt=fmt,
                       show_la_codes=show_la_codes, suppress_threshold=suppress_threshold,
+                      workers=workers if workers is not None else os.cpu_count() or 1,
                       progress=not quiet)
     click.echo(f"verdict: {run.report.verdict_word}")
     click.echo(run.report.headline)

@@ -88,7 +88,8 @@ def test_fit_bad_spec_and_bad_data_exit_1(tmp_path, example, write_csv):
 def test_fit_end_to_end_on_bundled_data_writes_outputs(tmp_path):
     result = run("fit", PRIMARY_SPEC, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
-    assert "IRR, trial LAs" in result.output
+    assert "ratio, trial schools" in result.output  # the estimand the decision reads
+    assert "IRR, a typical LA" in result.output
     assert "diagnostics: OK" in result.output
     payload = json.loads((tmp_path / "out" / "s47_primary.json").read_text())
     assert set(payload) >= JSON_KEYS
@@ -114,4 +115,5 @@ def test_same_seed_gives_identical_json_across_processes():
     assert set(payload) >= JSON_KEYS
     assert payload["seed"] == 11
     assert len(payload["irr_ci95"]) == 2
-    assert set(payload["diagnostics"]) >= {"rhat_max", "ess_bulk_min", "divergences", "ok"}
+    assert set(payload["diagnostics"]) >= {"rhat_max", "ess_bulk_min", "ess_tail_min",
+                                           "divergences", "bfmi_min", "treedepth_share", "ok"}

@@ -10,14 +10,17 @@ from scipy import stats
 import swisbayes
 from swisbayes._base.errors import SpecError
 from swisbayes.decision.summaries import (
+    ESTIMANDS,
     AttendanceDecision,
     HurdleDecision,
+    averted_per_1000,
     decide,
     decide_attendance,
     decide_hurdle,
     difference_keys,
     equal_tailed_interval,
     normalised_weights,
+    population_ratio,
     prob_above,
     prob_below,
     prob_between,
@@ -99,36 +102,57 @@ def test_interval_probability_is_validated():
     assert equal_tailed_interval(np.arange(101.0), 0.5) == (25.0, 75.0)
 
 
+RATIO_MCSE = {f"{k}_mcse" for k in ("irr_median", "irr_ci95", "prob_any_reduction",
+                                     "prob_meaningful_reduction", "prob_harm", "prob_rope")}
+"""The Monte Carlo standard error beside each number of a ratio."""
+
+
 def test_decide_turns_rates_into_events_averted_per_year():
     rng = np.random.default_rng(0)
     shape = (2, 5000)
     control = rng.normal(24.0, 0.5, shape)        # per 1000 pupils over 2 years
     irr = np.exp(rng.normal(np.log(0.9), 0.05, shape))
+    # the trial's LAs depart from the typical one: the ratio of totals is not exp(log IRR)
+    population = irr * np.exp(rng.normal(0.02, 0.01, shape))
     posterior = xr.Dataset({
         "irr": (("chain", "draw"), irr),
         "irr_new_la": (("chain", "draw"), irr * np.exp(rng.normal(0, 0.1, shape))),
         "rate_control_per_1000": (("chain", "draw"), control),
-        "rate_swis_per_1000": (("chain", "draw"), control * irr),
+        "rate_swis_per_1000": (("chain", "draw"), control * population),
     })
     d = decide(posterior, outcome="s47", prior="test", mcid=0.1, followup_years=2.0)
-    expected = np.median((control - control * irr) / 2.0)
-    assert d.averted_per_1000 == pytest.approx(expected)
+    # events averted are the control rate times (1 - the decision's ratio), draw by draw
+    np.testing.assert_allclose(averted_per_1000(posterior, 2.0),
+                               (control / 2.0 * (1 - population_ratio(posterior).reshape(shape)))
+                               .ravel(), rtol=1e-12)
+    np.testing.assert_allclose(population_ratio(posterior), population.ravel(), rtol=1e-12)
+    assert d.averted_per_1000 == pytest.approx(np.median(control / 2.0 * (1 - population)))
     assert d.control_rate_per_1000 == pytest.approx(12.0, rel=0.01)
+    # the decision reads the trial-population ratio; the typical LA's is reported beside it
+    assert d.effect.median == pytest.approx(np.median(population))
+    assert d.effect.prob_meaningful_reduction == np.mean(population < 0.9)
+    assert d.typical_la.median == pytest.approx(np.median(irr))
     assert d.new_la.ci[1] - d.new_la.ci[0] > d.effect.ci[1] - d.effect.ci[0]
     keys = d.to_dict()
     assert {"irr_median", "irr_ci95", "prob_any_reduction", "prob_meaningful_reduction",
-            "prob_harm", "new_la", "averted_per_1000"} <= set(keys)
-    assert set(keys["new_la"]) == {"irr_median", "irr_ci95", "ci_prob", "prob_any_reduction",
-                                   "prob_meaningful_reduction", "prob_harm", "prob_rope"}
+            "prob_harm", "new_la", "typical_la", "averted_per_1000"} <= set(keys)
+    assert keys["estimand"] == "trial_population"
+    assert keys["typical_la"]["estimand"] == "typical_la"
+    assert set(keys["new_la"]) == {"estimand", "irr_median", "irr_ci95", "ci_prob",
+                                   "prob_any_reduction", "prob_meaningful_reduction",
+                                   "prob_harm", "prob_rope"} | RATIO_MCSE
+    assert set(ESTIMANDS) == {"trial_population", "typical_la", "new_la"}
     assert keys["ci_prob"] == 0.95
-    assert keys["prob_rope"] == d.effect.prob_rope == np.mean((irr > 0.9) & (irr < 1 / 0.9))
+    assert keys["prob_rope"] == d.effect.prob_rope == np.mean(
+        (population > 0.9) & (population < 1 / 0.9))
 
 
 # --- days in care and attendance -------------------------------------------------------------
 
-COUNT_KEYS = {"outcome", "prior", "mcid", "irr_median", "irr_ci95", "ci_prob",
+COUNT_KEYS = {"outcome", "prior", "mcid", "estimand", "irr_median", "irr_ci95", "ci_prob",
               "prob_any_reduction", "prob_meaningful_reduction", "prob_harm", "prob_rope",
-              "new_la", "averted_per_1000", "averted_per_1000_ci95", "control_rate_per_1000"}
+              "new_la", "averted_per_1000", "averted_per_1000_ci95", "control_rate_per_1000",
+              *RATIO_MCSE}
 
 
 def _posterior(rng, shape=(2, 5000), **extra) -> xr.Dataset:
@@ -143,7 +167,7 @@ def _posterior(rng, shape=(2, 5000), **extra) -> xr.Dataset:
 def test_count_outcomes_keep_their_keys_exactly():
     d = decide(_posterior(np.random.default_rng(1)), outcome="s47", prior="p", mcid=0.1,
                followup_years=2.0)
-    assert set(d.to_dict()) == COUNT_KEYS
+    assert set(d.to_dict()) == COUNT_KEYS | {"typical_la"}  # a count model has a typical LA
     assert "events" in d.text
 
 
@@ -154,11 +178,12 @@ def test_hurdle_adds_each_part_to_the_count_keys():
     posterior = _posterior(rng, zero_irr=zero, positive_irr=positive)
     d = decide_hurdle(posterior, outcome="days_in_care", prior="p", mcid=0.1,
                       followup_years=2.0)
-    base = decide(posterior, outcome="days_in_care", prior="p", mcid=0.1, followup_years=2.0)
+    base = decide(posterior, outcome="days_in_care", prior="p", mcid=0.1, followup_years=2.0,
+                  typical_la=None)
     keys = d.to_dict()
     assert set(keys) == COUNT_KEYS | {"parts"}
     assert {k: v for k, v in keys.items() if k != "parts"} == base.to_dict()
-    assert keys["parts"]["zero"] == ratio_keys(summarise_ratio(zero, mcid=0.1))
+    assert keys["parts"]["zero"] == ratio_keys(summarise_ratio(zero, mcid=0.1, chains=2))
     assert keys["parts"]["positive"]["prob_harm"] == pytest.approx(np.mean(positive > 1))
     assert "days in care" in d.text
     assert "0.74" in d.text  # the zero part's median, exp(-0.3)
@@ -175,10 +200,12 @@ def test_attendance_adds_the_difference_in_points():
     keys = d.to_dict()
     pp_keys = {"diff_pp_median", "diff_pp_ci95", "prob_meaningful_improvement_pp",
                "prob_any_reduction_pp", "prob_harm_pp", "prob_rope_pp"}
+    pp_keys |= {f"{k}_mcse" for k in pp_keys}
     assert set(keys) == COUNT_KEYS | pp_keys | {"headline", "mcid_pp", "control_absence_pct"}
     assert keys["headline"] == "diff_pp"
-    assert set(keys["new_la"]) == {"irr_median", "irr_ci95", "ci_prob", "prob_any_reduction",
-                                   "prob_meaningful_reduction", "prob_harm", "prob_rope"} | pp_keys
+    assert set(keys["new_la"]) == {"estimand", "irr_median", "irr_ci95", "ci_prob",
+                                   "prob_any_reduction", "prob_meaningful_reduction",
+                                   "prob_harm", "prob_rope"} | RATIO_MCSE | pp_keys
     # The headline's probabilities are on its own scale, points of absence.
     assert keys["prob_any_reduction_pp"] == np.mean(diff < 0)
     assert keys["prob_harm_pp"] == np.mean(diff > 0)

@@ -423,11 +423,15 @@ class _Fit:
     reads."""
 
     def __init__(self, control: np.ndarray, swis: np.ndarray, weights: np.ndarray | None,
-                 prob_meaningful: float, *, followup_years: float = 2.0) -> None:
+                 prob_meaningful: float, *, followup_years: float = 2.0,
+                 prior: str = "vague") -> None:
         from types import SimpleNamespace
 
         import xarray as xr
 
+        from swisbayes.priors.library import library_prior
+
+        self.prior = library_prior(prior)
         shape = (1, control.size)
         self.posterior = xr.Dataset({
             "rate_control_per_1000": (("chain", "draw"), control.reshape(shape)),
@@ -437,7 +441,7 @@ class _Fit:
         self.weights = weights
         self.reliable = True
         self.decision = SimpleNamespace(mcid=0.1, effect=SimpleNamespace(
-            prob_meaningful_reduction=prob_meaningful))
+            prob_meaningful_reduction=prob_meaningful, mcse=None))
 
     def draws(self, name: str) -> np.ndarray:
         return self.posterior[name].to_numpy().ravel()
@@ -458,6 +462,7 @@ def test_prior_economics_pairs_the_outcomes_and_borrows_the_vague_prior():
         control_events_per_school_year,
         paired_draws,
         prior_economics,
+        trial_value,
     )
 
     rng = np.random.default_rng(2)
@@ -465,7 +470,7 @@ def test_prior_economics_pairs_the_outcomes_and_borrows_the_vague_prior():
     control = rng.normal(60.0, 2.0, n)
     s47 = {"vague": _Fit(control, control * rng.normal(0.95, 0.05, n), None, 0.2),
            "sceptical": _Fit(control, control * rng.normal(0.99, 0.03, n),
-                             rng.uniform(0.5, 1.5, n) / (n * 1.0), 0.05)}
+                             rng.uniform(0.5, 1.5, n) / (n * 1.0), 0.05, prior="sceptical")}
     referrals = {"vague": _Fit(control * 3, control * 3 * rng.normal(1.0, 0.05, n), None, 0.1)}
     analyses = [_outcome("s47", s47), _outcome("referrals", referrals)]
     inputs = load_economics(BUNDLED)
@@ -486,5 +491,8 @@ def test_prior_economics_pairs_the_outcomes_and_borrows_the_vague_prior():
     assert (e.borrowed, e.counted, e.missing) == (("referrals",), ("s47", "referrals"),
                                                    ("s17", "days_in_care"))
     assert e.verdict.verdict == "stop"  # P(meaningful) 5% is below the 10% stop threshold
+    # the verdict reads the value of further trials under the same prior
+    assert e.further.to_dict() == trial_value(analyses, "sceptical", inputs, pupils).to_dict()
+    assert e.verdict.worth_more_evidence == e.further.worth_a_trial
     assert e.verdict.prob_nmb_positive == e.nmb.prob_positive
     assert e.verdict.outcome_label == "S47 enquiries"

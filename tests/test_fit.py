@@ -37,10 +37,10 @@ def test_recovery_covers_the_true_irr(recovery_fits):
     for (irr, seed), result in recovery_fits.items():
         assert result.ok, (irr, seed, result.diagnostics.reasons)
         draws = result.idata["posterior"]["irr"].to_numpy()
-        if clearly_outside(draws, result.decision.effect.ci, irr):
+        if clearly_outside(draws, result.decision.typical_la.ci, irr):
             misses.append((irr, seed))
         # Posterior SD of the log IRR is ~0.05 on a SWIS-sized trial; 0.15 is three SDs.
-        assert abs(np.log(result.decision.effect.median) - np.log(irr)) < 0.15, (irr, seed)
+        assert abs(np.log(result.decision.typical_la.median) - np.log(irr)) < 0.15, (irr, seed)
     # Six independent 95% intervals: all cover with probability 0.74; one miss is allowed. A
     # truth within 4 Monte Carlo SEs of a bound (seed 103 at IRR 1 is about 3.7 inside) is not
     # counted either way: other draws, on another machine, may put it on either side.
@@ -65,8 +65,8 @@ def test_bundled_data_passes_the_gate_and_is_reproducible(primary_spec):
     second = fit(primary_spec, EXAMPLE)
     assert first.ok, first.diagnostics.reasons
     assert json.dumps(first.to_dict()) == json.dumps(second.to_dict())
-    # True IRR of the bundled data is 1.055.
-    lo, hi = first.decision.effect.ci
+    # True IRR of the bundled data is 1.055 (in every LA: the typical LA's).
+    lo, hi = first.decision.typical_la.ci
     assert lo < 1.055 < hi
 
 
@@ -76,7 +76,7 @@ def test_prior_swap_reuses_the_compiled_model_and_moves_the_posterior(primary_sp
     strong = primary_spec.with_effect_prior(np.log(0.5), 0.01, name="absurdly-enthusiastic")
     result = fit(strong, EXAMPLE)
     assert len(_COMPILED) == n_compiled
-    assert result.decision.effect.median == pytest.approx(0.5, rel=0.03)
+    assert result.decision.typical_la.median == pytest.approx(0.5, rel=0.03)
     assert result.provenance["spec_name"] == "s47_primary"
     assert result.decision.prior == "absurdly-enthusiastic"
 
@@ -108,7 +108,8 @@ def test_netcdf_round_trip_keeps_numbers_and_provenance(primary_spec, tmp_path):
     path = result.to_netcdf(tmp_path / "fit.nc")
     back = FitResult.from_netcdf(path)
     assert back.to_dict() == result.to_dict()
-    assert back.provenance["data_sha256"] == result.provenance["data_sha256"]
+    for key in ("file_sha256", "content_sha256"):
+        assert back.provenance[key] == result.provenance[key]
     assert back.spec == result.spec
     summary = back.summary()
     assert {"eti95_lb", "eti95_ub", "r_hat", "ess_bulk"} <= set(summary.columns)

@@ -206,4 +206,4 @@ def test_bundled_data_passes_the_gate_and_covers_the_truth(spec):
     assert lo < truth < hi
     keys = result.to_dict()
     assert set(keys["parts"]) == {"zero", "positive"}
-    assert set(keys["parts"]["zero"]) == set(keys["new_la"])
+    assert set(keys["parts"]["zero"]) | {"estimand"} == set(keys["new_la"])

@@ -148,7 +148,8 @@ def test_table_dict_and_correlations_are_labelled_and_json_ready():
 
 def test_to_dict_names_the_method(tmp_path):
     result = _joint_result(CONSTRUCTED, np.linspace(0.1, 0.3, 4))
-    result = replace(result, provenance={"data_sha256": "x", "versions": {"swisbayes": "0"}})
+    result = replace(result, provenance={"file_sha256": None, "content_sha256": "x",
+                                               "versions": {"swisbayes": "0"}})
     d = json.loads(json.dumps(result.to_dict()))
     assert d["method"] == "joint model"
     pair = d["joint_probabilities"][0]

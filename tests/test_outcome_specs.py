@@ -19,7 +19,8 @@ RATIO_KEYS = {"irr_median", "irr_ci95", "ci_prob", "prob_any_reduction",
               "prob_meaningful_reduction", "prob_harm", "prob_rope"}
 PRIMARY_KEYS = RATIO_KEYS | {"outcome", "prior", "mcid", "new_la", "averted_per_1000",
                              "averted_per_1000_ci95", "control_rate_per_1000", "diagnostics",
-                             "analysis", "data_sha256", "seed", "sampler", "swisbayes_version"}
+                             "analysis", "file_sha256", "content_sha256", "seed", "sampler",
+                             "swisbayes_version"}
 PP_KEYS = {"diff_pp_median", "diff_pp_ci95", "prob_meaningful_improvement_pp",
            "prob_any_reduction_pp", "prob_harm_pp", "prob_rope_pp"}
 """Attendance's headline, in percentage points, and its probabilities on that scale."""

@@ -56,7 +56,7 @@ def test_a_posterior_becomes_a_prior_that_reproduces_it(tmp_path):
                          (0.975, prior["irr_ci95"][1], fitted["irr_ci95"][1])):
         mcse = float(az.mcse(irr, method="quantile", prob=q))
         assert abs(got - want) < 4 * mcse, (q, got, want, mcse)
-    assert "data sha256" in prior["provenance"]
+    assert "data content_sha256" in prior["provenance"]
     table = run("priors", "--from-posterior", tmp_path / "s47_primary.nc")
     assert "[priors.effect]" in table.output
     assert 'name = "s47_primary-posterior"' in table.output

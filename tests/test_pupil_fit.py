@@ -173,7 +173,7 @@ def test_reduced_fit_equals_row_level_fit(pupil_spec, reduced):
     mcse = np.hypot(summaries[0]["mcse_mean"], summaries[1]["mcse_mean"])
     assert abs(summaries[0]["mean"] - summaries[1]["mean"]) < 4 * mcse
     assert abs(summaries[0]["sd"] / summaries[1]["sd"] - 1) < 0.08
-    lo, hi = reduced_fit.decision.effect.ci
+    lo, hi = reduced_fit.decision.typical_la.ci
     assert lo < TRUE_IRR < hi
 
 
@@ -205,9 +205,9 @@ def _pupil_and_school_fits(primary_spec, assumptions, seed):
 def _interval(fit):
     """95% interval of the IRR, its width, median, and the MCSEs of width and median."""
     irr = fit.idata["posterior"]["irr"]
-    lo, hi = fit.decision.effect.ci
+    lo, hi = fit.decision.typical_la.ci
     mcse = {q: float(az.mcse(irr, method="quantile", prob=q)) for q in (0.025, 0.5, 0.975)}
-    return {"width": hi - lo, "median": fit.decision.effect.median,
+    return {"width": hi - lo, "median": fit.decision.typical_la.median,
             "width_mcse": float(np.hypot(mcse[0.025], mcse[0.975])), "median_mcse": mcse[0.5]}
 
 

@@ -35,7 +35,7 @@ from swisbayes.report.content import POINTS, effect_cells, headline, outcome_dec
 from swisbayes.report.disclosure import SUPPRESSED, arm_counts, suppress_row
 from swisbayes.report.run import make_report
 from swisbayes.workflows.tipping import verdict_tipping
-from swisbayes.workflows.value_for_money import prior_economics, trial_values
+from swisbayes.workflows.value_for_money import prior_economics, rule_terms, trial_values
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
@@ -437,12 +437,14 @@ def test_html_economics_and_reanalysis_equal_their_functions(bundled_report):
                  if t == "evsi" and k == f"population_evsi.{name}"]
         assert shown == list(v.table["population_evsi"])
         assert _value(cells, "evsi", f"population_evpi.{name}") == v.population_evpi
-    # the tipping points: every sentence is the library's
+    # the verdict changes, by the whole rule: every sentence is the library's
     vague = prior_economics(run.analyses, "vague", inputs, pupils).verdict
-    tipping = verdict_tipping(primary, vague, inputs.decision_rule)
+    tipping = verdict_tipping(primary, vague, inputs.decision_rule,
+                              terms=rule_terms(run.analyses, inputs, pupils))
     html = unescape(path.read_text(encoding="utf-8"))
-    for tp in [*tipping.fitted, *tipping.published]:
-        assert tp.text[1:] in html
+    assert tipping.changes
+    for change in [*tipping.changes, *tipping.published_changes]:
+        assert change.text[1:] in html
     assert f"from its vague-prior verdict '{tipping.published_verdict}'" in html
 
 

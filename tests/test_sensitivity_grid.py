@@ -183,7 +183,7 @@ def days_entry() -> Entry:
     cell = grid(priors={"library": ["sceptical"]}).cells([spec])[0]
     data = swisbayes.read_school_data(swisbayes.load_example(), outcomes=[spec.outcome],
                                       covariates=spec.covariates)
-    return Entry(cell, cell_keys(cell, data.sha256), data)
+    return Entry(cell, cell_keys(cell, data.content_sha256), data)
 
 
 def _days_posterior(rng) -> xr.Dataset:
@@ -198,7 +198,8 @@ def _fit_row(entry: Entry, decision: dict) -> dict:
     fit = {**decision, "diagnostics": {"rhat_max": 1.0, "ess_bulk_min": 1000.0,
                                        "divergences": 0, "ok": True, "reasons": [],
                                        "attempts": 1},
-           "analysis": entry.cell.spec.name, "data_sha256": entry.data.sha256, "seed": 1,
+           "analysis": entry.cell.spec.name, "file_sha256": entry.data.file_sha256,
+           "content_sha256": entry.data.content_sha256, "seed": 1,
            "sampler": "nutpie", "swisbayes_version": swisbayes.__version__}
     return sampled_row(entry, {"fit": fit, "seconds": 1.0}, "cells/x.nc", SHA,
                        entry.cell.spec.to_json())
@@ -239,8 +240,8 @@ def test_a_reweighted_days_in_care_cell_has_weighted_parts(days_entry):
     assert row["path"] == "reweighted"
     assert row["diagnostics"]["pareto_khat"] == 0.2
     zero = post["zero_irr"].to_numpy().ravel()
-    assert row["parts"]["zero"] == ratio_keys(summarise_ratio(zero, mcid=spec.decision.mcid,
-                                                              weights=weights))
+    assert row["parts"]["zero"] == ratio_keys(summarise_ratio(
+        zero, mcid=spec.decision.mcid, weights=weights, chains=post.sizes["chain"]))
     assert row["parts"]["zero"]["prob_any_reduction"] == pytest.approx(
         np.sum(weights[zero < 1.0]), abs=1e-12)
     assert row["parts"] != base["parts"]

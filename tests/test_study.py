@@ -54,7 +54,7 @@ def test_small_study_matches_direct_fits(fast_spec, tmp_path):
             trial = simulate_study_trial(fast_spec, 3, irr, i)
             fit = swisbayes.fit(trial_spec(fast_spec, 3, irr, i), trial.frame)
             p = fit.decision.effect.prob_meaningful_reduction
-            lo, hi = fit.decision.effect.ci
+            lo, hi = fit.decision.typical_la.ci  # the truth simulated is the typical LA's
             row = trials.loc[(irr, i)]
             assert row["prob_meaningful_reduction"] == p
             assert row["covered"] == (lo <= irr <= hi)

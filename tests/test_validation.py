@@ -230,7 +230,7 @@ def test_parquet_and_csv_give_the_same_data_hash(example, tmp_path, write_csv):
     example.to_parquet(parquet, index=False)
     a = read_school_data(write_csv(example), outcomes=["s47"])
     b = read_school_data(parquet, outcomes=["s47"])
-    assert a.sha256 == b.sha256
+    assert a.content_sha256 == b.content_sha256
     assert a.source != b.source
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -11,11 +12,9 @@ from scipy import optimize, stats
 
 from swisbayes._base.errors import SpecError
 from swisbayes.data.published import published_estimate
+from swisbayes.decision.prior_families import NormalCentreFamily, NormalSDFamily, RobustWeightFamily
 from swisbayes.decision.rule import VERDICTS, DecisionRule, Verdict, decide_verdict, prob_meaningful
 from swisbayes.decision.tipping import (
-    NormalCentreFamily,
-    NormalSDFamily,
-    RobustWeightFamily,
     likelihood_from_draws,
     probability_curve,
     tipping_point,
@@ -122,7 +121,8 @@ def test_describe_states_the_rule_with_its_numbers():
     text = DecisionRule(invest=0.9, stop=0.05, invest_nmb=0.6).describe(0.15)
     assert text == ("Invest if the probability of a reduction of at least 15% is at least 90% "
                     "and the probability that the net monetary benefit is positive is at least "
-                    "60%; stop if the probability of a reduction of at least 15% is below 5%; "
+                    "60%; otherwise stop if the probability of a reduction of at least 15% is "
+                    "below 5% or no further trial considered is expected to be worth its cost; "
                     "otherwise gather more evidence.")
     assert "a meaningful reduction" in DecisionRule().describe()
     assert VERDICTS == ("invest", "more evidence", "stop")
@@ -481,3 +481,41 @@ def test_tipping_curve_marks_the_family_s_points_and_priors_within_its_range(s47
     narrow = tipping_curve(s47, family, mcid=MCID, bounds=(0.9, 1.1), tipping=points)
     assert narrow.points == ()
     assert narrow.landmarks == {}
+
+
+def test_the_rule_is_exhaustive_exclusive_and_never_asks_for_evidence_that_cannot_pay():
+    # every combination of the rule's inputs, on and around each threshold
+    rule = DecisionRule(invest=0.8, stop=0.1, invest_nmb=0.5)
+    probs = [0.0, 0.0999, 0.1, 0.5, 0.7999, 0.8, 1.0]
+    for p, nmb, worth in itertools.product(probs, [None, *probs], [None, True, False]):
+        v = rule.verdict(p, nmb, worth_more_evidence=worth)
+        invest = p >= rule.invest and (nmb is None or nmb >= rule.invest_nmb)
+        stop = not invest and (p < rule.stop or worth is False)
+        assert v == ("invest" if invest else "stop" if stop else "more evidence"), (p, nmb, worth)
+        if worth is False:
+            assert v != "more evidence"
+        verdict = decide_verdict(rule, p, nmb, mcid=0.1, outcome_label="S47 enquiries",
+                                 worth_more_evidence=worth, evidence_text="EVSI sentence.")
+        assert verdict.verdict == v
+        if verdict.stopped_by_value:
+            assert "no further trial considered is expected to be worth its cost" in verdict.text
+            assert "EVSI sentence." in verdict.text
+
+
+def test_a_probability_within_two_monte_carlo_errors_of_a_threshold_is_not_settled():
+    rule = DecisionRule()
+    near = decide_verdict(rule, 0.79, 0.9, mcid=0.1, outcome_label="S47 enquiries",
+                          prob_meaningful_mcse=0.006)
+    assert near.verdict == "more evidence"
+    (line,) = near.unsettled
+    assert "within two standard errors of the rule's 80%" in line
+    assert line in near.text
+    assert near.to_dict()["settled"] is False
+    far = decide_verdict(rule, 0.75, 0.9, mcid=0.1, outcome_label="S47 enquiries",
+                         prob_meaningful_mcse=0.006, prob_nmb_positive_mcse=0.01)
+    assert far.unsettled == ()
+    assert far.to_dict()["settled"] is True
+    nmb = decide_verdict(rule, 0.9, 0.51, mcid=0.1, outcome_label="S47 enquiries",
+                         prob_meaningful_mcse=0.006, prob_nmb_positive_mcse=0.01)
+    assert len(nmb.unsettled) == 1
+    assert "positive net benefit" in nmb.unsettled[0]

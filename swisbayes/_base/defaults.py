@@ -11,6 +11,23 @@ RHAT_MAX = 1.01
 ESS_BULK_MIN = 400
 """Smallest acceptable bulk effective sample size over all parameters."""
 
+ESS_TAIL_MIN = 400
+"""Smallest acceptable tail effective sample size (of the 5% and 95% quantiles) over all
+parameters: the intervals and tail probabilities the decisions rest on need it."""
+
+BFMI_MIN = 0.3
+"""Smallest acceptable E-BFMI of any chain (energy Bayesian fraction of missing information;
+below 0.3 momentum resampling explores the energy levels poorly: Betancourt 2016, and the
+threshold of ``arviz_stats.diagnose``)."""
+
+MAX_TREEDEPTH_SHARE = 0.01
+"""Largest acceptable share of post-warm-up transitions that hit the sampler's maximum tree
+depth. Saturation makes a chain slow rather than wrong (each transition is still valid), and
+the ESS and R-hat checks catch the slowness on the reported quantities; a share above 1% says
+the geometry is bad enough (scales or correlations the adaptation did not absorb) to distrust
+those estimates. ``arviz_stats.diagnose`` flags any saturated transition; the gate does not,
+because a raised target acceptance (its retry) shortens the step and deepens the trees."""
+
 MAX_DIVERGENCES = 0
 """Divergent transitions tolerated after warm-up."""
 

@@ -1,6 +1,9 @@
-"""Plain-English formatting of probabilities, shares and thresholds, shared by every text."""
+"""Plain-English formatting of probabilities, shares, thresholds and estimates, shared by every
+text and table."""
 
 from __future__ import annotations
+
+import math
 
 
 def format_probability(p: float, *against: float) -> str:
@@ -46,6 +49,34 @@ def format_probability(p: float, *against: float) -> str:
     return fmt(p, 4)
 
 
+def format_estimate(x: float) -> str:
+    """A posterior number for a table: at least three decimals and three significant figures.
+
+    A ratio's interval bound such as 1.016 or 0.996 therefore never reads as "1" (it reads
+    1.000 only when it is 1 to three decimals), and a small scale such as 0.00347 keeps its
+    digits. Beyond eight decimals it is written in scientific notation.
+
+    Parameters
+    ----------
+    x : float
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_estimate(1.016), format_estimate(0.9996), format_estimate(0.996)
+    ('1.016', '1.000', '0.996')
+    >>> format_estimate(0.00347), format_estimate(24.48), format_estimate(-3.8), format_estimate(0)
+    ('0.00347', '24.480', '-3.800', '0.000')
+    """
+    if not math.isfinite(x) or x == 0:
+        return "0.000" if x == 0 else str(x)
+    places = max(3, 2 - math.floor(math.log10(abs(x))))
+    return f"{x:.2e}" if places > 8 else f"{x:.{places}f}"
+
+
 def format_share(x: float) -> str:
     """A share such as a weight or a reduction: whole percent unless that reads as 0% or 100%."""
     for d in range(0, 7):
@@ -65,4 +96,4 @@ def format_threshold(t: float) -> str:
     return f"{100 * t:g}%"
 
 
-__all__ = ["format_probability"]
+__all__ = ["format_estimate", "format_probability"]

@@ -15,16 +15,23 @@ from typing import Literal
 import pandas as pd
 
 from swisbayes._base.errors import DataError
-from swisbayes.data.checks import ValidationReport, check_outcome_names, checked_outcomes
+from swisbayes._base.provenance import sha256_file
+from swisbayes.data.checks import (
+    ValidationReport,
+    arm_codes,
+    check_outcome_names,
+    checked_outcomes,
+    parse_numbers,
+    text_cells,
+)
 from swisbayes.data.pupils import (
-    analysed_columns,
     covariate_roles,
     is_pupil_frame,
     normalise_pupil_frame,
     sufficient_statistics,
 )
-from swisbayes.data.schema import OUTCOMES
-from swisbayes.data.schools import normalise_frame, typed_columns, validate_frame
+from swisbayes.data.schema import ARM_COLUMN, ID_COLUMNS, OUTCOMES, PUPIL_ID_COLUMN
+from swisbayes.data.schools import normalise_frame, validate_frame
 
 _EXAMPLE = "swis_example"
 _MAX_ROWS_SHOWN = 5  # rows named in a message about the fields of a CSV file
@@ -41,9 +48,9 @@ class SchoolData:
         For a pupil-level file, the school totals it reduces to (same schema).
     source : str
         File path, or a label for an in-memory table.
-    sha256 : str
-        Hash of the typed columns the analysis reads (independent of file format), recorded in
-        every result. For a pupil-level file, of the typed pupil rows.
+    content_sha256 : str
+        :func:`content_sha256` of the table as read: every column, typed, whatever the file
+        format and whichever outcomes are analysed. Recorded in every result.
     report : ValidationReport
         Warnings found while validating (no errors, or this object would not exist).
     checked : frozenset of str
@@ -58,17 +65,21 @@ class SchoolData:
     pupil_rows : pandas.DataFrame or None
         Pupil-level files only: the typed pupil rows, so that the data can be reduced again for
         other outcomes or covariates without re-reading the file.
+    file_sha256 : str or None
+        SHA-256 of the bytes of the file read (``sha256sum FILE``); None when the data were
+        given as a table in memory (a DataFrame, or :func:`load_example`).
     """
 
     frame: pd.DataFrame
     source: str
-    sha256: str
+    content_sha256: str
     report: ValidationReport
     checked: frozenset[str] = frozenset()
     cells: pd.DataFrame | None = None
     level: Literal["school", "pupil"] = "school"
     n_rows: int = 0
     pupil_rows: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    file_sha256: str | None = None
 
     def __post_init__(self) -> None:
         if self.n_rows == 0:
@@ -243,11 +254,57 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return frame
 
 
-def frame_sha256(frame: pd.DataFrame) -> str:
-    """Hash of a table's columns and typed values (row order matters)."""
+def content_sha256(frame: pd.DataFrame) -> str:
+    """SHA-256 of a trial table's values, whatever the file format (``content_sha256``).
+
+    Every column is hashed with its name, in the table's order, each in one typed form:
+    identifiers (``pupil_id``, ``school_id``, ``la_id``) as trimmed text, ``arm`` as 0/1, a
+    column whose every filled cell is a number as float64 (empty cells missing), and any other
+    column as trimmed text. The same table read from CSV or Parquet, or given as a DataFrame,
+    therefore has one hash, and so does a table read for one outcome or for all of them; a
+    changed cell, column name or row order changes it.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table as read (school- or pupil-level), before typing; not modified.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"school_id": ["S1", "S2"], "arm": ["swis", "control"],
+    ...                   "s47": ["3", "0"]})
+    >>> b = pd.DataFrame({"school_id": ["S1", "S2"], "arm": [1, 0], "s47": [3, 0]})
+    >>> content_sha256(a) == content_sha256(b)
+    True
+    >>> content_sha256(a) == content_sha256(b.assign(s47=[3, 1]))
+    False
+    """
+    typed = pd.DataFrame({i: _hashed_column(str(name), frame.iloc[:, i])
+                          for i, name in enumerate(frame.columns)})
     digest = hashlib.sha256(json.dumps(list(map(str, frame.columns))).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    digest.update(pd.util.hash_pandas_object(typed, index=False).to_numpy().tobytes())
     return digest.hexdigest()
+
+
+def _hashed_column(name: str, raw: pd.Series) -> pd.Series:
+    """A column in the one typed form :func:`content_sha256` hashes."""
+    raw = raw.reset_index(drop=True)
+    if name in (PUPIL_ID_COLUMN, *ID_COLUMNS):
+        return text_cells(raw)
+    if name == ARM_COLUMN:
+        return arm_codes(raw)
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        raw = raw.astype(object)
+    numbers = parse_numbers(raw)
+    if pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
+        return numbers
+    text = text_cells(raw)
+    return numbers if (numbers.notna() | raw.isna() | (text == "")).all() else text
 
 
 def validate(data: str | Path | pd.DataFrame, *, outcomes: Sequence[str] | None = None,
@@ -314,31 +371,45 @@ def read_school_data(data: str | Path | pd.DataFrame | SchoolData, *,
         if data.level == "pupil":
             return _reduce_again(data, outcomes, covariates)
         frame, source = data.frame, data.source
+        hashes = {"content_sha256": data.content_sha256, "file_sha256": data.file_sha256}
     else:
+        file_hash = None if isinstance(data, pd.DataFrame) else _file_sha256(data)
         frame, source = _as_frame(data)
+        hashes = None
     report = validate_frame(frame, source=source, outcomes=outcomes, covariates=covariates)
     if not report.ok:
         raise DataError(str(report), report=report)
+    if hashes is None:  # the table as read, before typing (valid, so its arm codes are known)
+        hashes = {"content_sha256": content_sha256(frame), "file_sha256": file_hash}
     if outcomes is None:  # every outcome in the table was checked as if analysed
         wanted |= {o.name for o in checked_outcomes(frame, None)}
     if is_pupil_frame(frame):
         pupils = normalise_pupil_frame(frame, outcomes=outcomes, covariates=covariates)
-        return _pupil_data(pupils, source, report, outcomes, covariates, wanted, len(frame))
+        return _pupil_data(pupils, source, report, outcomes, covariates, wanted, len(frame),
+                           hashes)
     typed = normalise_frame(frame, outcomes=outcomes, covariates=covariates)
     previous = data.checked if isinstance(data, SchoolData) else frozenset()
-    digest = frame_sha256(typed[typed_columns(typed, outcomes, covariates)])
-    return SchoolData(frame=typed, source=source, sha256=digest, report=report,
-                      checked=previous | wanted)
+    return SchoolData(frame=typed, source=source, report=report, checked=previous | wanted,
+                      **hashes)
+
+
+def _file_sha256(path: str | Path) -> str | None:
+    """:func:`~swisbayes._base.provenance.sha256_file` of a data file (None if it cannot be
+    read: :func:`read_table` then says why)."""
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
 
 
 def _pupil_data(pupils: pd.DataFrame, source: str, report: ValidationReport,
                 outcomes: Sequence[str] | None, covariates: Sequence[str],
-                checked: frozenset[str], n_rows: int) -> SchoolData:
+                checked: frozenset[str], n_rows: int, hashes: dict[str, str | None]
+                ) -> SchoolData:
     stats = sufficient_statistics(pupils, outcomes=outcomes, covariates=covariates)
-    digest = frame_sha256(pupils[analysed_columns(pupils, outcomes, covariates)])
-    return SchoolData(frame=stats.schools, source=source, sha256=digest, report=report,
-                      checked=checked, cells=stats.cells, level="pupil", n_rows=n_rows,
-                      pupil_rows=pupils)
+    return SchoolData(frame=stats.schools, source=source, report=report, checked=checked,
+                      cells=stats.cells, level="pupil", n_rows=n_rows, pupil_rows=pupils,
+                      **hashes)
 
 
 def _reduce_again(data: SchoolData, outcomes: Sequence[str] | None,
@@ -359,7 +430,8 @@ def _reduce_again(data: SchoolData, outcomes: Sequence[str] | None,
                         f"outcomes={list(outcomes or [])}, covariates={list(covariates)})")
     wanted = frozenset(outcomes or ()) | frozenset(covariates)
     return _pupil_data(pupils, data.source, data.report, outcomes, covariates,
-                       data.checked | wanted, data.n_rows)
+                       data.checked | wanted, data.n_rows,
+                       {"content_sha256": data.content_sha256, "file_sha256": data.file_sha256})
 
 
 def require_data[D](data: D | None, what: str) -> D:

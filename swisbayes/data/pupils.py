@@ -362,29 +362,6 @@ def normalise_pupil_frame(frame: pd.DataFrame, outcomes: Sequence[str] | None = 
     return pd.DataFrame(out).reset_index(drop=True)
 
 
-def analysed_columns(pupils: pd.DataFrame, outcomes: Sequence[str] | None = None,
-                     covariates: Sequence[str] = ()) -> list[str]:
-    """The typed pupil columns an analysis of ``outcomes`` and ``covariates`` reads.
-
-    Parameters
-    ----------
-    pupils : pandas.DataFrame
-        A typed pupil table (:func:`normalise_pupil_frame`).
-    outcomes : sequence of str, optional
-    covariates : sequence of str, default ()
-
-    Returns
-    -------
-    list of str
-        Identifier columns, outcome columns, then covariate source columns (what the data hash
-        covers).
-    """
-    roles = covariate_roles(pupils.columns, covariates)
-    columns = [*PUPIL_REQUIRED_COLUMNS,
-               *_outcome_columns(pupils, checked_outcomes(pupils, outcomes)), *roles.sources]
-    return list(dict.fromkeys(columns))
-
-
 @dataclass(frozen=True)
 class SufficientStatistics:
     """A pupil table reduced without loss for the models.

@@ -202,12 +202,4 @@ def normalise_frame(frame: pd.DataFrame, outcomes: Sequence[str] | None = None,
     return out.reset_index(drop=True)
 
 
-def typed_columns(frame: pd.DataFrame, outcomes: Sequence[str] | None = None,
-                  covariates: Sequence[str] = ()) -> list[str]:
-    """The columns :func:`normalise_frame` types (what an analysis of ``outcomes`` reads)."""
-    columns = [*REQUIRED_COLUMNS, *(c for o in checked_outcomes(frame, outcomes)
-                                    for c in o.columns), *PERCENT_COVARIATES, *covariates]
-    return [c for c in dict.fromkeys(columns) if c in frame.columns]
-
-
-__all__ = ["normalise_frame", "typed_columns", "validate_frame"]
+__all__ = ["normalise_frame", "validate_frame"]

@@ -61,7 +61,8 @@ class JointProbability:
     method : {"joint model", "independence"}
         Read off the joint posterior's paired draws, or the product of the marginals.
     quantity : {"irr", "irr_new_la"}
-        Average effect across the trial's LAs, or the effect in a new LA.
+        The effect in a typical trial LA, or in a new LA (the ``estimand`` of the JSON;
+        see :data:`~swisbayes.decision.summaries.ESTIMANDS`).
     source : str
         Which posterior(s) the draws came from.
     """
@@ -84,7 +85,7 @@ class JointProbability:
     @property
     def text(self) -> str:
         """One sentence, naming the method."""
-        where = "in a new LA" if self.quantity == "irr_new_la" else "across the trial's LAs"
+        where = "in a new LA" if self.quantity == "irr_new_la" else "in a typical trial LA"
         events = " and ".join(f"{o} IRR < {t:.2f}" for o, t in self.thresholds.items())
         return f"P({events}) {where} = {self.probability:.3f} ({self.label})"
 
@@ -93,6 +94,7 @@ class JointProbability:
         return {"outcomes": list(self.thresholds), "thresholds": dict(self.thresholds),
                 "probability": self.probability, "marginals": dict(self.marginals),
                 "method": self.method, "label": self.label, "quantity": self.quantity,
+                "estimand": "new_la" if self.quantity == "irr_new_la" else "typical_la",
                 "source": self.source}
 
 

@@ -92,11 +92,14 @@ def check_likelihood(likelihood: tuple[float, float]) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class DecisionRule:
-    """Verdict from P(meaningful reduction) and, when known, P(NMB > 0).
+    """Verdict from P(meaningful reduction), P(NMB > 0) and whether more evidence is worth its cost.
 
-    "invest" if P(IRR < 1 - MCID) >= ``invest`` and P(NMB > 0) >= ``invest_nmb``; "stop" if
-    P(IRR < 1 - MCID) < ``stop``; "more evidence" otherwise, including when SWIS is likely
-    effective (P(meaningful) >= ``invest``) but not likely value for money.
+    In one sentence (:meth:`describe`): **invest** if P(IRR < 1 - MCID) >= ``invest`` and
+    P(NMB > 0) >= ``invest_nmb``; otherwise **stop** if P(IRR < 1 - MCID) < ``stop`` or no
+    further trial considered is expected to be worth its cost; otherwise gather **more
+    evidence**. The three are exclusive and exhaustive by construction, and "more evidence" is
+    never the verdict when more evidence could not change the decision. A condition whose input
+    is not given (no economics, no value of information) is not applied.
 
     Parameters
     ----------
@@ -117,6 +120,8 @@ class DecisionRule:
     >>> rule = DecisionRule()
     >>> rule.verdict(0.85), rule.verdict(0.85, 0.3), rule.verdict(0.05)
     ('invest', 'more evidence', 'stop')
+    >>> rule.verdict(0.5, 0.0, worth_more_evidence=False)  # no trial could pay: stop
+    'stop'
     """
 
     invest: float = 0.80
@@ -135,7 +140,8 @@ class DecisionRule:
             raise SpecError(f"decision rule: need 0 <= invest_nmb <= 1; got "
                             f"invest_nmb={self.invest_nmb}")
 
-    def verdict(self, prob_meaningful: float, prob_nmb_positive: float | None = None) -> str:
+    def verdict(self, prob_meaningful: float, prob_nmb_positive: float | None = None, *,
+                worth_more_evidence: bool | None = None) -> str:
         """The verdict for one posterior probability of a meaningful reduction.
 
         Parameters
@@ -144,6 +150,10 @@ class DecisionRule:
             P(IRR < 1 - MCID).
         prob_nmb_positive : float, optional
             P(NMB > 0); when None the value-for-money condition is not applied.
+        worth_more_evidence : bool, optional
+            Whether some further trial considered is expected to be worth more than it costs
+            (:attr:`~swisbayes.economics.voi.FurtherTrialValue.worth_a_trial`); when None
+            the condition is not applied.
 
         Returns
         -------
@@ -158,11 +168,11 @@ class DecisionRule:
         p = check_probability("prob_meaningful", prob_meaningful)
         nmb = (None if prob_nmb_positive is None
                else check_probability("prob_nmb_positive", prob_nmb_positive))
-        if p < self.stop:
+        if p >= self.invest and (nmb is None or nmb >= self.invest_nmb):
+            return "invest"
+        if p < self.stop or worth_more_evidence is False:
             return "stop"
-        if p < self.invest or (nmb is not None and nmb < self.invest_nmb):
-            return "more evidence"
-        return "invest"
+        return "more evidence"
 
     def describe(self, mcid: float | None = None) -> str:
         """The rule in one plain-English sentence, with its numbers.
@@ -180,15 +190,17 @@ class DecisionRule:
         --------
         >>> print(DecisionRule().describe(0.10))
         Invest if the probability of a reduction of at least 10% is at least 80% and the \
-probability that the net monetary benefit is positive is at least 50%; stop if the probability \
-of a reduction of at least 10% is below 10%; otherwise gather more evidence.
+probability that the net monetary benefit is positive is at least 50%; otherwise stop if the \
+probability of a reduction of at least 10% is below 10% or no further trial considered is \
+expected to be worth its cost; otherwise gather more evidence.
         """
         what = ("a meaningful reduction" if mcid is None
                 else f"a reduction of at least {format_threshold(check_mcid(mcid))}")
         return (f"Invest if the probability of {what} is at least {format_threshold(self.invest)} "
                 f"and the probability that the net monetary benefit is positive is at least "
-                f"{format_threshold(self.invest_nmb)}; stop if the probability of {what} is below "
-                f"{format_threshold(self.stop)}; otherwise gather more evidence.")
+                f"{format_threshold(self.invest_nmb)}; otherwise stop if the probability of "
+                f"{what} is below {format_threshold(self.stop)} or no further trial considered "
+                "is expected to be worth its cost; otherwise gather more evidence.")
 
     def to_dict(self) -> dict:
         """The thresholds, keyed as in the ``[rule]`` table of the economic inputs."""
@@ -214,6 +226,13 @@ class Verdict:
         Meaningful reduction (fraction).
     outcome_label : str
         The outcome as it reads in a sentence, e.g. ``"S47 enquiries"``.
+    worth_more_evidence : bool or None
+        Whether a further trial considered is expected to be worth its cost; None when the
+        value of information was not assessed.
+    evidence_text : str or None
+        What more evidence is worth, in words (the value-of-information sentence).
+    prob_meaningful_mcse, prob_nmb_positive_mcse : float or None
+        Monte Carlo standard errors of the two probabilities (None when not known).
 
     Raises
     ------
@@ -227,13 +246,42 @@ class Verdict:
     rule: DecisionRule
     mcid: float
     outcome_label: str
+    worth_more_evidence: bool | None = None
+    evidence_text: str | None = None
+    prob_meaningful_mcse: float | None = None
+    prob_nmb_positive_mcse: float | None = None
 
     def __post_init__(self) -> None:
-        expected = self.rule.verdict(self.prob_meaningful, self.prob_nmb_positive)
+        expected = self.rule.verdict(self.prob_meaningful, self.prob_nmb_positive,
+                                     worth_more_evidence=self.worth_more_evidence)
         if self.verdict != expected:
             raise SpecError(f"verdict {self.verdict!r} does not follow from the rule: "
-                            f"P(meaningful) = {self.prob_meaningful!r} and P(NMB > 0) = "
-                            f"{self.prob_nmb_positive!r} give {expected!r}")
+                            f"P(meaningful) = {self.prob_meaningful!r}, P(NMB > 0) = "
+                            f"{self.prob_nmb_positive!r} and worth more evidence = "
+                            f"{self.worth_more_evidence!r} give {expected!r}")
+
+    @property
+    def unsettled(self) -> tuple[str, ...]:
+        """One sentence per probability within two Monte Carlo standard errors of a threshold
+        the rule compares it with: the draws do not settle which side it is on."""
+        rule = self.rule
+        checks = [(self.prob_meaningful, self.prob_meaningful_mcse, (rule.stop, rule.invest),
+                   "the probability of a meaningful reduction"),
+                  (self.prob_nmb_positive, self.prob_nmb_positive_mcse, (rule.invest_nmb,),
+                   "the probability of a positive net benefit")]
+        return tuple(
+            f"Not settled by the draws: {what} ({format_probability(p)}, Monte Carlo SE "
+            f"{100 * se:.1f} points) is within two standard errors of the rule's "
+            f"{format_threshold(t)}, so the verdict there could go either way with other draws; "
+            "more draws would settle it."
+            for p, se, thresholds, what in checks if p is not None and se is not None
+            for t in thresholds if abs(p - t) < 2 * se)
+
+    @property
+    def stopped_by_value(self) -> bool:
+        """True when the verdict is "stop" because no further trial is worth its cost (the
+        probability of a meaningful reduction alone would not stop)."""
+        return self.verdict == "stop" and self.prob_meaningful >= self.rule.stop
 
     @property
     def effective_not_value_for_money(self) -> bool:
@@ -250,6 +298,13 @@ class Verdict:
         nmb_is = "the probability that its net monetary benefit is positive is"
         nmb_note = (() if nmb is None
                     else (f"{capitalise(nmb_is)} {format_probability(nmb, rule.invest_nmb)}.",))
+        evidence = () if self.evidence_text is None else (self.evidence_text,)
+        if self.stopped_by_value:
+            why = ("SWIS is likely effective but not likely value for money, and "
+                   if self.effective_not_value_for_money else "")
+            return (f"Stop: {cut} is {format_probability(p, rule.stop, rule.invest)}, but "
+                    f"{why}no further trial considered is expected to be worth its cost, so "
+                    "more evidence could not change the decision.", *nmb_note, *evidence)
         if self.verdict == "stop":
             return (f"Stop: {cut} is {format_probability(p, rule.stop)}, below the "
                     f"{format_threshold(rule.stop)} needed to keep considering it.", *nmb_note)
@@ -266,28 +321,35 @@ class Verdict:
                     f"{format_threshold(rule.invest)} needed to invest, but {nmb_is} only "
                     f"{format_probability(nmb, rule.invest_nmb)}, below the "
                     f"{format_threshold(rule.invest_nmb)} required.",
-                    "SWIS is likely effective but not likely value for money at this cost.")
+                    "SWIS is likely effective but not likely value for money at this cost.",
+                    *evidence)
         return (f"More evidence: {cut} is "
                 f"{format_probability(p, rule.stop, rule.invest)}, not "
                 f"below the {format_threshold(rule.stop)} at which the rule stops, "
                 f"but short of the "
-                f"{format_threshold(rule.invest)} needed to invest.", *nmb_note)
+                f"{format_threshold(rule.invest)} needed to invest.", *nmb_note, *evidence)
 
     @property
     def text(self) -> str:
-        """:attr:`reasons` as one paragraph."""
-        return " ".join(self.reasons)
+        """:attr:`reasons` as one paragraph, then any probability the draws do not settle."""
+        return " ".join((*self.reasons, *self.unsettled))
 
     def to_dict(self) -> dict:
         """JSON-ready: the verdict, its probabilities, MCID, rule and text."""
         return {"verdict": self.verdict, "prob_meaningful": self.prob_meaningful,
-                "prob_nmb_positive": self.prob_nmb_positive, "mcid": self.mcid,
+                "prob_nmb_positive": self.prob_nmb_positive,
+                "prob_meaningful_mcse": self.prob_meaningful_mcse,
+                "prob_nmb_positive_mcse": self.prob_nmb_positive_mcse,
+                "worth_more_evidence": self.worth_more_evidence,
+                "settled": not self.unsettled, "mcid": self.mcid,
                 "rule": self.rule.to_dict(), "text": self.text}
 
 
 def decide_verdict(rule: DecisionRule | None, prob_meaningful: float,
                    prob_nmb_positive: float | None = None, *, mcid: float,
-                   outcome_label: str) -> Verdict:
+                   outcome_label: str, worth_more_evidence: bool | None = None,
+                   evidence_text: str | None = None, prob_meaningful_mcse: float | None = None,
+                   prob_nmb_positive_mcse: float | None = None) -> Verdict:
     """Apply a decision rule and explain the result.
 
     Parameters
@@ -302,6 +364,14 @@ def decide_verdict(rule: DecisionRule | None, prob_meaningful: float,
         Meaningful reduction (fraction, strictly between 0 and 1).
     outcome_label : str
         The outcome as it reads in a sentence, e.g. ``"S47 enquiries"``.
+    worth_more_evidence : bool, optional
+        Whether a further trial considered is expected to be worth its cost; when None the
+        condition is not applied.
+    evidence_text : str, optional
+        The value-of-information sentence, quoted in the reasons.
+    prob_meaningful_mcse, prob_nmb_positive_mcse : float, optional
+        Monte Carlo standard errors of the probabilities: one within two of a threshold is
+        said not to be settled by the draws (:attr:`Verdict.unsettled`).
 
     Returns
     -------
@@ -323,7 +393,9 @@ needed to keep considering it.
     p = check_probability("prob_meaningful", prob_meaningful)
     nmb = (None if prob_nmb_positive is None
            else check_probability("prob_nmb_positive", prob_nmb_positive))
-    return Verdict(rule.verdict(p, nmb), p, nmb, rule, check_mcid(mcid), outcome_label)
+    return Verdict(rule.verdict(p, nmb, worth_more_evidence=worth_more_evidence), p, nmb, rule,
+                   check_mcid(mcid), outcome_label, worth_more_evidence, evidence_text,
+                   prob_meaningful_mcse, prob_nmb_positive_mcse)
 
 
 def overall_verdict(verdicts: Mapping[str, Verdict]) -> str:

@@ -6,6 +6,16 @@ part's effect) and :func:`decide_attendance` to attendance (adding the differenc
 percentage points); :func:`decide_spec` picks the one for a spec's outcome. Ratios below 1 mean
 fewer events with SWIS.
 
+Every effect is one of three **estimands** (:data:`ESTIMANDS`), and says which. The decision
+(the probabilities the rule reads, the events averted, the value for money) is on the
+**trial-population** effect: the ratio of the expected events over the trial's schools with
+SWIS to those without, each LA with its own effect. It is the quantity the trial measures
+(hierarchical models of every outcome kind give it, so counts, days in care and absence are
+decided alike), and the one events and money add up on: the events averted per 1000 pupils are
+the control rate times (1 - that ratio), draw by draw. The effect in a typical trial LA (the
+model's log IRR, on which the priors are placed) and in a new LA (which a roll-out meets) are
+reported beside it, each named.
+
 Every kernel takes ``weights``, one per draw: importance weights of reweighted draws (a prior
 changed without refitting). With ``weights=None``, or with all weights equal, the quantities are
 the plain shares and NumPy quantiles of the draws; otherwise they are shares of the weight and
@@ -14,16 +24,27 @@ weighted quantiles (:func:`weighted_quantile`), in the same result classes, with
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from swisbayes._base.defaults import validate_ci_prob
 from swisbayes._base.errors import SpecError
+from swisbayes.decision.mcse import SummaryMcse, quantile_mcse, share_mcse
 
 if TYPE_CHECKING:
     import xarray as xr
+
+
+ESTIMANDS = {
+    "trial_population": "the ratio of expected events over the trial's schools with and "
+                        "without SWIS, each LA with its own effect",
+    "typical_la": "the effect in a typical trial LA (the model's log IRR, where the priors "
+                  "are placed)",
+    "new_la": "the effect in an LA that was not in the trial, which a roll-out meets",
+}
+"""The effects reported, by JSON name; the decision is on ``trial_population``."""
 
 
 def normalised_weights(weights: np.ndarray | None, n: int) -> np.ndarray | None:
@@ -315,6 +336,8 @@ class RatioSummary:
     prob_rope : float
         P(1 - MCID < ratio < 1 / (1 - MCID)): probability in the region of practical
         equivalence (:func:`rope_bounds`), a change smaller than the MCID either way.
+    mcse : SummaryMcse, optional
+        The Monte Carlo standard error of each of these numbers.
     """
 
     median: float
@@ -324,10 +347,11 @@ class RatioSummary:
     prob_meaningful_reduction: float
     prob_harm: float
     prob_rope: float
+    mcse: SummaryMcse | None = field(default=None, kw_only=True)
 
 
 def summarise_ratio(draws: np.ndarray, *, mcid: float, ci_prob: float | None = None,
-                    weights: np.ndarray | None = None) -> RatioSummary:
+                    weights: np.ndarray | None = None, chains: int = 1) -> RatioSummary:
     """Summarise posterior draws of a rate ratio.
 
     Parameters
@@ -341,10 +365,13 @@ def summarise_ratio(draws: np.ndarray, *, mcid: float, ci_prob: float | None = N
     weights : numpy.ndarray, optional
         One weight per draw; equal weights when None. The median is then
         ``weighted_quantile(draws, 0.5, weights)``.
+    chains : int, default 1
+        Chains the draws came from, in order (for the Monte Carlo standard errors).
 
     Returns
     -------
     RatioSummary
+        With the MCSE of each number (:mod:`swisbayes.decision.mcse`).
 
     Raises
     ------
@@ -364,15 +391,12 @@ def summarise_ratio(draws: np.ndarray, *, mcid: float, ci_prob: float | None = N
     draws = np.asarray(draws, dtype=float).ravel()
     prob = validate_ci_prob(ci_prob)
     lower, upper = rope_bounds(mcid)
-    return RatioSummary(
-        median=_median(draws, weights),
-        ci=equal_tailed_interval(draws, prob, weights),
-        ci_prob=prob,
-        prob_any_reduction=prob_below(draws, 1.0, weights),
-        prob_meaningful_reduction=prob_below(draws, 1.0 - mcid, weights),
-        prob_harm=prob_above(draws, 1.0, weights),
-        prob_rope=prob_between(draws, lower, upper, weights),
-    )
+    regions = {"prob_any_reduction": draws < 1.0, "prob_meaningful_reduction": draws < 1.0 - mcid,
+               "prob_harm": draws > 1.0, "prob_rope": (draws > lower) & (draws < upper)}
+    shares = {name: _share(mask, weights) for name, mask in regions.items()}
+    return RatioSummary(median=_median(draws, weights),
+                        ci=equal_tailed_interval(draws, prob, weights), ci_prob=prob, **shares,
+                        mcse=_mcse(draws, weights, chains, prob, regions, shares))
 
 
 @dataclass(frozen=True)
@@ -395,6 +419,8 @@ class DifferenceSummary:
         P(difference > 0).
     prob_rope : float
         P(-mcid < difference < mcid): a change smaller than the meaningful one either way.
+    mcse : SummaryMcse, optional
+        The Monte Carlo standard error of each of these numbers.
     """
 
     median: float
@@ -405,6 +431,7 @@ class DifferenceSummary:
     prob_any_reduction: float
     prob_harm: float
     prob_rope: float
+    mcse: SummaryMcse | None = field(default=None, kw_only=True)
 
     def text(self, decimals: int | None = None) -> str:
         """Median and interval with signs: ``-0.012 (-0.031 to +0.007)``.
@@ -426,7 +453,7 @@ class DifferenceSummary:
 
 
 def summarise_difference(draws: np.ndarray, *, mcid: float, ci_prob: float | None = None,
-                         weights: np.ndarray | None = None) -> DifferenceSummary:
+                         weights: np.ndarray | None = None, chains: int = 1) -> DifferenceSummary:
     """Summarise posterior draws of a difference against a meaningful fall.
 
     Parameters
@@ -439,6 +466,8 @@ def summarise_difference(draws: np.ndarray, *, mcid: float, ci_prob: float | Non
         Interval probability; defaults to 0.95.
     weights : numpy.ndarray, optional
         One weight per draw; equal weights when None.
+    chains : int, default 1
+        Chains the draws came from, in order (for the Monte Carlo standard errors).
 
     Returns
     -------
@@ -457,13 +486,26 @@ def summarise_difference(draws: np.ndarray, *, mcid: float, ci_prob: float | Non
     """
     draws = np.asarray(draws, dtype=float).ravel()
     prob = validate_ci_prob(ci_prob)
+    regions = {"prob_meaningful_reduction": draws < -mcid, "prob_any_reduction": draws < 0.0,
+               "prob_harm": draws > 0.0, "prob_rope": (draws > -mcid) & (draws < mcid)}
+    shares = {name: _share(mask, weights) for name, mask in regions.items()}
     return DifferenceSummary(median=_median(draws, weights),
                              ci=equal_tailed_interval(draws, prob, weights), ci_prob=prob,
-                             mcid=mcid,
-                             prob_meaningful_reduction=prob_below(draws, -mcid, weights),
-                             prob_any_reduction=prob_below(draws, 0.0, weights),
-                             prob_harm=prob_above(draws, 0.0, weights),
-                             prob_rope=prob_between(draws, -mcid, mcid, weights))
+                             mcid=mcid, **shares,
+                             mcse=_mcse(draws, weights, chains, prob, regions, shares))
+
+
+def _mcse(draws: np.ndarray, weights: np.ndarray | None, chains: int, ci_prob: float,
+          regions: dict[str, np.ndarray], shares: dict[str, float]) -> SummaryMcse:
+    """The MCSE of a summary's median, interval bounds and probabilities."""
+    w = normalised_weights(weights, draws.size)
+
+    def quantile(q: float) -> float:
+        return quantile_mcse(draws, q, chains, w, weighted_quantile)
+
+    return SummaryMcse(
+        median=quantile(0.5), ci=(quantile((1 - ci_prob) / 2), quantile((1 + ci_prob) / 2)),
+        **{name: share_mcse(shares[name], mask, chains, w) for name, mask in regions.items()})
 
 
 def signed(value: float, decimals: int) -> str:
@@ -534,10 +576,37 @@ def difference_keys(s: DifferenceSummary) -> dict:
         (P(diff_pp < 0)), ``prob_harm_pp`` (P(diff_pp > 0)) and ``prob_rope_pp``
         (P(|diff_pp| < mcid_pp)).
     """
-    return {"diff_pp_median": s.median, "diff_pp_ci95": list(s.ci),
+    keys = {"diff_pp_median": s.median, "diff_pp_ci95": list(s.ci),
             "prob_meaningful_improvement_pp": s.prob_meaningful_reduction,
             "prob_any_reduction_pp": s.prob_any_reduction, "prob_harm_pp": s.prob_harm,
             "prob_rope_pp": s.prob_rope}
+    return keys | mcse_keys(s.mcse, {
+        "diff_pp_median": "median", "diff_pp_ci95": "ci",
+        "prob_meaningful_improvement_pp": "prob_meaningful_reduction",
+        "prob_any_reduction_pp": "prob_any_reduction", "prob_harm_pp": "prob_harm",
+        "prob_rope_pp": "prob_rope"})
+
+
+def mcse_keys(mcse: SummaryMcse | None, names: dict[str, str]) -> dict:
+    """``<key>_mcse`` beside each JSON key: the MCSE of that number (an interval's as a pair).
+
+    Parameters
+    ----------
+    mcse : SummaryMcse or None
+        None (a summary built by hand) gives no keys.
+    names : dict of str to str
+        JSON key to :class:`SummaryMcse` field, for keys not named as the field.
+
+    Returns
+    -------
+    dict
+    """
+    if mcse is None:
+        return {}
+    fields_ = ("prob_any_reduction", "prob_meaningful_reduction", "prob_harm", "prob_rope")
+    keys = {**{f: f for f in fields_ if f not in names.values()}, **names}
+    return {f"{key}_mcse": (list(value) if isinstance(value := getattr(mcse, field_), tuple)
+                            else value) for key, field_ in keys.items()}
 
 
 @dataclass(frozen=True)
@@ -551,14 +620,17 @@ class DecisionSummary:
         Name of the prior on the effect.
     mcid : float
     effect : RatioSummary
-        Average effect across the trial's LAs (IRR).
+        The trial-population effect (:data:`ESTIMANDS`): what the decision reads.
     new_la : RatioSummary
         Predicted effect in an LA that was not in the trial.
     averted_per_1000 : float
-        Posterior median of events averted per 1000 pupils per year (negative = more events).
+        Posterior median of events averted per 1000 pupils per year (negative = more events),
+        on the trial-population effect: the control rate times (1 - ``effect``), draw by draw.
     averted_per_1000_ci : tuple of float
     control_rate_per_1000 : float
         Posterior median of the control-arm rate per 1000 pupils per year.
+    typical_la : RatioSummary or None
+        The effect in a typical trial LA, where the model has one (count outcomes).
     """
 
     outcome: str
@@ -569,6 +641,7 @@ class DecisionSummary:
     averted_per_1000: float
     averted_per_1000_ci: tuple[float, float]
     control_rate_per_1000: float
+    typical_la: RatioSummary | None = field(default=None, kw_only=True)
 
     unit: ClassVar[str] = "events"
     """What the rates count, in the plain-English text."""
@@ -582,8 +655,11 @@ class DecisionSummary:
             "outcome": self.outcome,
             "prior": self.prior,
             "mcid": self.mcid,
+            "estimand": "trial_population",
             **ratio_keys(self.effect),
-            "new_la": ratio_keys(self.new_la),
+            "new_la": {"estimand": "new_la", **ratio_keys(self.new_la)},
+            **({} if self.typical_la is None
+               else {"typical_la": {"estimand": "typical_la", **ratio_keys(self.typical_la)}}),
             "averted_per_1000": self.averted_per_1000,
             "averted_per_1000_ci95": list(self.averted_per_1000_ci),
             "control_rate_per_1000": self.control_rate_per_1000,
@@ -597,8 +673,8 @@ class DecisionSummary:
         change = "fewer" if e.median < 1 else "more"
         return (
             f"Under the '{self.prior}' prior, SWIS schools are estimated to have "
-            f"{abs(1 - e.median):.1%} {change} {self.unit} ({self.ratio_label} {e.median:.2f}, "
-            f"{e.ci_prob:.0%} interval {lo:.2f} to {hi:.2f}). "
+            f"{abs(1 - e.median):.1%} {change} {self.unit} ({self.ratio_label} {e.median:.3f}, "
+            f"{e.ci_prob:.0%} interval {lo:.3f} to {hi:.3f}). "
             f"The probability of a reduction of at least {self.mcid:.0%} is "
             f"{e.prob_meaningful_reduction:.0%}; of any reduction {e.prob_any_reduction:.0%}; "
             f"of harm (more {self.unit}) {e.prob_harm:.0%}.")
@@ -618,7 +694,9 @@ class DecisionSummary:
 
     def labelled_ratios(self) -> list[tuple[str, RatioSummary]]:
         """The ratio summaries worth a line each, with their labels."""
-        return [("IRR, trial LAs", self.effect), ("IRR, a new LA", self.new_la)]
+        return [("ratio, trial schools", self.effect),
+                *([] if self.typical_la is None else [("IRR, a typical LA", self.typical_la)]),
+                ("IRR, a new LA", self.new_la)]
 
     def difference_lines(self) -> list[str]:
         """Lines of a difference in percentage points (attendance only)."""
@@ -652,9 +730,9 @@ class HurdleDecision(DecisionSummary):
         """The headline, then what each part says."""
         zero, positive = self.parts["zero"], self.parts["positive"]
         return (f"{super().text} Of the two parts: the rate of care episodes (any days in care) "
-                f"has ratio {zero.median:.2f} ({zero.ci[0]:.2f} to {zero.ci[1]:.2f}), and the "
-                f"days in care of schools with any have ratio {positive.median:.2f} "
-                f"({positive.ci[0]:.2f} to {positive.ci[1]:.2f}).")
+                f"has ratio {zero.median:.3f} ({zero.ci[0]:.3f} to {zero.ci[1]:.3f}), and the "
+                f"days in care of schools with any have ratio {positive.median:.3f} "
+                f"({positive.ci[0]:.3f} to {positive.ci[1]:.3f}).")
 
 
     def table_notes(self) -> list[str]:
@@ -667,7 +745,8 @@ class HurdleDecision(DecisionSummary):
 
     def labelled_ratios(self) -> list[tuple[str, RatioSummary]]:
         """The headline ratio of days, in the trial's LAs and a new one, and each part."""
-        return [("days ratio, trial LAs", self.effect), ("days ratio, a new LA", self.new_la),
+        return [("days ratio, trial schools", self.effect),
+                ("days ratio, a new LA", self.new_la),
                 ("  any care episode", self.parts["zero"]),
                 ("  days given any", self.parts["positive"])]
 
@@ -749,7 +828,8 @@ class AttendanceDecision(DecisionSummary):
 
     def labelled_ratios(self) -> list[tuple[str, RatioSummary]]:
         """The ratio of absence rates, in the trial's LAs and a new one."""
-        return [("absence RR, trial LAs", self.effect), ("absence RR, a new LA", self.new_la)]
+        return [("absence RR, trial schools", self.effect),
+                ("absence RR, a new LA", self.new_la)]
 
     def difference_lines(self) -> list[str]:
         """The difference in absence, in percentage points, in the trial's LAs and a new one."""
@@ -773,10 +853,16 @@ def ratio_keys(s: RatioSummary) -> dict:
         ``irr_median``, ``irr_ci95`` (at ``ci_prob``), ``ci_prob``, ``prob_any_reduction``,
         ``prob_meaningful_reduction``, ``prob_harm`` and ``prob_rope``.
     """
-    return {"irr_median": s.median, "irr_ci95": list(s.ci), "ci_prob": s.ci_prob,
+    keys = {"irr_median": s.median, "irr_ci95": list(s.ci), "ci_prob": s.ci_prob,
             "prob_any_reduction": s.prob_any_reduction,
             "prob_meaningful_reduction": s.prob_meaningful_reduction,
             "prob_harm": s.prob_harm, "prob_rope": s.prob_rope}
+    return keys | mcse_keys(s.mcse, {"irr_median": "median", "irr_ci95": "ci"})
+
+
+def _chains(posterior: xr.Dataset) -> int:
+    """The number of chains of a posterior (1 for draws without a chain dimension)."""
+    return int(posterior.sizes.get("chain", 1))
 
 
 def _flat(posterior: xr.Dataset, name: str) -> np.ndarray:
@@ -785,8 +871,29 @@ def _flat(posterior: xr.Dataset, name: str) -> np.ndarray:
     return da.to_numpy().reshape(-1)
 
 
+def population_ratio(posterior: xr.Dataset) -> np.ndarray:
+    """Draws of the trial-population effect (:data:`ESTIMANDS`): expected events over the
+    trial's schools with SWIS over those without.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        With ``rate_control_per_1000`` and ``rate_swis_per_1000`` (every outcome family's
+        model has them).
+
+    Returns
+    -------
+    numpy.ndarray
+        One ratio per draw, chains then draws.
+    """
+    return _flat(posterior, "rate_swis_per_1000") / _flat(posterior, "rate_control_per_1000")
+
+
 def averted_per_1000(posterior: xr.Dataset, followup_years: float) -> np.ndarray:
     """Draws of events averted per 1000 pupils per year (positive = fewer with SWIS).
+
+    The control rate times (1 - the trial-population ratio), draw by draw: the events averted
+    are on the effect the decision reads.
 
     Parameters
     ----------
@@ -801,20 +908,21 @@ def averted_per_1000(posterior: xr.Dataset, followup_years: float) -> np.ndarray
     numpy.ndarray
         One value per draw, chains then draws.
     """
-    return (_flat(posterior, "rate_control_per_1000")
-            - _flat(posterior, "rate_swis_per_1000")) / followup_years
+    control = _flat(posterior, "rate_control_per_1000") / followup_years
+    return control * (1.0 - population_ratio(posterior))
 
 
 def decide(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: float,
            followup_years: float, ci_prob: float | None = None,
-           weights: np.ndarray | None = None) -> DecisionSummary:
+           weights: np.ndarray | None = None,
+           typical_la: str | None = "irr") -> DecisionSummary:
     """Compute the decision quantities from a fitted posterior.
 
     Parameters
     ----------
     posterior : xarray.Dataset
-        Posterior with ``irr``, ``irr_new_la``, ``rate_control_per_1000`` and
-        ``rate_swis_per_1000`` (as built by :func:`swisbayes.families.registry.build_model`).
+        Posterior with ``irr_new_la``, ``rate_control_per_1000`` and ``rate_swis_per_1000``
+        (as built by :func:`swisbayes.families.registry.build_model`).
     outcome, prior : str
         Labels carried into the summary.
     mcid : float
@@ -826,6 +934,9 @@ def decide(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: float,
     weights : numpy.ndarray, optional
         One weight per draw, chains then draws (importance weights of reweighted draws);
         equal weights when None.
+    typical_la : str or None, default "irr"
+        The posterior's ratio in a typical trial LA (``exp`` of the log IRR of a count
+        model); None when the model has no single one.
 
     Returns
     -------
@@ -840,19 +951,23 @@ def decide(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: float,
         not strictly between 0 and 1.
     """
     prob = validate_ci_prob(ci_prob)
+
+    def ratio(draws: np.ndarray) -> RatioSummary:
+        return summarise_ratio(draws, mcid=mcid, ci_prob=prob, weights=weights,
+                               chains=_chains(posterior))
+
     control = _flat(posterior, "rate_control_per_1000") / followup_years
     averted = averted_per_1000(posterior, followup_years)
     return DecisionSummary(
         outcome=outcome,
         prior=prior,
         mcid=mcid,
-        effect=summarise_ratio(_flat(posterior, "irr"), mcid=mcid, ci_prob=prob,
-                               weights=weights),
-        new_la=summarise_ratio(_flat(posterior, "irr_new_la"), mcid=mcid, ci_prob=prob,
-                               weights=weights),
+        effect=ratio(population_ratio(posterior)),
+        new_la=ratio(_flat(posterior, "irr_new_la")),
         averted_per_1000=_median(averted, weights),
         averted_per_1000_ci=equal_tailed_interval(averted, prob, weights),
         control_rate_per_1000=_median(control, weights),
+        typical_la=None if typical_la is None else ratio(_flat(posterior, typical_la)),
     )
 
 
@@ -884,9 +999,10 @@ def decide_hurdle(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: floa
     """
     prob = validate_ci_prob(ci_prob)
     base = decide(posterior, outcome=outcome, prior=prior, mcid=mcid,
-                  followup_years=followup_years, ci_prob=prob, weights=weights)
+                  followup_years=followup_years, ci_prob=prob, weights=weights,
+                  typical_la=None)
     parts = {part: summarise_ratio(_flat(posterior, f"{part}_irr"), mcid=mcid, ci_prob=prob,
-                                   weights=weights)
+                                   weights=weights, chains=_chains(posterior))
              for part in ("zero", "positive")}
     return HurdleDecision(**_fields_of(base), parts=parts)
 
@@ -921,13 +1037,16 @@ def decide_attendance(posterior: xr.Dataset, *, outcome: str, prior: str, mcid: 
     """
     prob = validate_ci_prob(ci_prob)
     base = decide(posterior, outcome=outcome, prior=prior, mcid=mcid,
-                  followup_years=followup_years, ci_prob=prob, weights=weights)
+                  followup_years=followup_years, ci_prob=prob, weights=weights,
+                  typical_la=None)
     return AttendanceDecision(
         **_fields_of(base), mcid_pp=mcid_pp,
         difference=summarise_difference(_flat(posterior, "diff_pp"), mcid=mcid_pp,
-                                        ci_prob=prob, weights=weights),
+                                        ci_prob=prob, weights=weights,
+                                        chains=_chains(posterior)),
         new_la_difference=summarise_difference(_flat(posterior, "diff_pp_new_la"),
-                                               mcid=mcid_pp, ci_prob=prob, weights=weights),
+                                               mcid=mcid_pp, ci_prob=prob, weights=weights,
+                                               chains=_chains(posterior)),
         control_absence_pct=100.0 * _median(_flat(posterior, "absence_rate_control"), weights))
 
 
@@ -936,9 +1055,9 @@ def _fields_of(summary: DecisionSummary) -> dict:
 
 
 __all__ = [
-    "AttendanceDecision", "DecisionSummary", "DifferenceSummary", "HurdleDecision", "RatioSummary",
-    "averted_per_1000", "decide", "decide_attendance", "decide_hurdle", "difference_decimals",
-    "difference_keys", "equal_tailed_interval", "normalised_weights", "prob_above", "prob_below",
-    "prob_between", "ratio_keys", "rope_bounds", "signed", "summarise_difference",
-    "summarise_ratio", "weighted_quantile"
+    "ESTIMANDS", "AttendanceDecision", "DecisionSummary", "DifferenceSummary", "HurdleDecision",
+    "RatioSummary", "averted_per_1000", "decide", "decide_attendance", "decide_hurdle",
+    "difference_decimals", "difference_keys", "equal_tailed_interval", "normalised_weights",
+    "population_ratio", "prob_above", "prob_below", "prob_between", "ratio_keys", "rope_bounds",
+    "signed", "summarise_difference", "summarise_ratio", "weighted_quantile"
 ]

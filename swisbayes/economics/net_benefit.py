@@ -27,7 +27,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 
@@ -46,6 +46,7 @@ from swisbayes._base.defaults import validate_ci_prob
 from swisbayes._base.errors import SpecError
 from swisbayes._base.files import default_file
 from swisbayes.data.schema import OUTCOMES
+from swisbayes.decision.mcse import share_mcse
 from swisbayes.decision.summaries import (
     equal_tailed_interval,
     normalised_weights,
@@ -621,6 +622,9 @@ class NetBenefitSummary:
     ci_prob : float
     prob_positive : float
         P(NMB > 0): the probability that investing is worth its cost.
+    prob_positive_mcse : float, optional
+        Its Monte Carlo standard error (:mod:`swisbayes.decision.mcse`, the draws taken in
+        order as one sequence).
     """
 
     mean: float
@@ -628,11 +632,13 @@ class NetBenefitSummary:
     ci: tuple[float, float]
     ci_prob: float
     prob_positive: float
+    prob_positive_mcse: float | None = field(default=None, kw_only=True)
 
     def to_dict(self) -> dict:
         """JSON-ready summary."""
         return {"nmb_mean": self.mean, "nmb_median": self.median, "nmb_ci": list(self.ci),
-                "ci_prob": self.ci_prob, "prob_nmb_positive": self.prob_positive}
+                "ci_prob": self.ci_prob, "prob_nmb_positive": self.prob_positive,
+                "prob_nmb_positive_mcse": self.prob_positive_mcse}
 
 
 def summarise_net_benefit(nmb: np.ndarray, weights: np.ndarray | None = None,
@@ -660,12 +666,15 @@ def summarise_net_benefit(nmb: np.ndarray, weights: np.ndarray | None = None,
     """
     x = np.asarray(nmb, dtype=float).ravel()
     prob = validate_ci_prob(ci_prob)
+    positive = prob_above(x, 0.0, weights=weights)
     return NetBenefitSummary(
         mean=_mean(x, weights),
         median=float(weighted_quantile(x, 0.5, weights=weights)),
         ci=equal_tailed_interval(x, prob, weights=weights),
         ci_prob=prob,
-        prob_positive=prob_above(x, 0.0, weights=weights),
+        prob_positive=positive,
+        prob_positive_mcse=share_mcse(positive, x > 0.0, 1,
+                                      normalised_weights(weights, x.size)),
     )
 
 

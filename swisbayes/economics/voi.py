@@ -173,6 +173,26 @@ class LinearNetBenefit:
         """
         return self.intercept - self.slope * np.exp(np.asarray(log_irr, dtype=float))
 
+    def prob_positive(self, mixture: MixturePrior) -> float:
+        """P(NMB > 0) under a normal mixture on the log IRR: its CDF at the break-even log IRR
+        (:attr:`break_even_log_irr`; 0 when investing never pays, 1 when it always does).
+
+        Parameters
+        ----------
+        mixture : MixturePrior
+
+        Returns
+        -------
+        float
+        """
+        cut = self.break_even_log_irr
+        return 0.0 if cut == -math.inf else 1.0 if cut == math.inf else float(mixture.cdf(cut))
+
+    @property
+    def can_pay(self) -> bool:
+        """Whether some effect makes investing pay (averting every event would)."""
+        return self.break_even_log_irr > -math.inf
+
     def expected(self, mixture: MixturePrior) -> float:
         """Expected NMB per school-year under a normal mixture on the log IRR.
 
@@ -410,6 +430,12 @@ class FurtherTrialValue:
     population_evpi: float
     population_scale: float
     currency: str = "GBP"
+
+    @property
+    def worth_a_trial(self) -> bool:
+        """Whether some trial size considered is expected to be worth more than it costs: what
+        makes "more evidence" a verdict (:class:`~swisbayes.decision.rule.DecisionRule`)."""
+        return bool((self.table["expected_net_gain"] > 0).any())
 
     def sentence(self, n_per_arm: int) -> str:
         """One sentence for a report on a trial of one size.

@@ -303,7 +303,8 @@ def map_prior(pilots: Sequence[PilotEstimate], *, outcome: str = "s47",
         If no pilot estimate is for ``outcome`` (the message lists the outcomes present), or a
         setting is out of range.
     ConvergenceError
-        If every run fails the gate (R-hat <= 1.01, bulk ESS >= 400, no divergences): target
+        If every run fails the gate (R-hat <= 1.01, bulk and tail ESS >= 400, no divergences,
+        E-BFMI >= 0.3, at most 1% of transitions at the maximum tree depth): target
         acceptance 0.95, then 0.99, then 0.99 with twice the draws (:data:`MAP_ATTEMPTS`).
 
     Notes

@@ -4,7 +4,8 @@ A school's sessions missed out of its sessions possible are binomial given its a
 schools differ in that rate beyond what the covariates and the LA explain; a beta-binomial with
 concentration :math:`\\kappa` carries that extra variation. The effect of SWIS is a log odds
 ratio of a session being missed. The decision quantities are on the scale that matters to
-schools: the absence rate under each arm and its difference in percentage points.
+schools: the absence rate under each arm and its difference in percentage points. The model's
+sessions missed can be drawn from (a beta absence rate per school, then binomial sessions).
 """
 
 from __future__ import annotations
@@ -72,6 +73,20 @@ def beta_binomial_logit_logp(value: TensorLike, logit_p: TensorLike, concentrati
     # log sigmoid(x) = -softplus(-x)
     binomial = log_binom_coef - k * pt.softplus(-logit_p) - (n - k) * pt.softplus(logit_p)
     return pt.switch(pt.gt(concentration, BINOMIAL_LIMIT), binomial, bb)
+
+
+def _beta_binomial_logit_dist(logit_p, concentration, n, log_binom_coef, size):
+    # The generator of beta_binomial_logit_logp, from PyMC's own distributions (they compile
+    # like the rest of the graph; PyMC's BetaBinomial draws through Python). The absence rate
+    # is Beta(kappa p, kappa (1 - p)) with 1 - p taken as sigmoid(-logit p), so a rate near 1
+    # keeps its digits; beyond BINOMIAL_LIMIT it is p itself, as in the density. The draws are
+    # cast to float64, the dtype the observed variable has always had, so that the fitted
+    # graph is unchanged.
+    p = pt.sigmoid(logit_p)
+    rate = pm.Beta.dist(alpha=concentration * p, beta=concentration * pt.sigmoid(-logit_p),
+                        size=size)
+    rate = pt.switch(pt.gt(concentration, BINOMIAL_LIMIT), p, rate)
+    return pt.cast(pm.Binomial.dist(n=n, p=rate), "float64")
 
 
 def attendance_columns(spec: AnalysisSpec, data: SchoolData) -> dict[str, np.ndarray]:
@@ -178,8 +193,8 @@ def build_attendance_model(spec: AnalysisSpec, data: SchoolData) -> ModelBuild:
                                  d["inv_sqrt_concentration_prior_scale"])
         concentration = 1.0 / root_inv**2
         pm.CustomDist("y_obs", lp.eta0 + lp.effect * d["arm"], concentration, d["sessions"],
-                      d["log_binom_coef"], logp=beta_binomial_logit_logp, observed=d["y"],
-                      dims="school")
+                      d["log_binom_coef"], logp=beta_binomial_logit_logp,
+                      dist=_beta_binomial_logit_dist, observed=d["y"], dims="school")
         _headline(lp, d["sessions"], d["exposure"])
     values = graph_data_values(model, values)
     key = ("attendance", spec.family, spec.hierarchy.la_intercepts,

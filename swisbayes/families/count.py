@@ -6,7 +6,8 @@ serves every prior and every dataset of the same shape.
 
 Count outcomes are built here; days in care (:mod:`swisbayes.families.hurdle`) and attendance
 (:mod:`swisbayes.families.attendance`) share :func:`la_linear_predictor`, the LA hierarchy and the
-effect prior, and :func:`build_model` picks the builder from the outcome's kind.
+effect prior, and :func:`build_model` picks the builder from the outcome's kind. Predictive draws
+of a pupil-level fit are split over its pupil cells by :func:`add_cell_draws`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+import xarray as xr
 from pytensor.tensor import TensorVariable
 
 from swisbayes.data.io import SchoolData
@@ -31,6 +33,7 @@ from swisbayes.families.common import (
     pupil_design_columns,
     school_design_columns,
 )
+from swisbayes.families.predictive import SAMPLE_DIMS, predictive_group
 from swisbayes.priors.library import MAX_COMPONENTS
 from swisbayes.spec.analysis import AnalysisSpec
 
@@ -176,3 +179,56 @@ def _dispersion(spec: AnalysisSpec, d: dict) -> TensorVariable | float:
     kappa = pm.HalfNormal("inv_sqrt_dispersion", d["inv_sqrt_dispersion_prior_scale"])
     return 1.0 / kappa**2
 
+
+def add_cell_draws(spec: AnalysisSpec, data: SchoolData, tree: xr.DataTree,
+                   parameters: xr.Dataset, rng: np.random.Generator) -> xr.DataTree:
+    """Add draws of a pupil-level fit's cells to its predictive draws of the school totals.
+
+    The totals ``y_obs`` of a pupil-level count model are negative binomial; each one is split
+    over its school's cells multinomially in proportion to the cells' means,
+    :math:`\\mu_c \\propto E_c e^{v_c^\\top \\theta}` within a school
+    (:func:`~swisbayes.families.likelihoods.negative_multinomial_split`), with the pupil-level
+    coefficients :math:`\\theta` of the same draw. Together they are a draw from the negative
+    multinomial the model is fitted with. School-level data are returned unchanged.
+
+    Parameters
+    ----------
+    spec : AnalysisSpec
+    data : SchoolData
+    tree : xarray.DataTree
+        Predictive draws (``prior_predictive`` or ``posterior_predictive`` group) and
+        ``observed_data``, from the model of ``spec`` on ``data``.
+    parameters : xarray.Dataset
+        The parameter draws behind them (the ``prior`` group, or the posterior), with ``coef``
+        when the model has pupil-level covariates.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    xarray.DataTree
+        With ``y_cell`` (dims ``chain``, ``draw``, ``cell``; coordinate ``cell_school``) in the
+        predictive group and the observed cell counts in ``observed_data``.
+    """
+    if data.cells is None:
+        return tree
+    cells = data.cells
+    group = predictive_group(tree)
+    totals = tree[group]["y_obs"].transpose(*SAMPLE_DIMS, "school")
+    log_weight = np.log(cells["pupils"].to_numpy(float))
+    pupil_columns = pupil_design_columns(spec, data)
+    if pupil_columns:
+        theta = parameters["coef"].sel(covariate=list(pupil_columns))
+        theta, _ = xr.align(theta, totals, join="exact")  # the totals' own parameter draws
+        v = np.column_stack(list(pupil_columns.values()))
+        log_weight = log_weight + theta.transpose(*SAMPLE_DIMS, "covariate").to_numpy() @ v.T
+    y_cell = likelihoods.negative_multinomial_split(totals.to_numpy(), log_weight,
+                                                    cell_school_positions(data), rng)
+    coords = {"cell": np.arange(len(cells)), "cell_school": ("cell", cells["school_id"].to_numpy())}
+    observed = cells[outcome_schema(spec.outcome).followup].to_numpy(np.int64)
+    predictive = tree[group].to_dataset().assign(
+        y_cell=xr.DataArray(y_cell, dims=(*SAMPLE_DIMS, "cell"),
+                            coords={**{d: totals[d] for d in SAMPLE_DIMS}, **coords}))
+    tree[group] = xr.DataTree(predictive)
+    tree["observed_data"] = xr.DataTree(tree["observed_data"].to_dataset().assign(
+        y_cell=xr.DataArray(observed, dims="cell", coords=coords)))
+    return tree

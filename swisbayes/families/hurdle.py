@@ -11,7 +11,8 @@ their own SWIS effect:
   binomial on the log-mean scale with a log-pupils offset.
 
 The headline ratio combines them: expected days per pupil, P(any) x E[days | any], summed over
-every trial school with and without SWIS.
+every trial school with and without SWIS. The hurdle can be drawn from (:func:`hurdle_random`):
+whether a school has any days, then its days from the truncated negative binomial.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 from pytensor.tensor import TensorLike, TensorVariable
+from scipy import stats
 
 from swisbayes.data.io import SchoolData
 from swisbayes.data.schema import outcome_schema
@@ -104,6 +106,80 @@ def hurdle_logp(value: TensorLike, eta_zero: TensorLike, log_mu: TensorLike,
                                                                log_y_factorial)
     # Both branches are finite at y = 0, so the unused one adds nothing to the gradient.
     return pt.switch(pt.gt(value, 0), positive, -pt.exp(eta_zero))
+
+
+def zero_truncated_nb_random(log_mu: np.ndarray, dispersion: np.ndarray | float,
+                             rng: np.random.Generator,
+                             size: tuple[int, ...] | None = None) -> np.ndarray:
+    """Draws of the negative binomial truncated at zero (NumPy and SciPy).
+
+    By inversion of the survival function: with :math:`U` uniform on :math:`(0, 1]`, the
+    smallest :math:`y` with :math:`P(Y > y) \\le U (1 - p_0)` is at least 1 and has the
+    truncated distribution. Unlike rejection of zeros it costs the same however likely a zero
+    is, and the survival side keeps its digits when :math:`p_0` is close to 1.
+
+    Parameters
+    ----------
+    log_mu : numpy.ndarray
+        Log of the untruncated mean.
+    dispersion : numpy.ndarray or float
+        Size :math:`\\phi`; beyond :data:`~swisbayes.families.likelihoods.POISSON_LIMIT` the
+        zero-truncated Poisson is drawn, as in the density.
+    rng : numpy.random.Generator
+    size : tuple of int, optional
+        Shape of the draws; the broadcast shape of the parameters when None.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 whole numbers, at least 1.
+    """
+    shape = np.broadcast_shapes(np.shape(log_mu), np.shape(dispersion)) if size is None else size
+    mu = np.exp(np.broadcast_to(np.asarray(log_mu, dtype=float), shape).ravel())
+    phi = np.broadcast_to(np.asarray(dispersion, dtype=float), shape).ravel()
+    poisson = phi > likelihoods.POISSON_LIMIT
+    nb = ~poisson
+    log_p0 = -mu  # the Poisson limit's
+    log_p0[nb] = -phi[nb] * np.log1p(mu[nb] / phi[nb])
+    q = (1.0 - rng.random(mu.size)) * -np.expm1(log_p0)
+    y = np.empty(mu.size)
+    y[nb] = stats.nbinom.isf(q[nb], phi[nb], phi[nb] / (phi[nb] + mu[nb]))
+    y[poisson] = stats.poisson.isf(q[poisson], mu[poisson])  # SciPy's is slow: only if needed
+    # U = 1 sits on the boundary P(Y > 0) = 1 - p0 and would give 0 (probability 2^-53).
+    return np.maximum(y, 1.0).reshape(shape)
+
+
+def hurdle_random(eta_zero: np.ndarray, log_mu: np.ndarray, dispersion: np.ndarray | float,
+                  log_y_factorial: np.ndarray, *, rng: np.random.Generator,
+                  size: tuple[int, ...] | None = None) -> np.ndarray:
+    """Draws of days in care from the hurdle of :func:`hurdle_logp` (the model's ``random``).
+
+    A school has any days with probability :math:`1 - e^{-e^{\\eta_z}}`; if it has, its days
+    are drawn from :func:`zero_truncated_nb_random`.
+
+    Parameters
+    ----------
+    eta_zero, log_mu, dispersion : numpy.ndarray
+        As for :func:`hurdle_logp`, broadcast together (and to ``size``).
+    log_y_factorial : numpy.ndarray
+        Unused: a data term of the density, passed because the density takes it.
+    rng : numpy.random.Generator
+        The variable's generator (given by PyMC).
+    size : tuple of int, optional
+        Shape of the draws; the broadcast shape of the parameters when None.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 whole numbers (the dtype of the model's observed variable).
+    """
+    if size is None:
+        size = np.broadcast_shapes(np.shape(eta_zero), np.shape(log_mu), np.shape(dispersion))
+    size = tuple(int(n) for n in size)
+    # P(no days) = exp(-exp(eta_zero)); compared on the log scale to keep tiny probabilities.
+    zero = np.log(1.0 - rng.random(size)) < -np.exp(np.broadcast_to(eta_zero, size))
+    positive = zero_truncated_nb_random(log_mu, dispersion, rng, size)
+    return np.where(zero, 0.0, positive)
 
 
 def expected_days(eta_zero: TensorLike, log_mu: TensorLike,
@@ -196,7 +272,8 @@ def build_hurdle_model(spec: AnalysisSpec, data: SchoolData) -> ModelBuild:
         dispersion = 1.0 / kappa**2
         pm.CustomDist("y_obs", zero.eta0 + zero.effect * d["arm"],
                       positive.eta0 + positive.effect * d["arm"], dispersion,
-                      d["log_y_factorial"], logp=hurdle_logp, observed=d["y"], dims="school")
+                      d["log_y_factorial"], logp=hurdle_logp, random=hurdle_random,
+                      observed=d["y"], dims="school")
         _headline(zero, positive, dispersion, d["exposure"])
     values = graph_data_values(model, values)
     key = ("hurdle", spec.family, spec.hierarchy.la_intercepts,
@@ -227,6 +304,6 @@ def _headline(zero: LinearPredictor, positive: LinearPredictor, dispersion: Tens
 
 
 __all__ = [
-    "build_hurdle_model", "expected_days", "hurdle_data_values", "hurdle_logp", "nb_log_prob_zero",
-    "zero_truncated_nb_logp"
+    "build_hurdle_model", "expected_days", "hurdle_data_values", "hurdle_logp", "hurdle_random",
+    "nb_log_prob_zero", "zero_truncated_nb_logp", "zero_truncated_nb_random"
 ]

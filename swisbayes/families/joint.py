@@ -12,17 +12,20 @@ independence". Every probability says which method produced it.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+import xarray as xr
 from pymc.distributions.transforms import CholeskyCorrTransform
 
 from swisbayes._base.errors import SpecError
 from swisbayes.data.io import SchoolData
 from swisbayes.families import likelihoods
 from swisbayes.families.common import DEFAULT_STARTS, ModelBuild, design_columns, prior_values
+from swisbayes.families.predictive import draw_posterior_predictive, draw_prior_predictive
 from swisbayes.priors.library import MAX_COMPONENTS
 from swisbayes.spec.analysis import AnalysisSpec, Hierarchy
 from swisbayes.spec.joint import pair_labels
@@ -137,14 +140,19 @@ def _data_dims(name: str) -> str | tuple[str, ...] | None:
     return "outcome"  # every other prior parameter has one value per outcome
 
 
-def _lkj_cholesky(name: str, eta: pt.TensorLike, k: int) -> pt.TensorVariable:
+def _lkj_cholesky(name: str, eta: pt.TensorLike, k: int,
+                  generative: bool = False) -> pt.TensorVariable:
     """Cholesky factor of a correlation matrix with an LKJ(eta) prior, from a free vector.
 
     ``pm.LKJCorr`` would store the factor itself, whose constant entries (upper triangle,
     first diagonal element) have an undefined R-hat and would fail the gate. Here the free
     variable is the factor's unconstrained image under PyMC's own transform, and its prior is
-    the LKJ density plus that transform's log Jacobian: the same distribution.
+    the LKJ density plus that transform's log Jacobian: the same distribution. A flat variable
+    cannot be drawn from its prior, so a ``generative`` model stores ``pm.LKJCorr`` itself, as
+    ``{name}_chol``.
     """
+    if generative:
+        return pm.LKJCorr(f"{name}_chol", eta=eta, n=k)
     transform = CholeskyCorrTransform(k)
     raw = pm.Flat(name, dims="outcome_pair")
     chol = transform.backward(raw)
@@ -153,7 +161,7 @@ def _lkj_cholesky(name: str, eta: pt.TensorLike, k: int) -> pt.TensorVariable:
     return chol
 
 
-def _scale_factor(level: str, d: dict, k: int) -> pt.TensorVariable:
+def _scale_factor(level: str, d: dict, k: int, generative: bool = False) -> pt.TensorVariable:
     """Cholesky factor ``diag(sigma) L`` of a level's covariance across outcomes.
 
     The SDs (``sigma_{level}``) and the correlation (``corr_raw_{level}``) are separate
@@ -163,7 +171,7 @@ def _scale_factor(level: str, d: dict, k: int) -> pt.TensorVariable:
     matrix's constant diagonal would have an undefined R-hat.
     """
     sigma = pm.HalfNormal(f"sigma_{level}", d[f"sigma_{level}_prior_scale"], dims="outcome")
-    chol = _lkj_cholesky(f"corr_raw_{level}", d["lkj_eta"], k)
+    chol = _lkj_cholesky(f"corr_raw_{level}", d["lkj_eta"], k, generative)
     rows, cols = np.triu_indices(k, 1)
     pm.Deterministic(f"corr_{level}", (chol @ chol.T)[rows, cols], dims="outcome_pair")
     return sigma[:, None] * chol
@@ -254,7 +262,7 @@ def _cell_effects(covariance: pt.TensorVariable, mean: pt.TensorVariable,
 
 
 def _random_effects(d: dict, k: int, hierarchy: Hierarchy, cell_mean: pt.TensorVariable,
-                    centred: tuple[bool, ...],
+                    centred: tuple[bool, ...], generative: bool = False,
                     ) -> tuple[pt.TensorVariable, pt.TensorVariable | None]:
     """``u_l + delta_l * arm_j + e_j`` for every school (rows) and outcome (columns).
 
@@ -273,8 +281,8 @@ def _random_effects(d: dict, k: int, hierarchy: Hierarchy, cell_mean: pt.TensorV
     la_effect_sd : TensorVariable or None
         SDs of the LA deviations of the log IRR (None without an LA-varying effect).
     """
-    school = _scale_factor("school", d, k)
-    la = _scale_factor("la", d, k) if hierarchy.la_intercepts else None
+    school = _scale_factor("school", d, k, generative)
+    la = _scale_factor("la", d, k, generative) if hierarchy.la_intercepts else None
     la_effect_sd = None
     if hierarchy.la_varying_effect:
         la_effect_sd = pm.HalfNormal("sigma_la_effect", d["sigma_la_effect_prior_scale"],
@@ -296,7 +304,7 @@ DEFAULT_STARTS`); a zero ``corr_raw`` is the identity correlation matrix."""
 
 
 def build_joint_model(specs: Sequence[AnalysisSpec], data: SchoolData, *,
-                      lkj_eta: float = 2.0) -> ModelBuild:
+                      lkj_eta: float = 2.0, generative: bool = False) -> ModelBuild:
     """Build the joint Poisson-log-normal model of several count outcomes.
 
     Parameters
@@ -308,6 +316,11 @@ def build_joint_model(specs: Sequence[AnalysisSpec], data: SchoolData, *,
         Validated school-level data with every outcome's columns.
     lkj_eta : float, default 2.0
         LKJ shape of the school- and LA-level correlation matrices.
+    generative : bool, default False
+        Build the same model in a form that can be drawn from its prior (for predictive
+        checks), not for sampling: the correlation factors as ``pm.LKJCorr`` variables
+        (``corr_raw_{level}_chol``) and every cell non-centred (``z_cell``), in place of the flat
+        variables with a potential that the sampler gets.
 
     Returns
     -------
@@ -361,7 +374,8 @@ def build_joint_model(specs: Sequence[AnalysisSpec], data: SchoolData, *,
     frame, hierarchy, k = data.frame, specs[0].hierarchy, len(specs)
     outcomes = [s.outcome for s in specs]
     values, covariates = _joint_values(specs, data, lkj_eta)
-    centred = _centred_outcomes(values["y"], values["cell_size"])
+    centred = ((False,) * k if generative
+               else _centred_outcomes(values["y"], values["cell_size"]))
     la_labels = list(np.unique(frame["la_id"].to_numpy(str)))
     coords = {"outcome": outcomes, "la": la_labels, "school": list(frame["school_id"]),
               "covariate": covariates, "prior_component": list(range(MAX_COMPONENTS)),
@@ -386,7 +400,7 @@ def build_joint_model(specs: Sequence[AnalysisSpec], data: SchoolData, *,
             cell_mean = cell_mean + pt.sum(d["X_cell"] * coef, axis=-1)
         effects, la_effect_sd = _random_effects(d, k, hierarchy,
                                                 cell_mean.reshape((len(la_labels), 2 * k)),
-                                                centred)
+                                                centred, generative)
         likelihoods.poisson("y_obs", eta + effects, d["log_y_factorial"], observed=d["y"],
                             dims=("school", "outcome"))
         log_irr_new = log_irr
@@ -395,8 +409,8 @@ def build_joint_model(specs: Sequence[AnalysisSpec], data: SchoolData, *,
                                                              dims="outcome")
         pm.Deterministic("irr", pt.exp(log_irr), dims="outcome")
         pm.Deterministic("irr_new_la", pt.exp(log_irr_new), dims="outcome")
-    key = ("joint", k, tuple(covariates), hierarchy.la_intercepts, hierarchy.la_varying_effect,
-           centred,
+    key = ("joint-generative" if generative else "joint", k, tuple(covariates),
+           hierarchy.la_intercepts, hierarchy.la_varying_effect, centred,
            len(frame), len(la_labels))
     return ModelBuild(model=model, data_values=values, structure_key=key, coords=coords,
                       starts=_STARTS)
@@ -414,4 +428,67 @@ def build_joint_model(specs: Sequence[AnalysisSpec], data: SchoolData, *,
 # Fitting
 
 
-__all__ = ["build_joint_model"]
+# --------------------------------------------------------------------------------------------
+# Predictive draws
+
+
+def joint_prior_predictive(specs: Sequence[AnalysisSpec], data: SchoolData, *,
+                           lkj_eta: float = 2.0, draws: int = 500,
+                           seed: int | None = None) -> xr.DataTree:
+    """Parameters and every outcome drawn from the joint model's prior on the design of ``data``.
+
+    Drawn from the ``generative`` form of :func:`build_joint_model`: the same model, with the
+    correlation factors and cell effects as variables that can be drawn from their prior.
+
+    Parameters
+    ----------
+    specs : sequence of AnalysisSpec
+        As for :func:`build_joint_model`.
+    data : SchoolData
+        School-level data; their design (schools, LAs, arms, exposures, covariates) is kept.
+    lkj_eta : float, default 2.0
+    draws : int, default 500
+    seed : int, optional
+
+    Returns
+    -------
+    xarray.DataTree
+        ``prior``, ``prior_predictive`` (``y_obs``: int64, dims ``chain``, ``draw``,
+        ``school``, ``outcome``) and ``observed_data``.
+    """
+    build = build_joint_model(specs, data, lkj_eta=lkj_eta, generative=True)
+    return draw_prior_predictive(build, draws=draws, seed=seed)
+
+
+def joint_posterior_predictive(specs: Sequence[AnalysisSpec], data: SchoolData,
+                               posterior: xr.DataTree | xr.Dataset, *, lkj_eta: float = 2.0,
+                               seed: int | None = None) -> xr.DataTree:
+    """Every outcome drawn given each posterior draw of a joint fit.
+
+    Parameters
+    ----------
+    specs : sequence of AnalysisSpec
+        The specs that were fitted together.
+    data : SchoolData
+        The data they were fitted to.
+    posterior : xarray.DataTree or xarray.Dataset
+        The joint fit's DataTree (its ``posterior`` group is read) or posterior Dataset.
+    lkj_eta : float, default 2.0
+        The LKJ shape of the fit.
+    seed : int, optional
+
+    Returns
+    -------
+    xarray.DataTree
+        ``posterior_predictive`` (``y_obs``: int64, dims ``chain``, ``draw``, ``school``,
+        ``outcome``) and ``observed_data``.
+    """
+    build = build_joint_model(specs, data, lkj_eta=lkj_eta)
+    with warnings.catch_warnings():
+        # The potentials are the priors of the correlations and cell effects, which are
+        # posterior draws here: ignoring them is right, unlike in prior predictive draws.
+        warnings.filterwarnings("ignore", message="The effect of Potentials", category=UserWarning)
+        return draw_posterior_predictive(build, posterior, seed=seed)
+
+
+__all__ = ["build_joint_model", "joint_posterior_predictive", "joint_prior_predictive"]

@@ -7,6 +7,11 @@ one ``gammaln`` and one ``digamma`` per school. Both are exact: see the tests ag
 Reduced pupil-level data (school x covariate cells) are fitted through the negative multinomial
 written school by school (:func:`negative_multinomial_pattern_data`), so they cost about what
 the school totals cost, however many cells there are.
+
+Every likelihood can also be drawn from (prior and posterior predictive checks, SBC): the counts
+through PyMC's own generators, whose densities the ones here replace, and the cells of a school
+by splitting its negative-binomial total multinomially over them
+(:func:`negative_multinomial_split`, :func:`negative_multinomial_random`).
 """
 
 from __future__ import annotations
@@ -15,7 +20,10 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 from pytensor.tensor import TensorLike, TensorVariable
-from scipy.special import gammaln
+from scipy.special import gammaln, softmax
+
+POISSON_LIMIT = 1e10
+"""Dispersion beyond which the negative binomial is its Poisson limit, in densities and draws."""
 
 
 def log_factorial(y: np.ndarray) -> np.ndarray:
@@ -41,7 +49,7 @@ def nb_log_mean_logp(value: TensorLike, log_mu: TensorLike, dispersion: TensorLi
     nb = (pt.gammaln(y + dispersion) - pt.gammaln(dispersion) - log_y_factorial
           + dispersion * (pt.log(dispersion) - log_mu_plus_phi)
           + y * (log_mu - log_mu_plus_phi))
-    return pt.switch(pt.gt(dispersion, 1e10),
+    return pt.switch(pt.gt(dispersion, POISSON_LIMIT),
                      poisson_log_mean_logp(value, log_mu, log_y_factorial), nb)
 
 
@@ -131,7 +139,7 @@ def negative_multinomial_total_logp(value: TensorLike, log_total_mu: TensorLike,
     nm = (pt.gammaln(y + dispersion) - pt.gammaln(dispersion) - log_y_factorial
           + dispersion * pt.log(dispersion) + weighted - (dispersion + y) * log_total_plus_phi)
     poisson_limit = weighted - pt.exp(log_total_mu) - log_y_factorial
-    return pt.switch(pt.gt(dispersion, 1e10), poisson_limit, nm)
+    return pt.switch(pt.gt(dispersion, POISSON_LIMIT), poisson_limit, nm)
 
 
 def negative_multinomial_logp(value: TensorLike, log_mu: TensorLike, dispersion: TensorLike,
@@ -250,8 +258,13 @@ def pattern_log_size(d: dict[str, TensorLike], pupil_coef: TensorLike) -> Tensor
 
 
 def _nm_total_dist(log_total_mu, weighted, dispersion, log_y_factorial, size):
-    # The school totals are negative binomial with mean M (the split over cells is not drawn).
-    return pm.NegativeBinomial.dist(mu=pt.exp(log_total_mu), alpha=dispersion, size=size)
+    # The school totals are negative binomial with mean M; their split over the cells needs the
+    # cells' weights, which this variable does not hold (see negative_multinomial_split). The
+    # Poisson family passes a dispersion of 1e12, where the gamma draw behind PyMC's negative
+    # binomial loses digits of 1 - p, so the Poisson limit is drawn there, as the density does.
+    mu = pt.exp(log_total_mu)
+    return pt.switch(pt.gt(dispersion, POISSON_LIMIT), pm.Poisson.dist(mu=mu, size=size),
+                     pm.NegativeBinomial.dist(mu=mu, alpha=dispersion, size=size))
 
 
 def negative_multinomial(name: str, log_total_mu: TensorLike, weighted: TensorLike,
@@ -278,8 +291,129 @@ def negative_multinomial(name: str, log_total_mu: TensorLike, weighted: TensorLi
     -------
     TensorVariable
         Its log density (:func:`negative_multinomial_total_logp`) is that of the cells; its
-        random draws are the school totals, negative binomial with mean :math:`M_j`.
+        random draws are the school totals, negative binomial with mean :math:`M_j` (split them
+        over the cells with :func:`negative_multinomial_split`).
     """
     return pm.CustomDist(name, log_total_mu, weighted, dispersion,
                          data["school_log_y_factorial"], logp=negative_multinomial_total_logp,
                          dist=_nm_total_dist, observed=data["school_y"], dims=dims)
+
+
+def negative_binomial_random(mu: np.ndarray, dispersion: np.ndarray | float,
+                             rng: np.random.Generator) -> np.ndarray:
+    """Negative-binomial draws with mean ``mu`` and size ``dispersion`` (NumPy).
+
+    Drawn as a Poisson with a gamma-distributed mean, which stays exact for large ``dispersion``
+    (where ``1 - p`` of the ``(n, p)`` form loses digits); beyond :data:`POISSON_LIMIT` the
+    Poisson limit, as in :func:`nb_log_mean_logp`.
+
+    Parameters
+    ----------
+    mu : numpy.ndarray
+        Means (non-negative); sets the shape of the draws with ``dispersion``.
+    dispersion : numpy.ndarray or float
+        Size :math:`\\phi` (positive), broadcast against ``mu``.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 draws of the broadcast shape.
+    """
+    mu, phi = np.broadcast_arrays(np.asarray(mu, dtype=float), np.asarray(dispersion, dtype=float))
+    finite_phi = np.where(phi > POISSON_LIMIT, 1.0, phi)  # the gamma draw is not used there
+    rate = np.where(phi > POISSON_LIMIT, mu, rng.gamma(finite_phi, mu / finite_phi))
+    return rng.poisson(rate).astype(np.int64)
+
+
+def negative_multinomial_split(totals: np.ndarray, cell_log_weight: np.ndarray,
+                               cell_school_idx: np.ndarray,
+                               rng: np.random.Generator) -> np.ndarray:
+    """Split each school's total over its cells, multinomially in proportion to their weights.
+
+    Given its total :math:`Y_j`, a school's cell counts are multinomial with probabilities
+    :math:`\\mu_c / M_j`: the split in :func:`negative_multinomial_total_logp`. Applied to
+    negative-binomial totals it gives negative-multinomial cells.
+
+    Parameters
+    ----------
+    totals : numpy.ndarray
+        Whole-number school totals, shape (..., schools).
+    cell_log_weight : numpy.ndarray
+        Log weight of each cell (its log mean up to a constant per school), shape (..., cells),
+        broadcast against the leading dims of ``totals``.
+    cell_school_idx : numpy.ndarray
+        Position of each cell's school on the last axis of ``totals``.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 cell counts, shape (..., cells); summed over each school's cells they are
+        ``totals``.
+
+    Raises
+    ------
+    ValueError
+        If a school has no cell.
+    """
+    totals = np.asarray(totals, dtype=np.int64)
+    idx = np.asarray(cell_school_idx, dtype=np.int64)
+    n_schools = totals.shape[-1]
+    batch = np.broadcast_shapes(totals.shape[:-1], np.shape(cell_log_weight)[:-1])
+    log_weight = np.broadcast_to(cell_log_weight, (*batch, len(idx)))
+    per_school = np.bincount(idx, minlength=n_schools)
+    if (per_school == 0).any():
+        raise ValueError("every school needs at least one cell to split its total over")
+    # Lay the cells out as (school, rank within school), padded with zero weight, so that one
+    # vectorised multinomial call splits every school of every draw.
+    order = np.argsort(idx, kind="stable")
+    school = idx[order]
+    rank = np.arange(len(idx)) - (np.cumsum(per_school) - per_school)[school]
+    padded = np.full((*batch, n_schools, per_school.max()), -np.inf)
+    padded[..., school, rank] = log_weight[..., order]
+    totals = np.broadcast_to(totals, (*batch, n_schools))
+    split = rng.multinomial(totals, softmax(padded, axis=-1))
+    # With totals beyond about 2^50 (a vague prior's draws) NumPy's multinomial can leave a
+    # count in the last, padded category; the school's last cell takes it back.
+    real = np.arange(padded.shape[-1]) < per_school[:, None]
+    split = np.where(real, split, 0)
+    split[..., np.arange(n_schools), per_school - 1] += totals - split.sum(axis=-1)
+    out = np.empty((*batch, len(idx)), dtype=np.int64)
+    out[..., order] = split[..., school, rank]
+    return out
+
+
+def negative_multinomial_random(cell_log_mu: np.ndarray, dispersion: np.ndarray | float,
+                                cell_school_idx: np.ndarray, n_schools: int,
+                                rng: np.random.Generator) -> np.ndarray:
+    """Draws of every school's cell counts under a gamma frailty shared by its cells (NumPy).
+
+    The forward model of :func:`negative_multinomial_logp`: each school's total is negative
+    binomial with mean :math:`M_j = \\sum_{c \\in j} \\mu_c` and size :math:`\\phi`, split
+    over its cells multinomially in proportion to :math:`\\mu_c`. So each cell is marginally
+    negative binomial with mean :math:`\\mu_c` and the same :math:`\\phi`.
+
+    Parameters
+    ----------
+    cell_log_mu : numpy.ndarray
+        Log mean of each cell, shape (..., cells); the leading dims are draws.
+    dispersion : numpy.ndarray or float
+        :math:`\\phi`, broadcast against the leading dims of ``cell_log_mu``.
+    cell_school_idx : numpy.ndarray
+        Position of each cell's school, in ``range(n_schools)``.
+    n_schools : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 cell counts, shape of ``cell_log_mu``.
+    """
+    cell_log_mu = np.asarray(cell_log_mu, dtype=float)
+    idx = np.asarray(cell_school_idx, dtype=np.int64)
+    batch = cell_log_mu.shape[:-1]
+    total_mu = np.zeros((*batch, n_schools))
+    np.add.at(total_mu, (..., idx), np.exp(cell_log_mu))
+    totals = negative_binomial_random(total_mu, np.asarray(dispersion)[..., None], rng)
+    return negative_multinomial_split(totals, cell_log_mu, idx, rng)

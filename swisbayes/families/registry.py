@@ -2,10 +2,11 @@
 
 An outcome's kind (``count``, ``days``, ``sessions``) is declared as data in
 :mod:`swisbayes.data.schema`; its :class:`OutcomeFamily` here owns what differs between kinds:
-building the PyMC model, naming the effect variables, and the decision summary of its
-posterior. Everything else asks the registry (:func:`family_of`, :func:`build_model`,
-:func:`decide_spec`) and never switches on the kind itself, so a new kind of outcome is one new
-family object plus its schema entry and specs.
+building the PyMC model, naming the effect variables, the decision summary of its
+posterior, and drawing outcomes from the model (prior and posterior predictive). Everything
+else asks the registry (:func:`family_of`, :func:`build_model`, :func:`decide_spec`,
+:func:`prior_predictive`, :func:`posterior_predictive`) and never switches on the kind itself,
+so a new kind of outcome is one new family object plus its schema entry and specs.
 """
 
 from __future__ import annotations
@@ -22,14 +23,26 @@ from swisbayes.data.schema import outcome_schema
 from swisbayes.decision.summaries import DecisionSummary, decide, decide_attendance, decide_hurdle
 from swisbayes.families.attendance import build_attendance_model
 from swisbayes.families.common import ModelBuild
-from swisbayes.families.count import build_count_model
+from swisbayes.families.count import add_cell_draws, build_count_model
 from swisbayes.families.hurdle import build_hurdle_model
+from swisbayes.families.predictive import (
+    draw_posterior_predictive,
+    draw_prior_predictive,
+    posterior_dataset,
+    split_seed,
+)
 from swisbayes.spec.analysis import AnalysisSpec
 
 
 def no_extra(spec: AnalysisSpec) -> dict:
     """No decision settings beyond the common ones (counts, days in care)."""
     return {}
+
+
+def schools_only(spec: AnalysisSpec, data: SchoolData, tree: xr.DataTree,
+                 parameters: xr.Dataset, rng: np.random.Generator) -> xr.DataTree:
+    """Predictive draws as they come: one outcome per school (days in care, attendance)."""
+    return tree
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,10 @@ class OutcomeFamily:
         Log-scale effect variables of the posterior and the ratio each one is reported as.
     extra_decision : callable, optional
         Keyword arguments the decider needs beyond the common ones, from the spec.
+    unit_draws : callable, optional
+        ``unit_draws(spec, data, tree, parameters, rng) -> tree``: adds draws of observation
+        units below the school (pupil cells) to predictive draws of the school outcomes, from
+        the parameter draws behind them; :func:`schools_only` by default.
     """
 
     kind: str
@@ -56,6 +73,8 @@ class OutcomeFamily:
     decider: Callable[..., DecisionSummary]
     effect_vars: Mapping[str, str]
     extra_decision: Callable[[AnalysisSpec], dict] = no_extra
+    unit_draws: Callable[[AnalysisSpec, SchoolData, xr.DataTree, xr.Dataset,
+                          np.random.Generator], xr.DataTree] = schools_only
 
     def build(self, spec: AnalysisSpec, data: SchoolData) -> ModelBuild:
         """The model of ``spec`` on ``data`` (a ``ModelBuild``)."""
@@ -68,6 +87,68 @@ class OutcomeFamily:
                             mcid=spec.decision.mcid, followup_years=spec.followup_years,
                             ci_prob=ci_prob, weights=weights, **self.extra_decision(spec))
 
+    def prior_predictive(self, spec: AnalysisSpec, data: SchoolData, *, draws: int = 500,
+                         seed: int | None = None) -> xr.DataTree:
+        """Parameters and outcomes drawn from the model of ``spec`` on the design of ``data``.
+
+        Parameters
+        ----------
+        spec : AnalysisSpec
+            Its prior is the one drawn from (resolve a pilot-informed prior first).
+        data : SchoolData
+            Fixes the design: schools, LAs, arms, exposures, covariates (its outcome is only
+            recorded as ``observed_data``).
+        draws : int, default 500
+        seed : int, optional
+
+        Returns
+        -------
+        xarray.DataTree
+            ``prior`` (parameters), ``prior_predictive`` (``y_obs``: int64, dims ``chain``,
+            ``draw``, ``school``, plus ``y_cell`` over ``cell`` for pupil-level counts, whose
+            cells sum to ``y_obs`` draw by draw) and ``observed_data``.
+
+        Raises
+        ------
+        ValueError
+            If a draw's expected count is too large to draw: the shipped specs' vague effect
+            prior, N(0, 10) on the log scale, has such draws now and then; give the spec a
+            plausible prior for prior predictive checks (``spec.with_effect_prior(0.0, 0.5)``).
+        """
+        pymc_seed, rng = split_seed(seed)
+        tree = draw_prior_predictive(self.build(spec, data), draws=draws, seed=pymc_seed)
+        return self.unit_draws(spec, data, tree, tree["prior"].to_dataset(), rng)
+
+    def posterior_predictive(self, spec: AnalysisSpec, data: SchoolData,
+                             posterior: xr.DataTree | xr.Dataset, *,
+                             seed: int | None = None) -> xr.DataTree:
+        """Outcomes drawn given each posterior draw of a fit of ``spec`` to ``data``.
+
+        Parameters
+        ----------
+        spec : AnalysisSpec
+            The spec that was fitted (with the prior it was fitted with).
+        data : SchoolData
+            The data it was fitted to.
+        posterior : xarray.DataTree or xarray.Dataset
+            The fit's DataTree (its ``posterior`` group is read) or posterior Dataset.
+        seed : int, optional
+
+        Returns
+        -------
+        xarray.DataTree
+            ``posterior_predictive`` (as for :meth:`prior_predictive`, one draw per posterior
+            draw) and ``observed_data``.
+
+        Raises
+        ------
+        KeyError
+            If the posterior lacks a parameter of the model.
+        """
+        pymc_seed, rng = split_seed(seed)
+        tree = draw_posterior_predictive(self.build(spec, data), posterior, seed=pymc_seed)
+        return self.unit_draws(spec, data, tree, posterior_dataset(posterior), rng)
+
 
 def attendance_decision(spec: AnalysisSpec) -> dict:
     """Attendance's meaningful fall in absence, in percentage points."""
@@ -76,7 +157,8 @@ def attendance_decision(spec: AnalysisSpec) -> dict:
 
 FAMILIES: dict[str, OutcomeFamily] = {
     family.kind: family for family in (
-        OutcomeFamily("count", build_count_model, decide, {"log_irr": "irr"}),
+        OutcomeFamily("count", build_count_model, decide, {"log_irr": "irr"},
+                      unit_draws=add_cell_draws),
         OutcomeFamily("days", build_hurdle_model, decide_hurdle,
                       {"zero_log_irr": "zero_irr", "positive_log_irr": "positive_irr"}),
         OutcomeFamily("sessions", build_attendance_model, decide_attendance,
@@ -161,4 +243,47 @@ def decide_spec(posterior: xr.Dataset, spec: AnalysisSpec, *, ci_prob: float | N
     return family_of(spec).decide(posterior, spec, ci_prob=ci_prob, weights=weights)
 
 
-__all__ = ["FAMILIES", "OutcomeFamily", "build_model", "decide_spec", "family_of"]
+def prior_predictive(spec: AnalysisSpec, data: SchoolData, *, draws: int = 500,
+                     seed: int | None = None) -> xr.DataTree:
+    """Parameters and outcomes drawn from the prior model of the spec's outcome.
+
+    Parameters
+    ----------
+    spec : AnalysisSpec
+    data : SchoolData
+        Validated data; their design (schools, arms, exposures, covariates) is kept.
+    draws : int, default 500
+    seed : int, optional
+
+    Returns
+    -------
+    xarray.DataTree
+        See :meth:`OutcomeFamily.prior_predictive`.
+    """
+    return family_of(spec).prior_predictive(spec, data, draws=draws, seed=seed)
+
+
+def posterior_predictive(spec: AnalysisSpec, data: SchoolData,
+                         posterior: xr.DataTree | xr.Dataset, *,
+                         seed: int | None = None) -> xr.DataTree:
+    """Outcomes drawn given each posterior draw of a fit of the spec's outcome.
+
+    Parameters
+    ----------
+    spec : AnalysisSpec
+    data : SchoolData
+        The data that were fitted.
+    posterior : xarray.DataTree or xarray.Dataset
+        The fit's DataTree or its posterior Dataset.
+    seed : int, optional
+
+    Returns
+    -------
+    xarray.DataTree
+        See :meth:`OutcomeFamily.posterior_predictive`.
+    """
+    return family_of(spec).posterior_predictive(spec, data, posterior, seed=seed)
+
+
+__all__ = ["FAMILIES", "OutcomeFamily", "build_model", "decide_spec", "family_of",
+           "posterior_predictive", "prior_predictive", "schools_only"]

@@ -1,19 +1,33 @@
-"""The convergence gate every fit passes through: R-hat, bulk ESS and divergences."""
+"""The convergence gate every fit passes through: R-hat, bulk and tail ESS, divergences, E-BFMI
+and tree-depth saturation."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 
 import arviz as az
 import numpy as np
 import xarray as xr
 
-from swisbayes._base.defaults import ESS_BULK_MIN, MAX_DIVERGENCES, RHAT_MAX
+from swisbayes._base.defaults import (
+    BFMI_MIN,
+    ESS_BULK_MIN,
+    ESS_TAIL_MIN,
+    MAX_DIVERGENCES,
+    MAX_TREEDEPTH_SHARE,
+    RHAT_MAX,
+)
+
+TREEDEPTH_STATS = ("maxdepth_reached", "reached_max_treedepth")
+"""Names of the "hit the maximum tree depth" sample stat: nutpie's, then PyMC's NUTS's."""
 
 
 @dataclass(frozen=True)
 class Diagnostics:
     """Convergence diagnostics of one fit, and the verdict of the gate.
+
+    The last four fields were added after the first release: diagnostics saved before then
+    read back with them None (not checked), and keep the verdict they were saved with.
 
     Parameters
     ----------
@@ -24,13 +38,22 @@ class Diagnostics:
     ess_bulk_min : float
         Smallest bulk ESS over every posterior quantity.
     ess_worst : str
-        Quantity with that ESS.
+        Quantity with that bulk ESS.
     divergences : int
         Divergent transitions after warm-up, all chains.
     ok : bool
         True when every threshold is met.
     reasons : tuple of str
         One plain sentence per failed threshold (empty when ``ok``).
+    ess_tail_min : float or None
+        Smallest tail ESS (of the 5% and 95% quantiles) over every posterior quantity.
+    ess_tail_worst : str or None
+        Quantity with that tail ESS.
+    bfmi_min : float or None
+        Smallest E-BFMI over the chains; None when the sampler records no energy.
+    treedepth_share : float or None
+        Share of post-warm-up transitions that hit the maximum tree depth, all chains; None
+        when the sampler does not record it.
     """
 
     rhat_max: float
@@ -40,16 +63,31 @@ class Diagnostics:
     divergences: int
     ok: bool
     reasons: tuple[str, ...]
+    ess_tail_min: float | None = field(default=None, kw_only=True)
+    ess_tail_worst: str | None = field(default=None, kw_only=True)
+    bfmi_min: float | None = field(default=None, kw_only=True)
+    treedepth_share: float | None = field(default=None, kw_only=True)
 
     def to_dict(self) -> dict:
-        """The diagnostics as JSON-ready data (``ok`` and the three numbers first)."""
+        """The diagnostics as JSON-ready data."""
         d = asdict(self)
         d["reasons"] = list(self.reasons)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Diagnostics:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`; reads diagnostics saved before the later fields existed
+        (those are None).
+
+        Raises
+        ------
+        TypeError
+            For a key that is not a field.
+        """
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise TypeError(f"unknown diagnostics field(s): {', '.join(sorted(unknown))}")
         return cls(**{**d, "reasons": tuple(d["reasons"])})
 
 
@@ -74,33 +112,76 @@ def _extreme(stat: xr.Dataset, pick: str) -> tuple[float, str]:
     return best_val, best_name
 
 
+def _bfmi(sample_stats: xr.Dataset) -> xr.DataArray | None:
+    """E-BFMI of each chain (``arviz_stats.bfmi``), or None without an ``energy`` stat."""
+    if "energy" not in sample_stats:
+        return None
+    return az.bfmi(sample_stats["energy"])
+
+
+def _treedepth_share(sample_stats: xr.Dataset) -> float | None:
+    """Share of transitions at the maximum tree depth, or None when it is not recorded.
+
+    ``arviz_stats.diagnose`` counts the same thing but knows only PyMC's name for it.
+    """
+    for name in TREEDEPTH_STATS:
+        if name in sample_stats:
+            return float(np.asarray(sample_stats[name].to_numpy(), dtype=bool).mean())
+    return None
+
+
 def compute_diagnostics(idata: xr.DataTree, *, rhat_max: float = RHAT_MAX,
                         ess_bulk_min: float = ESS_BULK_MIN,
-                        max_divergences: int = MAX_DIVERGENCES) -> Diagnostics:
+                        ess_tail_min: float = ESS_TAIL_MIN,
+                        max_divergences: int = MAX_DIVERGENCES,
+                        bfmi_min: float = BFMI_MIN,
+                        max_treedepth_share: float = MAX_TREEDEPTH_SHARE) -> Diagnostics:
     """Apply the convergence gate to a sampled posterior.
+
+    R-hat and both ESS are taken over every posterior variable (the new-LA predictions
+    included); E-BFMI and tree depth come from ``sample_stats`` (nutpie's or PyMC's names),
+    which hold only post-warm-up transitions. A check whose statistic the sampler did not
+    record is skipped and its field is None.
 
     Parameters
     ----------
     idata : xarray.DataTree
         Result of a sampler, with ``posterior`` and ``sample_stats`` groups.
-    rhat_max, ess_bulk_min, max_divergences : optional
-        Thresholds; the package defaults are 1.01, 400 and 0.
+    rhat_max, ess_bulk_min, ess_tail_min, max_divergences, bfmi_min, max_treedepth_share : optional
+        Thresholds; the package defaults are 1.01, 400, 400, 0, 0.3 (per chain) and 0.01
+        (share of transitions).
 
     Returns
     -------
     Diagnostics
     """
     posterior = idata["posterior"].to_dataset()
+    sample_stats = idata["sample_stats"].to_dataset()
     rhat, rhat_name = _extreme(az.rhat(posterior), "max")
     ess, ess_name = _extreme(az.ess(posterior, method="bulk"), "min")
-    divergences = int(idata["sample_stats"]["diverging"].sum())
+    tail, tail_name = _extreme(az.ess(posterior, method="tail"), "min")
+    divergences = int(sample_stats["diverging"].sum())
+    bfmi = _bfmi(sample_stats)
+    bfmi_low = None if bfmi is None else float(bfmi.min(skipna=False))
+    depth_share = _treedepth_share(sample_stats)
     reasons = []
     if not rhat <= rhat_max:
         reasons.append(f"max R-hat {rhat:.3f} exceeds {rhat_max} (worst: {rhat_name})")
     if not ess >= ess_bulk_min:
         reasons.append(f"min bulk ESS {ess:.0f} is below {ess_bulk_min} (worst: {ess_name})")
+    if not tail >= ess_tail_min:
+        reasons.append(f"min tail ESS {tail:.0f} is below {ess_tail_min} (worst: {tail_name})")
     if divergences > max_divergences:
         reasons.append(f"{divergences} divergent transition(s) after warm-up")
+    if bfmi is not None and not bfmi_low >= bfmi_min:
+        low = bfmi.where(~(bfmi >= bfmi_min), drop=True)
+        chains = ", ".join(str(c) for c in low[low.dims[0]].to_numpy())
+        reasons.append(f"E-BFMI {bfmi_low:.2f} is below {bfmi_min} (chain(s) {chains}): "
+                       "the sampler explores the energy levels poorly")
+    if depth_share is not None and depth_share > max_treedepth_share:
+        reasons.append(f"{depth_share:.1%} of transitions hit the maximum tree depth "
+                       f"(more than {max_treedepth_share:.0%})")
     return Diagnostics(rhat_max=rhat, rhat_worst=rhat_name, ess_bulk_min=ess,
                        ess_worst=ess_name, divergences=divergences, ok=not reasons,
-                       reasons=tuple(reasons))
+                       reasons=tuple(reasons), ess_tail_min=tail, ess_tail_worst=tail_name,
+                       bfmi_min=bfmi_low, treedepth_share=depth_share)

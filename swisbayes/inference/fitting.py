@@ -18,16 +18,21 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from swisbayes._base.defaults import RETRY_TARGET_ACCEPT, validate_ci_prob
+from swisbayes._base.defaults import RETRY_TARGET_ACCEPT
 from swisbayes._base.errors import ConvergenceError, SpecError
 from swisbayes._base.provenance import library_versions
 from swisbayes.data.io import SchoolData, read_school_data, require_data
 from swisbayes.data.schema import outcome_schema
-from swisbayes.decision.summaries import DecisionSummary
+from swisbayes.decision.summaries import DecisionSummary, population_ratio
 from swisbayes.families.common import ModelBuild
 from swisbayes.families.registry import build_model, decide_spec
 from swisbayes.inference.diagnostics import compute_diagnostics
-from swisbayes.inference.results import Attempt, SampledResult, load_gate_attrs
+from swisbayes.inference.results import (
+    Attempt,
+    SampledResult,
+    load_gate_attrs,
+    posterior_summary,
+)
 from swisbayes.inference.reweight import PriorState, PriorTargets, find_targets, reweight
 from swisbayes.inference.screen import ScreenResult, power_scaling_screen
 from swisbayes.priors.library import MixturePrior, library_prior
@@ -99,7 +104,7 @@ def plot_headline(spec: AnalysisSpec, decision: DecisionSummary, posterior: xr.D
                 for name, s in (("trial LAs", decision.difference),
                                 ("a new LA", decision.new_la_difference))]
         return plot_difference_forest(rows, mcid=decision.mcid_pp, ax=ax)
-    draws = posterior["irr"].transpose("chain", "draw").to_numpy().ravel()
+    draws = population_ratio(posterior)  # the effect the decision reads
     quantity = "rate ratio" if decision.ratio_label == "IRR" else decision.ratio_label
     return plot_ratio_posteriors({spec.priors.effect.name: (draws, weights)},
                                  mcid=spec.decision.mcid, label=label[:1].lower() + label[1:],
@@ -215,13 +220,12 @@ class FitResult(SampledResult):
         Returns
         -------
         pandas.DataFrame
-            One row per parameter element.
+            One row per parameter element, unrounded; it prints every estimate to at least
+            three decimals (:class:`~swisbayes.inference.results.SummaryTable`).
         """
-        import arviz as az
-
         posterior = self.idata["posterior"].to_dataset()
         names = [v for v in SUMMARY_VARS if v in posterior]
-        return az.summary(posterior[names], ci_prob=validate_ci_prob(ci_prob), ci_kind="eti")
+        return posterior_summary(posterior, names, ci_prob=ci_prob)
 
     def decide(self, mcid: float | None = None, *, mcid_pp: float | None = None,
                ci_prob: float | None = None) -> DecisionSummary:
@@ -336,7 +340,8 @@ class FitResult(SampledResult):
                 "attempts": len(self.attempts),
             },
             "analysis": self.spec.name,
-            "data_sha256": self.provenance["data_sha256"],
+            "file_sha256": self.provenance["file_sha256"],
+            "content_sha256": self.provenance["content_sha256"],
             "seed": self.spec.sampler.seed,
             "sampler": self.spec.sampler.backend,
             "swisbayes_version": self.provenance["versions"]["swisbayes"],
@@ -529,7 +534,8 @@ def fit(spec: AnalysisSpec, data: str | Path | pd.DataFrame | SchoolData, *,
         "spec_name": spec.name,
         "prior": spec.effect_prior.to_dict(),
         "data_source": school_data.source,
-        "data_sha256": school_data.sha256,
+        "file_sha256": school_data.file_sha256,
+        "content_sha256": school_data.content_sha256,
         "n_schools": len(school_data.frame),
         "n_las": len(build.coords["la"]),
         "seed": spec.sampler.seed,

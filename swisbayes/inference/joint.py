@@ -40,7 +40,7 @@ from swisbayes.families.joint import (
     check_combinable,
 )
 from swisbayes.inference.fitting import FitResult, sample_with_gate
-from swisbayes.inference.results import SampledResult, load_gate_attrs
+from swisbayes.inference.results import SampledResult, load_gate_attrs, posterior_summary
 from swisbayes.spec.analysis import AnalysisSpec, Sampler
 from swisbayes.spec.joint import JointSpec, check_report, load_joint_spec
 
@@ -284,12 +284,10 @@ class JointResult(SampledResult):
         return matrix
 
     def summary(self, ci_prob: float | None = None) -> pd.DataFrame:
-        """Posterior summary of the main parameters (mean, sd, interval, ESS, R-hat)."""
-        import arviz as az
-
+        """Posterior summary of the main parameters (mean, sd, interval, ESS, R-hat), printed
+        as :meth:`FitResult.summary <swisbayes.inference.fitting.FitResult.summary>` is."""
         names = [v for v in SUMMARY_VARS if v in self.posterior]
-        return az.summary(self.posterior[names], ci_prob=validate_ci_prob(ci_prob),
-                          ci_kind="eti")
+        return posterior_summary(self.posterior, names, ci_prob=ci_prob)
 
     def _probabilities(self, new_la: bool) -> list[dict]:
         rows = []
@@ -322,9 +320,12 @@ class JointResult(SampledResult):
             "joint_probabilities_new_la": self._probabilities(new_la=True),
             "correlations": self._correlation_dict(),
             "diagnostics": {"rhat_max": d.rhat_max, "ess_bulk_min": d.ess_bulk_min,
-                            "divergences": d.divergences, "ok": d.ok,
+                            "ess_tail_min": d.ess_tail_min, "divergences": d.divergences,
+                            "bfmi_min": d.bfmi_min, "treedepth_share": d.treedepth_share,
+                            "ok": d.ok,
                             "reasons": list(d.reasons), "attempts": len(self.attempts)},
-            "data_sha256": self.provenance["data_sha256"],
+            "file_sha256": self.provenance["file_sha256"],
+            "content_sha256": self.provenance["content_sha256"],
             "seed": self.joint_spec.sampler.seed,
             "sampler": self.joint_spec.sampler.backend,
             "swisbayes_version": self.provenance["versions"]["swisbayes"],
@@ -417,7 +418,8 @@ def fit_joint(specs: Sequence[AnalysisSpec] | None = None,
     provenance = {
         "versions": library_versions(), "joint_spec": joint.name,
         "specs": [s.name for s in specs], "model": MODEL_DESCRIPTION,
-        "data_source": school_data.source, "data_sha256": school_data.sha256,
+        "data_source": school_data.source, "file_sha256": school_data.file_sha256,
+        "content_sha256": school_data.content_sha256,
         "n_schools": len(school_data.frame), "n_las": len(build.coords["la"]),
         "seed": joint.sampler.seed, "sampler": joint.sampler.model_dump(),
         "target_accept_used": attempts[-1].target_accept, "compile": compile_info,

@@ -172,7 +172,8 @@ def with_log_densities(result: FitResult, data: str | Path | pd.DataFrame | Scho
     Raises
     ------
     ValueError
-        If the data are not those of the fit (their checksum differs).
+        If the data are not those of the fit (their ``content_sha256`` differs from the
+        fit's).
     """
     from pymc.stats import compute_log_likelihood, compute_log_prior
 
@@ -185,10 +186,14 @@ def with_log_densities(result: FitResult, data: str | Path | pd.DataFrame | Scho
         raise ValueError(f"{spec.name}: the fit was loaded without its data; pass the data "
                          "it was fitted to")
     school_data = read_school_data(data, outcomes=[spec.outcome], covariates=spec.covariates)
-    if school_data.sha256 != result.provenance["data_sha256"]:
+    fitted = result.provenance["content_sha256"]
+    if school_data.content_sha256 != fitted:
+        scope = result.provenance.get("content_sha256_scope")
+        why = (f"; the fit's hash covers {scope}, so it cannot be checked: fit it again"
+               if scope else "")
         raise ValueError(f"{spec.name}: the data given are not the data of the fit "
-                         f"(sha256 {school_data.sha256[:12]} vs "
-                         f"{result.provenance['data_sha256'][:12]})")
+                         f"(content_sha256 {school_data.content_sha256[:12]} vs "
+                         f"{fitted[:12]}){why}")
     # the spec holds the resolved prior, so the rebuilt model has the fitted prior's values
     model = build_model(spec, school_data).model
     tree = result.idata.copy()

@@ -23,8 +23,8 @@ import pandas as pd
 
 from swisbayes._base.defaults import SMALL_COUNT_SUPPRESS
 from swisbayes._base.errors import SpecError
-from swisbayes._base.provenance import library_versions, package_version
-from swisbayes._base.text import format_probability
+from swisbayes._base.provenance import library_versions, package_version, sha256_file
+from swisbayes._base.text import format_estimate, format_probability
 from swisbayes.data.io import SchoolData
 from swisbayes.data.published import published_estimate
 from swisbayes.data.schema import outcome_schema
@@ -42,9 +42,11 @@ from swisbayes.decision.summaries import (
     HurdleDecision,
     RatioSummary,
     difference_decimals,
+    population_ratio,
     signed,
 )
 from swisbayes.decision.tipping import TippingPoint
+from swisbayes.decision.verdict_changes import RuleTerms
 from swisbayes.economics.net_benefit import EconomicInputs, currency_symbol, format_money
 from swisbayes.economics.value_for_money import mean_pupils, per_school
 from swisbayes.economics.voi import FurtherTrialValue, evsi_table
@@ -64,7 +66,6 @@ from swisbayes.report.disclosure import ARMS, arm_counts
 from swisbayes.spec.analysis import AnalysisSpec
 from swisbayes.spec.pilots import PilotEstimate, load_pilots
 from swisbayes.workflows.multiprior import OutcomeAnalysis
-from swisbayes.workflows.store import sha256_file
 from swisbayes.workflows.tipping import (
     centre_family,
     data_alone,
@@ -76,7 +77,7 @@ from swisbayes.workflows.value_for_money import (
     PriorEconomics,
     find_outcome,
     prior_economics,
-    trial_values,
+    rule_terms,
 )
 
 PRIMARY = "s47"
@@ -181,8 +182,11 @@ def bound(word: str, p: float, *against: float) -> str:
 
 
 def ratio_text(s: RatioSummary) -> str:
-    """Median and interval of a ratio: ``0.99 (0.90 to 1.10)`` written with an en dash."""
-    return f"{s.median:.2f} ({s.ci[0]:.2f}{NONE}{s.ci[1]:.2f})"
+    """Median and interval of a ratio: ``0.990 (0.901 to 1.016)`` written with an en dash, to
+    three decimals, so that a bound never reads as 1 when it is not
+    (:func:`~swisbayes._base.text.format_estimate`)."""
+    lo, hi = s.ci
+    return f"{format_estimate(s.median)} ({format_estimate(lo)}{NONE}{format_estimate(hi)})"
 
 
 def points_text(s: DifferenceSummary, decimals: int) -> str:
@@ -427,7 +431,9 @@ def provenance_rows(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
                                     if k in ("pymc", "pytensor", "nutpie", "arviz", "numpy"))),
             ("data", f"{data.source} ({len(data.frame)} schools, "
                      f"{data.frame['la_id'].nunique()} LAs, {data.level}-level file)"),
-            ("data sha256", data.sha256)]
+            ("file_sha256 (the data file's bytes)",
+             data.file_sha256 or "none: the data were given in memory, not as a file"),
+            ("content_sha256 (the table's values)", data.content_sha256)]
     for o in analyses:
         base = next(iter(o.results.values())).fit.spec
         s = base.sampler
@@ -539,21 +545,23 @@ def economics_rows(per_prior: Sequence[PriorEconomics], economics: EconomicInput
 
 
 def tipping_sentences(primary: OutcomeAnalysis, current: Verdict, rule: DecisionRule,
-                      ) -> tuple[list[str], list[TippingPoint]]:
-    """What one would have to believe for the vague-prior verdict to change, on this trial's
-    data and on the published estimate (each from its own vague-prior verdict; see
-    :func:`~swisbayes.workflows.tipping.verdict_tipping`).
+                      terms: RuleTerms | None = None) -> tuple[list[str], list[TippingPoint]]:
+    """What one would have to believe for the vague-prior verdict to change, by the whole rule,
+    on this trial's data and on the published estimate (each from its own vague-prior verdict;
+    see :func:`~swisbayes.workflows.tipping.verdict_tipping`).
 
     Returns
     -------
     list of str, list of TippingPoint
-        The sentences, and the tipping points on these data (for the figure).
+        The sentences (a verdict no prior of a family reaches is said to be unreachable, with
+        the condition none meets), and the tipping points on these data (for the figure).
     """
-    found = verdict_tipping(primary, current, rule)
+    found = verdict_tipping(primary, current, rule, terms=terms)
     lines = [f"On these data (a normal approximation of the vague fit), from its verdict "
-             f"'{current.verdict}': {_lower_first(tp.text)}" for tp in found.fitted]
+             f"'{current.verdict}': {_lower_first(c.text)}" for c in found.changes]
     lines += [f"On the published estimate, from its vague-prior verdict "
-              f"'{found.published_verdict}': {_lower_first(tp.text)}" for tp in found.published]
+              f"'{found.published_verdict}': {_lower_first(c.text)}"
+              for c in found.published_changes]
     return lines, found.fitted
 
 
@@ -619,12 +627,14 @@ def report_figures(analyses: Sequence[OutcomeAnalysis], per_prior: Sequence[Prio
     label = outcome_schema(PRIMARY).label
     figures = [Figure(
         "s47_posterior",
-        f"Posterior of the rate ratio of {label.lower()} under each prior. Solid line: no "
+        f"Posterior of the rate ratio of {label.lower()} over the trial's schools (the effect "
+        "the verdict reads) under each prior. Solid line: no "
         f"effect; dashed: a {mcid:.0%} reduction (the MCID). Area left of the dashed line = "
         "the probability of a meaningful reduction.",
         "Posterior densities of the S47 rate ratio by prior",
         figure_png(plot_ratio_posteriors(
-            {n: (pa.draws("irr"), pa.weights) for n, pa in primary.results.items()},
+            {n: (population_ratio(pa.posterior), pa.weights)
+             for n, pa in primary.results.items()},
             mcid=mcid, label=label)))]
     published = economics.willingness_to_pay.published
     marks = (dict(zip(published.wtp, published.prob_cost_effective, strict=True))
@@ -760,7 +770,22 @@ def headline(verdicts: dict[str, Verdict], rule: DecisionRule) -> tuple[str, str
                 f"{format_probability(max(probs), rule.stop, rule.invest)}.")
     nmb = [v.prob_nmb_positive for v in verdicts.values() if v.prob_nmb_positive is not None]
     poor_value = [n for n, v in verdicts.items() if v.effective_not_value_for_money]
-    if kind == "stop":
+    by_value = [n for n, v in verdicts.items() if v.stopped_by_value]
+    if kind == "stop" and by_value:
+        others = [n for n in verdicts if n not in by_value]
+        text = (f"{_sentence_start(what)} is between "
+                f"{format_probability(min(probs), rule.stop, rule.invest)} and "
+                f"{format_probability(max(probs), rule.stop, rule.invest)} across the priors"
+                + (", but under every prior we considered" if not others else
+                   f", but under the {_phrase_list(by_value)} "
+                   f"{'prior' if len(by_value) == 1 else 'priors'}")
+                + " no further trial considered is "
+                "expected to be worth its cost, so more evidence could not change the decision"
+                + (f" (under the {_phrase_list(others)} "
+                   f"{'prior' if len(others) == 1 else 'priors'} the probability is under the "
+                   f"{rule.stop:.0%} needed to keep considering it)" if others else "")
+                + ": the verdict is to stop.")
+    elif kind == "stop":
         ceiling = _below(max(probs))
         size = (f"below {ceiling}" if float(ceiling.rstrip("%")) / 100 < rule.stop
                 else bound("at most", max(probs), rule.stop))
@@ -903,8 +928,9 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
     per_prior = [prior_economics(analyses, name, economics, pupils) for name in primary.results]
     verdicts = {e.prior: e.verdict for e in per_prior}
     verdict, word, css, head = headline(verdicts, rule)
-    tipping, points = tipping_sentences(primary, verdicts["vague"], rule)
-    values = trial_values(analyses, economics, pupils)
+    tipping, points = tipping_sentences(primary, verdicts["vague"], rule,
+                                        rule_terms(analyses, economics, pupils))
+    values = {e.prior: e.further for e in per_prior}
     evsi_sentence = f"Under the vague prior, {_lower_first(values['vague'].text)}"
     sizes = list(values["vague"].table["n_per_arm"])
     if 100 in sizes and values["vague"].population_evpi > 0 \
@@ -929,6 +955,8 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
         warnings.append("No analysis of " + _phrase_list([OUTCOME_PHRASES[k] for k in missing])
                         + " was found in the spec directory, so its value per averted event "
                         "is not counted in the net benefit.")
+    warnings += [f"Under the {e.prior} prior: {line}" for e in per_prior
+                 for line in e.verdict.unsettled]
     if tipping:
         points_text.append(tipping[0])
     points_text.append(evsi_sentence)
@@ -941,7 +969,11 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
         verdict=verdict, verdict_word=word, verdict_class=css, headline=head,
         key_points=points_text, rule_text=rule.describe(primary.spec.decision.mcid),
         table_intro=("Each row is one outcome under one prior. The ratio compares SWIS with "
-                     "control schools (below 1 = fewer events with SWIS). 'Practically no "
+                     "control schools (below 1 = fewer events with SWIS): the expected events "
+                     "of the trial's schools with SWIS over those without, each LA with its "
+                     "own effect. Every number of a row is on that one effect, the one the "
+                     "verdict and the value for money read: the events averted are the "
+                     "control rate times (1 - the ratio). 'Practically no "
                      "change' is a ratio within the MCID either way (between 0.9 and 1/0.9 for "
                      "a 10% MCID); 'new LA' is a local authority not in the trial, which is "
                      "what a roll-out would meet. Absence is the exception: its rows are the "

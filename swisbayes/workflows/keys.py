@@ -20,8 +20,9 @@ from swisbayes.spec.hyper import half_normal_paths, set_scale
 if TYPE_CHECKING:
     from swisbayes.spec.grid import Cell
 
-HASH_FORMAT = 1
-"""Bump when what a cell's hash covers changes (old cells are then recomputed)."""
+HASH_FORMAT = 2
+"""Bump when what a cell's hash covers changes (old cells are then recomputed); 2: the data
+hash is ``content_sha256``, of the whole table."""
 
 
 @dataclass(frozen=True)
@@ -45,21 +46,22 @@ class CellKeys:
     group: str
 
 
-def cell_keys(cell: Cell, data_sha256: str) -> CellKeys:
+def cell_keys(cell: Cell, content_sha256: str) -> CellKeys:
     """The hashes that identify a cell (see :class:`CellKeys`).
 
     Parameters
     ----------
     cell : Cell
-    data_sha256 : str
-        Hash of the data the cell is fitted to.
+    content_sha256 : str
+        :func:`~swisbayes.data.io.content_sha256` of the data the cell is fitted to (not the
+        file's bytes: the same table as CSV or Parquet is the same data).
 
     Returns
     -------
     CellKeys
     """
     spec = cell.spec.model_dump(mode="json")
-    base = {"format": HASH_FORMAT, "data_sha256": data_sha256,
+    base = {"format": HASH_FORMAT, "content_sha256": content_sha256,
             "swisbayes_version": package_version()}
     pilots = {"pilots_sha256": _pilots_sha256(cell.spec)}  # part of the effect prior
     draws = {**spec, "decision": None}

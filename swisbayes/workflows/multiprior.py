@@ -193,7 +193,7 @@ def run_analyses(specs: Sequence[AnalysisSpec], data: SchoolData,
 
 def _outcome_cell(spec: AnalysisSpec, data: SchoolData, priors: Sequence[str]) -> str:
     """An outcome's cell: its spec, the data and the priors asked for."""
-    return cell_hash("outcome", {"spec": spec.to_json(), "data": data.sha256,
+    return cell_hash("outcome", {"spec": spec.to_json(), "data": data.content_sha256,
                                  "priors": list(priors)})
 
 

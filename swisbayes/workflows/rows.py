@@ -12,6 +12,10 @@ plus:
 - ``base``: the sampled cell whose draws were used (None for a sampled cell);
 - ``diagnostics``: for a derived row, the base fit's, with ``pareto_khat`` and
   ``ess_importance`` (None for sampled and recomputed rows);
+- ``file_sha256``/``content_sha256`` (from the fit's keys): the data its draws were fitted to, so
+  a derived row has its base's. The cell hash covers ``content_sha256`` only, so a resumed run
+  reuses a cell for the same table saved as another file, and the row keeps the
+  ``file_sha256`` of the file it was computed from;
 - ``netcdf``/``netcdf_sha256``: the posterior file of a sampled cell and its checksum;
 - ``spec``: the cell's spec with its prior resolved; ``format``: the row layout version.
 """
@@ -28,8 +32,8 @@ from swisbayes.spec.grid import Cell
 from swisbayes.workflows.keys import CellKeys
 from swisbayes.workflows.store import ROW_FORMAT
 
-FIT_RECORD_KEYS = ("diagnostics", "analysis", "data_sha256", "seed", "sampler",
-                   "swisbayes_version")
+FIT_RECORD_KEYS = ("diagnostics", "analysis", "file_sha256", "content_sha256", "seed",
+                   "sampler", "swisbayes_version")
 """Keys of a fit's JSON that are not decision quantities (a derived row copies its base's)."""
 
 

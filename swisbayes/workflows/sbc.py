@@ -86,7 +86,7 @@ def _prior_sampler(spec: AnalysisSpec, data: SchoolData) -> tuple:
 
     from swisbayes.families.registry import build_model
 
-    key = (spec.to_json(), data.sha256)
+    key = (spec.to_json(), data.content_sha256)
     if key not in _PRIOR_SAMPLERS:
         build = build_model(spec, data)
         names = [rv.name for rv in build.model.free_RVs]
@@ -303,8 +303,8 @@ def run_sbc(spec: AnalysisSpec | str | Path, n: int,
         raise SpecError("SBC needs school-level data (one row per school)")
     base_seed = spec.sampler.seed if base_seed is None else base_seed
     spec_json = spec.to_json()
-    tasks = [Task(cell_hash("sbc", {"spec": spec_json, "data": school_data.sha256, "index": i,
-                                    "base_seed": base_seed, "n_ranks": n_ranks}),
+    tasks = [Task(cell_hash("sbc", {"spec": spec_json, "data": school_data.content_sha256,
+                                    "index": i, "base_seed": base_seed, "n_ranks": n_ranks}),
                   sbc_cell, (spec_json, school_data, i, base_seed, n_ranks))
              for i in range(n)]
     batch = run_batch(IndependentCells("sbc", tasks), out, workers=workers, scheduler=scheduler,

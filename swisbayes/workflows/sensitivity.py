@@ -150,7 +150,7 @@ def _entries(grid: Grid, specs: list[AnalysisSpec], data) -> list[Entry]:
     entries = []
     for cell in grid.cells(specs):
         school_data = datasets[cell.spec.name]
-        entries.append(Entry(cell, cell_keys(cell, school_data.sha256), school_data))
+        entries.append(Entry(cell, cell_keys(cell, school_data.content_sha256), school_data))
     seen: dict[str, dict] = {}
     for entry in entries:
         if entry.name in seen:
@@ -219,7 +219,8 @@ class GridPlan:
         return self._tasks([(router, e) for e in router.failed(entry)])
 
     def finish(self, batch: Batch) -> dict:
-        """Name the cells left without a row, write the table; returns the counts by path."""
+        """Name the cells left without a row, write the table; returns the counts by path and
+        the data's hashes (for the run log's ``end`` event)."""
         for entry in self.entries:
             if entry.name not in batch.rows and entry.name not in batch.errors:
                 # a cell whose draws were to come from a fit that raised
@@ -229,7 +230,10 @@ class GridPlan:
                                    axes=self.axes)
         frame = result.table
         batch.store.write_tables(lambda tmp, kind: tables.write_frame(frame, tmp, kind))
-        return {**result.counts(), "failed": len(result.failed)}
+        data = self.entries[0].data if self.entries else None  # one table for every spec
+        hashes = {} if data is None else {"file_sha256": data.file_sha256,
+                                          "content_sha256": data.content_sha256}
+        return {**result.counts(), "failed": len(result.failed), **hashes}
 
     def _tasks(self, wanted: list[tuple[GroupRouter, Entry]]) -> list[Task]:
         """The fits for the cells the routers want sampled; a cell sampled by an earlier run is

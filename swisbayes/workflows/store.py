@@ -30,9 +30,11 @@ import xarray as xr
 
 from swisbayes._base.atomic import write_atomic, write_text_atomic
 from swisbayes._base.errors import SwisbayesError
+from swisbayes._base.provenance import sha256_file
 
-ROW_FORMAT = 2
-"""Version of the row layout; rows of another version are recomputed (2: ``prob_rope``)."""
+ROW_FORMAT = 3
+"""Version of the row layout; rows of another version are recomputed (2: ``prob_rope``; 3: tail
+ESS, E-BFMI and tree-depth share in the diagnostics, whose gate now checks them)."""
 
 
 class CellStore:
@@ -168,15 +170,6 @@ class CellStore:
         return paths
 
 
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def read_log(root: str | Path) -> list[dict]:
     """Every readable event of ``run.log`` in ``root`` (a partial last line is skipped)."""
     path = Path(root) / "run.log"
@@ -191,4 +184,4 @@ def read_log(root: str | Path) -> list[dict]:
     return events
 
 
-__all__ = ["ROW_FORMAT", "CellStore", "read_log", "sha256_file"]
+__all__ = ["ROW_FORMAT", "CellStore", "read_log"]

@@ -17,16 +17,16 @@ IRR. This module reads that likelihood off an outcome's fits
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 from matplotlib.figure import Figure
 
 from swisbayes._base.errors import SpecError
-from swisbayes.decision.rule import DecisionRule, Verdict, prob_meaningful
+from swisbayes.decision.prior_families import NormalCentreFamily, PriorFamily, RobustWeightFamily
+from swisbayes.decision.rule import DecisionRule, Verdict
+from swisbayes.decision.summaries import population_ratio
 from swisbayes.decision.tipping import (
-    NormalCentreFamily,
-    PriorFamily,
-    RobustWeightFamily,
     TippingCurve,
     TippingPoint,
     likelihood_from_draws,
@@ -34,8 +34,15 @@ from swisbayes.decision.tipping import (
     tipping_curve,
     tipping_points,
 )
+from swisbayes.decision.verdict_changes import (
+    RuleTerms,
+    VerdictChange,
+    rule_inputs,
+    verdict_changes,
+)
 from swisbayes.inference.fitting import PriorAnalysis
 from swisbayes.plots.decision import plot_tipping
+from swisbayes.priors.conjugate import posterior
 from swisbayes.priors.library import PILOT_PRIOR
 from swisbayes.workflows.multiprior import OutcomeAnalysis
 
@@ -64,7 +71,12 @@ def data_alone(outcome: OutcomeAnalysis) -> PriorAnalysis:
 
 
 def fitted_likelihood(outcome: OutcomeAnalysis) -> tuple[float, float]:
-    """The normal likelihood of the log IRR implied by the outcome's vague-prior fit.
+    """The normal likelihood of the decision's effect implied by the outcome's vague-prior fit.
+
+    The effect is the trial-population ratio the decision reads
+    (:func:`~swisbayes.decision.summaries.population_ratio`); a prior of the library, placed on
+    the typical LA's log IRR, is applied to it as it stands, which shifts it by the average
+    LA's departure from the typical one (small when the effect varies little between LAs).
 
     Parameters
     ----------
@@ -74,10 +86,10 @@ def fitted_likelihood(outcome: OutcomeAnalysis) -> tuple[float, float]:
     -------
     tuple of float
         ``(log estimate, SE)``: :func:`~swisbayes.decision.tipping.likelihood_from_draws` of
-        the vague fit's (weighted) draws.
+        the log of the vague fit's (weighted) draws of that ratio.
     """
     base = data_alone(outcome)
-    return likelihood_from_draws(base.draws("log_irr"), base.weights)
+    return likelihood_from_draws(np.log(population_ratio(base.posterior)), base.weights)
 
 
 def centre_family(outcome: OutcomeAnalysis) -> NormalCentreFamily:
@@ -110,8 +122,8 @@ def tipping_families(outcome: OutcomeAnalysis) -> list[PriorFamily]:
     -------
     list of PriorFamily
         :func:`centre_family`, then the weight on the pilots
-        (:class:`~swisbayes.decision.tipping.RobustWeightFamily`) when the pilot-informed prior
-        exists for the outcome.
+        (:class:`~swisbayes.decision.prior_families.RobustWeightFamily`) when the
+        pilot-informed prior exists for the outcome.
     """
     families: list[PriorFamily] = [centre_family(outcome)]
     pilot = outcome.results.get(PILOT_PRIOR)
@@ -137,6 +149,12 @@ class VerdictTipping:
         None when it was not asked for.
     published : list of TippingPoint
         Tipping points of ``published_verdict`` on the published estimate.
+    changes : list of VerdictChange
+        By the whole rule (:func:`~swisbayes.decision.verdict_changes.verdict_changes`): for
+        each family and each other verdict, the priors that give it on the fitted likelihood,
+        or the condition none of them meets.
+    published_changes : list of VerdictChange
+        The same on the published estimate, from ``published_verdict``.
     """
 
     verdict: Verdict
@@ -144,10 +162,12 @@ class VerdictTipping:
     fitted: list[TippingPoint]
     published_verdict: str | None
     published: list[TippingPoint]
+    changes: list[VerdictChange] = field(default_factory=list)
+    published_changes: list[VerdictChange] = field(default_factory=list)
 
 
 def verdict_tipping(outcome: OutcomeAnalysis, verdict: Verdict, rule: DecisionRule, *,
-                    published: bool = True) -> VerdictTipping:
+                    published: bool = True, terms: RuleTerms | None = None) -> VerdictTipping:
     """What one would have to believe for a verdict to change, for each of
     :func:`tipping_families`.
 
@@ -161,6 +181,9 @@ def verdict_tipping(outcome: OutcomeAnalysis, verdict: Verdict, rule: DecisionRu
     rule : DecisionRule
     published : bool, default True
         Also search from the vague prior's verdict on the outcome's published estimate.
+    terms : RuleTerms, optional
+        The rule's economic inputs (:func:`~swisbayes.workflows.value_for_money.rule_terms`);
+        without them the whole rule is P(meaningful reduction) alone.
 
     Returns
     -------
@@ -171,17 +194,26 @@ def verdict_tipping(outcome: OutcomeAnalysis, verdict: Verdict, rule: DecisionRu
     SpecError
         If the outcome has no vague-prior fit, or (with ``published``) no published estimate.
     """
+    terms = RuleTerms() if terms is None else terms
     families = tipping_families(outcome)
     likelihood = fitted_likelihood(outcome)
-    fitted = tipping_points(likelihood, rule, verdict, families, mcid=verdict.mcid)
+    mcid, label = verdict.mcid, verdict.outcome_label
+
+    def changes(lik: tuple[float, float], current: str) -> list[VerdictChange]:
+        return [c for family in families
+                for c in verdict_changes(lik, rule, current, family, mcid=mcid, terms=terms,
+                                         outcome_label=label)]
+
+    fitted = tipping_points(likelihood, rule, verdict, families, mcid=mcid)
     if not published:
-        return VerdictTipping(verdict, likelihood, fitted, None, [])
+        return VerdictTipping(verdict, likelihood, fitted, None, [],
+                              changes(likelihood, verdict.verdict))
     lik = published_likelihood(outcome.outcome)
-    on_published = rule.verdict(prob_meaningful(data_alone(outcome).prior, lik,
-                                                mcid=verdict.mcid))
-    points = tipping_points(lik, rule, on_published, families, mcid=verdict.mcid,
-                            outcome_label=verdict.outcome_label)
-    return VerdictTipping(verdict, likelihood, fitted, on_published, points)
+    on_published = rule_inputs(rule, posterior(data_alone(outcome).prior, *lik), mcid,
+                               terms).verdict
+    points = tipping_points(lik, rule, on_published, families, mcid=mcid, outcome_label=label)
+    return VerdictTipping(verdict, likelihood, fitted, on_published, points,
+                          changes(likelihood, verdict.verdict), changes(lik, on_published))
 
 
 def outcome_tipping_curve(outcome: OutcomeAnalysis, family: PriorFamily, *,

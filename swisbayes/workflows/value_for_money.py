@@ -28,7 +28,8 @@ import pandas as pd
 from swisbayes._base.errors import SpecError
 from swisbayes.decision.rule import OUTCOME_PHRASES, Verdict, decide_verdict
 from swisbayes.decision.summaries import averted_per_1000
-from swisbayes.economics.net_benefit import EconomicInputs, NetBenefitSummary
+from swisbayes.decision.verdict_changes import RuleTerms
+from swisbayes.economics.net_benefit import EconomicInputs, NetBenefitSummary, format_money
 from swisbayes.economics.value_for_money import (
     PRIMARY_OUTCOME,
     ValueForMoney,
@@ -181,7 +182,8 @@ class PriorEconomics:
     value : ValueForMoney
         Net benefit, EVPI and acceptability curve per intervention school-year.
     verdict : Verdict
-        The rule applied to P(meaningful reduction of the primary outcome) and P(NMB > 0).
+        The rule applied to P(meaningful reduction of the primary outcome), P(NMB > 0) and
+        whether a further trial is worth its cost (``further``).
     reliable : bool
         Every fit behind the numbers passed its checks.
     borrowed : tuple of str
@@ -190,6 +192,8 @@ class PriorEconomics:
         Outcomes whose averted events are valued.
     missing : tuple of str
         Outcomes with a value but no analysis: not counted.
+    further : FurtherTrialValue
+        What further trials of the primary outcome would be worth under this prior.
     """
 
     prior: str
@@ -199,6 +203,7 @@ class PriorEconomics:
     borrowed: tuple[str, ...]
     counted: tuple[str, ...]
     missing: tuple[str, ...]
+    further: FurtherTrialValue
 
     @property
     def nmb(self) -> NetBenefitSummary:
@@ -224,13 +229,15 @@ class PriorEconomics:
         """JSON-ready copy."""
         return {"prior": self.prior, **self.value.to_dict(), "verdict": self.verdict.to_dict(),
                 "reliable": self.reliable, "borrowed": list(self.borrowed),
-                "counted": list(self.counted), "missing": list(self.missing)}
+                "counted": list(self.counted), "missing": list(self.missing),
+                "further_trials": self.further.to_dict()}
 
 
 def prior_economics(analyses: Sequence[OutcomeAnalysis], prior: str, inputs: EconomicInputs,
                     pupils_per_school: float, *,
                     outcome: str = PRIMARY_OUTCOME) -> PriorEconomics:
-    """Net benefit, EVPI, acceptability curve and verdict under one prior.
+    """Net benefit, EVPI, acceptability curve, value of further trials and verdict under one
+    prior.
 
     Parameters
     ----------
@@ -264,12 +271,19 @@ def prior_economics(analyses: Sequence[OutcomeAnalysis], prior: str, inputs: Eco
     pa = result_under(find_outcome(analyses, outcome), prior)
     paired = paired_draws(analyses, prior, list(values), pupils_per_school)
     value = value_for_money(paired.averted, inputs, outcome=outcome)
+    further = trial_value(analyses, prior, inputs, pupils_per_school, outcome=outcome)
+    mcse = pa.decision.effect.mcse
     verdict = decide_verdict(inputs.decision_rule, pa.decision.effect.prob_meaningful_reduction,
                              value.nmb.prob_positive, mcid=pa.decision.mcid,
-                             outcome_label=OUTCOME_PHRASES.get(outcome, outcome))
+                             outcome_label=OUTCOME_PHRASES.get(outcome, outcome),
+                             worth_more_evidence=further.worth_a_trial,
+                             evidence_text=further.text,
+                             prob_meaningful_mcse=None if mcse is None
+                             else mcse.prob_meaningful_reduction,
+                             prob_nmb_positive_mcse=value.nmb.prob_positive_mcse)
     reliable = all(result_under(o, prior).reliable for o in analyses if o.outcome in values)
     return PriorEconomics(prior, value, verdict, reliable, paired.borrowed,
-                          tuple(paired.averted), paired.missing)
+                          tuple(paired.averted), paired.missing, further)
 
 
 def value_sweep(analyses: Sequence[OutcomeAnalysis], inputs: EconomicInputs,
@@ -340,36 +354,87 @@ def linear_net_benefit(analyses: Sequence[OutcomeAnalysis], prior: str,
         offset=others)
 
 
-def trial_values(analyses: Sequence[OutcomeAnalysis], inputs: EconomicInputs,
-                 pupils_per_school: float, *,
-                 outcome: str = PRIMARY_OUTCOME) -> dict[str, FurtherTrialValue]:
-    """The value of further trials of ``outcome`` under each of its priors.
+def trial_value(analyses: Sequence[OutcomeAnalysis], prior: str, inputs: EconomicInputs,
+                pupils_per_school: float, *,
+                outcome: str = PRIMARY_OUTCOME) -> FurtherTrialValue:
+    """The value of further trials of ``outcome`` under one of its priors.
+
+    Parameters
+    ----------
+    analyses : sequence of OutcomeAnalysis
+    prior : str
+        A prior of ``outcome``'s analysis, which has the vague prior among others.
+    inputs : EconomicInputs
+        Trial sizes and costs, roll-out, values and cost.
+    pupils_per_school : float
+    outcome : str, default "s47"
+
+    Returns
+    -------
+    FurtherTrialValue
+        :func:`~swisbayes.economics.voi.further_trial_value` of the summary-level posterior
+        (the prior updated by :func:`~swisbayes.workflows.tipping.fitted_likelihood`, on the
+        effect the decision reads) with :func:`linear_net_benefit` under that prior.
+    """
+    primary = find_outcome(analyses, outcome)
+    return further_trial_value(
+        posterior(primary.results[prior].prior, *fitted_likelihood(primary)),
+        linear_net_benefit(analyses, prior, inputs, pupils_per_school, outcome=outcome),
+        inputs)
+
+
+def rule_terms(analyses: Sequence[OutcomeAnalysis], inputs: EconomicInputs,
+               pupils_per_school: float, *, outcome: str = PRIMARY_OUTCOME) -> RuleTerms:
+    """The decision rule's economic inputs as functions of a posterior of ``outcome``'s effect,
+    for tipping points that honour the whole rule.
 
     Parameters
     ----------
     analyses : sequence of OutcomeAnalysis
     inputs : EconomicInputs
-        Trial sizes and costs, roll-out, values and cost.
     pupils_per_school : float
     outcome : str, default "s47"
-        Analysed under the vague prior, among others.
+
+    Returns
+    -------
+    RuleTerms
+        P(NMB > 0) and whether a further trial is worth its cost, from the net benefit of
+        :func:`linear_net_benefit` under the vague prior (its control rate and the other
+        outcomes' expected value), and a sentence when investing cannot pay whatever the effect.
+    """
+    nb = linear_net_benefit(analyses, "vague", inputs, pupils_per_school, outcome=outcome)
+    label = OUTCOME_PHRASES.get(outcome, outcome)
+    cost = format_money(inputs.cost_per_school_year.value, inputs.currency)
+    cannot_pay = (None if nb.can_pay else f"even averting every one of the {label} would not "
+                  f"pay for the programme at {cost} a school-year")
+    return RuleTerms(prob_nmb_positive=nb.prob_positive,
+                     trial_net_gain=lambda post: float(further_trial_value(
+                         post, nb, inputs).table["expected_net_gain"].max()),
+                     cannot_pay=cannot_pay)
+
+
+def trial_values(analyses: Sequence[OutcomeAnalysis], inputs: EconomicInputs,
+                 pupils_per_school: float, *,
+                 outcome: str = PRIMARY_OUTCOME) -> dict[str, FurtherTrialValue]:
+    """:func:`trial_value` under each prior of ``outcome``'s analysis, by prior.
+
+    Parameters
+    ----------
+    analyses : sequence of OutcomeAnalysis
+    inputs : EconomicInputs
+    pupils_per_school : float
+    outcome : str, default "s47"
 
     Returns
     -------
     dict of str to FurtherTrialValue
-        By prior: :func:`~swisbayes.economics.voi.further_trial_value` of the summary-level
-        posterior (the prior updated by :func:`~swisbayes.workflows.tipping.fitted_likelihood`)
-        with :func:`linear_net_benefit` under that prior.
     """
-    primary = find_outcome(analyses, outcome)
-    likelihood = fitted_likelihood(primary)
-    return {name: further_trial_value(
-                posterior(pa.prior, *likelihood),
-                linear_net_benefit(analyses, name, inputs, pupils_per_school, outcome=outcome),
-                inputs)
-            for name, pa in primary.results.items()}
+    return {name: trial_value(analyses, name, inputs, pupils_per_school, outcome=outcome)
+            for name in find_outcome(analyses, outcome).results}
 
 
 __all__ = ["PairedDraws", "PriorEconomics", "averted_per_school_year",
            "control_events_per_school_year", "find_outcome", "linear_net_benefit",
-           "paired_draws", "prior_economics", "result_under", "trial_values", "value_sweep"]
+           "paired_draws", "prior_economics", "result_under", "rule_terms", "trial_value",
+           "trial_values",
+           "value_sweep"]
