@@ -48,6 +48,34 @@ def _figure_path(ctx: click.Context, param: click.Parameter, value: Path | None)
     return value
 
 
+def _parse_covariates(ctx: click.Context, param: click.Parameter,
+                      value: str | None) -> tuple[str, ...] | None:
+    """``--covariates a,b``: the list; ``--covariates ""``: none; not given: the spec's."""
+    if value is None:
+        return None
+    return tuple(c.strip() for c in value.split(",") if c.strip())
+
+
+def _spec_overrides(command):
+    """Add ``--covariates LIST`` and ``--family NAME``: change the specs without copying them."""
+    command = click.option(
+        "--family", default=None,
+        type=click.Choice(["negative_binomial", "poisson", "hurdle_negative_binomial",
+                           "beta_binomial"]),
+        help="Likelihood family instead of the spec's (it must fit the outcome).")(command)
+    return click.option(
+        "--covariates", default=None, callback=_parse_covariates, metavar="LIST",
+        help='Comma-separated school covariates instead of the spec\'s ("" for none); '
+             "recorded in the results' provenance.")(command)
+
+
+def _adapt(spec, covariates: tuple[str, ...] | None, family: str | None):
+    """The spec with the command line's ``--covariates`` and ``--family`` applied."""
+    if covariates is not None:
+        spec = spec.with_covariates(covariates)
+    return spec if family is None else spec.with_family(family)
+
+
 @click.group(cls=_Group)
 @click.version_option(package_name="swisbayes")
 def cli() -> None:
@@ -59,22 +87,38 @@ def cli() -> None:
 @click.option("--outcome", "outcomes", multiple=True,
               help="Outcome to check (repeatable); its columns are required. Default: every "
                    "outcome with a column in FILE.")
+@click.option("--spec", "spec_files", multiple=True, metavar="SPEC",
+              help="Check exactly what this analysis needs (its outcome's columns and its "
+                   "covariates), as `fit` will (repeatable; a file or a shipped name).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def validate(file: Path, outcomes: tuple[str, ...], as_json: bool) -> None:
+@_spec_overrides
+def validate(file: Path, outcomes: tuple[str, ...], spec_files: tuple[str, ...], as_json: bool,
+             covariates: tuple[str, ...] | None, family: str | None) -> None:
     """Check a school- or pupil-level CSV/Parquet FILE; report every problem (exit 1 on errors).
 
-    A file with a ``pupil_id`` column is pupil-level (one row per pupil). Without --outcome,
-    every outcome with a column in FILE (follow-up or baseline) is checked as if it were
-    analysed: an outcome with only one of its columns, or with an empty cell, is an error.
+    A file with a ``pupil_id`` column is pupil-level (one row per pupil). With --spec, FILE is
+    checked for exactly what that analysis needs (with --covariates and --family applied, as
+    for `fit`), so validate and fit never disagree. Without --outcome or --spec, every outcome
+    with a column in FILE (follow-up or baseline) is checked as if it were analysed: an outcome
+    with only one of its columns, or with an empty cell, is an error.
     """
     from swisbayes.data.io import validate as validate_data
-    from swisbayes.data.schema import OUTCOMES
+    from swisbayes.data.schema import known_outcomes
 
-    unknown = [o for o in outcomes if o not in OUTCOMES]
-    if unknown:
-        raise click.BadParameter(f"unknown outcome(s) {unknown}; known: {', '.join(OUTCOMES)}",
+    unknown = [o for o in outcomes if o not in known_outcomes()]
+    if unknown:  # an outcome declared in a spec is known through --spec
+        raise click.BadParameter(f"unknown outcome(s) {unknown}; known: "
+                                 f"{', '.join(known_outcomes())}; check a declared outcome "
+                                 "with --spec SPEC (its [outcome_schema] table declares it)",
                                  param_hint="--outcome")
-    report = validate_data(file, outcomes=list(outcomes) or None)
+    if spec_files:
+        from swisbayes._base.files import find_spec_file
+        from swisbayes.spec.analysis import load_spec
+
+        specs = [_adapt(load_spec(find_spec_file(f)), covariates, family) for f in spec_files]
+        report = _validated(file, specs)
+    else:
+        report = validate_data(file, outcomes=list(outcomes) or None)
     if as_json:
         click.echo(json.dumps({"source": report.source, "ok": report.ok, "issues": [
             {"severity": i.severity, "check": i.check, "column": i.column, "rows": list(i.rows),
@@ -149,9 +193,11 @@ def simulate(seed: int, out: Path, irr_s47: float, irr_referrals: float, irr_s17
 @click.option("--chains", type=click.IntRange(min=1), default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--progress/--no-progress", default=False, help="Show the sampler's progress bar.")
+@_spec_overrides
 def fit(spec_file: Path | None, fit_all: bool, spec_dir: Path | None, data: Path | None,
         out: Path | None, seed: int | None, sampler: str | None, draws: int | None,
-        tune: int | None, chains: int | None, as_json: bool, progress: bool) -> None:
+        tune: int | None, chains: int | None, as_json: bool, progress: bool,
+        covariates: tuple[str, ...] | None, family: str | None) -> None:
     """Fit the analysis in SPEC (or every spec, with --all) and print its decision quantities.
 
     SPEC is a spec file, or the name of a shipped spec (e.g. s47_primary)."""
@@ -163,7 +209,8 @@ def fit(spec_file: Path | None, fit_all: bool, spec_dir: Path | None, data: Path
     paths = _spec_files(spec_dir or specs_dir()) if fit_all else [find_spec_file(spec_file)]
     overrides = {k: v for k, v in {"seed": seed, "backend": sampler, "draws": draws,
                                    "tune": tune, "chains": chains}.items() if v is not None}
-    specs = [load_spec(p) for p in paths]  # every spec is checked before anything is fitted
+    # every spec is checked before anything is fitted
+    specs = [_adapt(load_spec(p), covariates, family) for p in paths]
     table = _checked_data(data, specs)  # and so are the data, for every spec
     results = [_fit_one(spec.with_sampler(**overrides), table, out, progress) for spec in specs]
     payloads = [r.to_dict() for r in results]
@@ -202,14 +249,21 @@ def _checked_data(path: Path | None, specs):
     a pilot-informed prior's meta-analysis, and before anything is written to ``--out``.
     """
     from swisbayes._base.errors import DataError
-    from swisbayes.data.io import validate as validate_data
 
     data = _example() if path is None else path
-    report = validate_data(data, outcomes=list(dict.fromkeys(s.outcome for s in specs)),
-                           covariates=sorted({c for s in specs for c in s.covariates}))
+    report = _validated(data, specs)
     if not report.ok:
         raise DataError(str(report), report=report)
     return data
+
+
+def _validated(data, specs):
+    """The validation report of the data for exactly what ``specs`` need: their outcomes'
+    columns and their covariates (what `validate --spec` prints and `fit` checks first)."""
+    from swisbayes.data.io import validate as validate_data
+
+    return validate_data(data, outcomes=list(dict.fromkeys(s.outcome for s in specs)),
+                         covariates=sorted({c for s in specs for c in s.covariates}))
 
 
 def _example():
@@ -472,24 +526,31 @@ def format_fit(result: FitResult) -> str:
               help="Draw P(meaningful reduction) by prior and a heat map.")
 @click.option("--decision-threshold", type=click.FloatRange(0, 1), default=0.8,
               show_default=True, help="Decision threshold drawn on the figures.")
+@_spec_overrides
 def sensitivity(spec_files: tuple[Path, ...], grid_file: Path, data: Path | None,
                 out: Path | None, workers: int, scheduler: str | None, resume: bool,
                 as_json: bool, quiet: bool, screen: bool, plot_dir: Path | None, plots: bool,
-                decision_threshold: float) -> None:
+                decision_threshold: float, covariates: tuple[str, ...] | None,
+                family: str | None) -> None:
     """Run a prior-sensitivity grid over SPECs (default: the grid's specs), resumably.
 
     Most cells reuse a sampled cell's draws, reweighted by Pareto-smoothed importance sampling;
     exit code 3 if any cell failed its diagnostics (or its fit raised).
     """
+    from swisbayes.spec.analysis import load_spec
     from swisbayes.spec.grid import load_grid
     from swisbayes.workflows.sensitivity import format_text, run_grid
 
     grid = load_grid(grid_file)
     if not spec_files:
         grid.spec_paths(check=True)  # a missing spec is named with the grid entry naming it
+    specs = list(spec_files)
+    if covariates is not None or family is not None:
+        specs = [_adapt(load_spec(p), covariates, family)
+                 for p in (specs or grid.spec_paths())]
     out = out if out is not None else Path("out") / grid.name
     data = data if data is not None else _example()
-    result = run_grid(list(spec_files), grid, data, out=out, workers=workers,
+    result = run_grid(specs, grid, data, out=out, workers=workers,
                       scheduler=scheduler, resume=resume, progress=not quiet)
     if as_json:
         click.echo(json.dumps(result.rows, indent=2))
@@ -689,13 +750,20 @@ def sbc(spec_file: Path, n_replicates: int, prior: str | None,
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Local processes fitting the outcomes (default: one per core, at most one "
                    "per outcome).")
+@click.option("--trial", default=None,
+              help="The trial the data come from (default: the data's own declaration, "
+                   "'trial' in FILE.json); the published SWIS result is re-analysed only for "
+                   "SWIS.")
 @click.option("--quiet", is_flag=True, help="No progress display (it is drawn on a terminal "
                                             "only).")
+@_spec_overrides
 def report(data: Path | None, spec_dir: Path | None, economics_file: Path | None, out: Path | None,
            fmt: str, show_la_codes: bool, suppress_threshold: int, workers: int | None,
-           quiet: bool) -> None:
-    """Write the decision report: every outcome under the standard priors, the value for
-    money, the verdict and what would change it (exit code 3 if a fit failed its checks)."""
+           trial: str | None, quiet: bool, covariates: tuple[str, ...] | None,
+           family: str | None) -> None:
+    """Write the decision report: every outcome the data have under the standard priors, the
+    value for money, the verdict and what would change it (exit code 3 if a fit failed its
+    checks). Outcomes the data lack are left out and named at the top of the page."""
     from swisbayes.report.run import make_report
 
     out = out if out is not None else Path("out") / f"report.{fmt}"
@@ -703,7 +771,7 @@ def report(data: Path | None, spec_dir: Path | None, economics_file: Path | None
                       economics=economics_file, out=out, fmt=fmt,
                       show_la_codes=show_la_codes, suppress_threshold=suppress_threshold,
                       workers=workers if workers is not None else os.cpu_count() or 1,
-                      progress=not quiet)
+                      covariates=covariates, family=family, trial=trial, progress=not quiet)
     click.echo(f"verdict: {run.report.verdict_word}")
     click.echo(run.report.headline)
     for path in run.files:

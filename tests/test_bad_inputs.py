@@ -411,7 +411,7 @@ CASES += [
          lambda t, i: _fit_spec(text_cells(t, "cut.toml", i.text("s47_primary.toml").split(
              "[sampler]")[0] + '[sampler]\nbackend = "nut')),
          ("not valid TOML at end of document", "is the file cut off?")),
-    Case("spec-key-given-twice", _spec("twice.toml", "draws = 1000", "draws = 1000\ndraws = 2"),
+    Case("spec-key-given-twice", _spec("twice.toml", "draws = 1500", "draws = 1500\ndraws = 2"),
          ("not valid TOML", "is a key or table given twice?")),
     Case("spec-unknown-key", _spec("thin.toml", "[sampler]", "[sampler]\nthin = 2"),
          ("unknown key 'thin' in sampler", "allowed keys: backend, draws")),
@@ -422,7 +422,7 @@ CASES += [
          ("priors.effect", "unknown prior 'vaague'", "valid names: vague")),
     Case("spec-unknown-outcome", _spec("outcome.toml", 'outcome = "s47"', 'outcome = "s48"'),
          ("outcome:", "unknown outcome 's48'", "expected one of s47")),
-    Case("spec-wrong-type", _spec("draws.toml", "draws = 1000", 'draws = "many"'),
+    Case("spec-wrong-type", _spec("draws.toml", "draws = 1500", 'draws = "many"'),
          ("sampler.draws", "valid integer", "found 'many'")),
     Case("spec-text-for-true-false",
          _spec("bool.toml", "la_intercepts = true", 'la_intercepts = "yes"'),

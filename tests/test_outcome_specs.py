@@ -17,12 +17,16 @@ COUNT_SPECS = ("s47_primary", "referrals", "s17", "care_entry")
 NON_COUNT_SPECS = ("days_in_care", "attendance")
 RATIO_KEYS = {"irr_median", "irr_ci95", "ci_prob", "prob_any_reduction",
               "prob_meaningful_reduction", "prob_harm", "prob_rope"}
-PRIMARY_KEYS = RATIO_KEYS | {"outcome", "prior", "mcid", "new_la", "averted_per_1000",
+RATIO_KEYS |= {f"{k}_mcse" for k in RATIO_KEYS - {"ci_prob"}}
+"""A ratio's numbers, each with its Monte Carlo standard error."""
+PRIMARY_KEYS = RATIO_KEYS | {"outcome", "prior", "mcid", "estimand", "new_la", "averted_per_1000",
                              "averted_per_1000_ci95", "control_rate_per_1000", "diagnostics",
-                             "analysis", "file_sha256", "content_sha256", "seed", "sampler",
+                             "analysis", "overrides", "file_sha256", "content_sha256", "seed",
+                             "sampler",
                              "swisbayes_version"}
 PP_KEYS = {"diff_pp_median", "diff_pp_ci95", "prob_meaningful_improvement_pp",
            "prob_any_reduction_pp", "prob_harm_pp", "prob_rope_pp"}
+PP_KEYS |= {f"{k}_mcse" for k in PP_KEYS}
 """Attendance's headline, in percentage points, and its probabilities on that scale."""
 EXTRA_KEYS = {
     "days_in_care": {"parts"},
@@ -63,7 +67,7 @@ def test_fit_all_includes_days_in_care_and_attendance_with_their_keys(fitted):
     lo, hi = days["irr_ci95"]
     assert lo < truth["days_in_care_ratio"] < hi
     attendance = fitted["attendance"]
-    assert set(attendance["new_la"]) == RATIO_KEYS | PP_KEYS
+    assert set(attendance["new_la"]) == RATIO_KEYS | PP_KEYS | {"estimand"}
     assert attendance["headline"] == "diff_pp"
     lo, hi = attendance["diff_pp_ci95"]
     assert lo < attendance["diff_pp_median"] < hi

@@ -613,3 +613,36 @@ def test_an_outcome_that_cannot_be_analysed_is_named(example):
     data = swisbayes.read_school_data(example, outcomes=["s47"])
     with pytest.raises(swisbayes.SwisbayesError, match=r"s47_primary: .*no-such-prior"):
         swisbayes.run_analyses([spec], data, ("no-such-prior",))
+
+
+class _Paragraphs(HTMLParser):
+    """The text of every paragraph and list item of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+        self._open: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("p", "li"):
+            self._open = []
+
+    def handle_endtag(self, tag):
+        if tag in ("p", "li") and self._open is not None:
+            self.texts.append(" ".join("".join(self._open).split()))
+            self._open = None
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._open.append(data)
+
+
+@pytest.mark.slow
+def test_no_paragraph_appears_twice_on_the_page(bundled_report):
+    _, path = bundled_report
+    parser = _Paragraphs()
+    parser.feed(path.read_text(encoding="utf-8"))
+    texts = [t for t in parser.texts if t]
+    assert len(texts) > 10
+    repeated = sorted({t for t in texts if texts.count(t) > 1})
+    assert not repeated, repeated

@@ -39,6 +39,12 @@ def test_the_wheel_ships_the_default_specs(installed: Path):
     assert not specs.is_symlink()
     for name in shipped:  # byte for byte the files of models/: one source
         assert (specs / name).read_bytes() == (ROOT / "models" / name).read_bytes()
+    examples = {p.relative_to(ROOT / "models") for p in (ROOT / "models").glob("examples/*/*.toml")}
+    assert examples, "models/examples has no spec"
+    assert {p.relative_to(specs) for p in specs.glob("examples/*/*.toml")} == examples
+    data = installed / "swisbayes" / "data" / "files"
+    assert {"other_trial_example.csv", "other_trial_example.json"} <= {p.name for p in
+                                                                        data.iterdir()}
 
 
 @pytest.mark.slow

@@ -47,7 +47,8 @@ def find_spec_file(spec: str | Path) -> Path:
     Parameters
     ----------
     spec : str or pathlib.Path
-        A path to a TOML file, or a spec name with or without ``.toml``.
+        A path to a TOML file, or a spec name with or without ``.toml``: a file of
+        :func:`specs_dir`, or of a folder in it (``examples/other_trial/exclusions``).
 
     Returns
     -------
@@ -61,8 +62,9 @@ def find_spec_file(spec: str | Path) -> Path:
     path = Path(spec)
     if path.is_file():
         return path
-    if path.parent == Path("."):
-        candidate = default_file(path.name if path.suffix == ".toml" else f"{path.name}.toml")
+    if path.name and not path.is_absolute():  # a name, or a path in the folder (examples/x/y)
+        candidate = default_file(str(path if path.suffix == ".toml" else
+                                     path.with_name(f"{path.name}.toml")))
         if candidate.is_file():
             return candidate
     names = sorted(p.stem for p in specs_dir().glob("*.toml"))

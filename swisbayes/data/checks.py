@@ -18,7 +18,13 @@ import numpy as np
 import pandas as pd
 
 from swisbayes._base.errors import DataError
-from swisbayes.data.schema import ARM_CODES, ARM_COLUMN, OUTCOMES, OutcomeSchema
+from swisbayes.data.schema import (
+    ARM_CODES,
+    ARM_COLUMN,
+    OutcomeSchema,
+    known_outcomes,
+    unknown_outcome_message,
+)
 
 _MAX_LISTED = 8
 
@@ -289,10 +295,12 @@ def check_not_above_denominator(outcome: OutcomeSchema, numeric: dict[str, pd.Se
 
 
 def check_outcome_names(outcomes: Sequence[str] | None) -> None:
-    """Raise :class:`DataError` naming any outcome the schema does not know."""
-    unknown = [o for o in outcomes or () if o not in OUTCOMES]
+    """Raise :class:`DataError` naming any outcome the schema does not know (built in or
+    declared), and saying how to declare one."""
+    known = known_outcomes()
+    unknown = [o for o in outcomes or () if o not in known]
     if unknown:
-        raise DataError(f"unknown outcome(s) {unknown}; known outcomes: {', '.join(OUTCOMES)}")
+        raise DataError(unknown_outcome_message(unknown))
 
 
 def checked_outcomes(frame: pd.DataFrame,
@@ -300,11 +308,13 @@ def checked_outcomes(frame: pd.DataFrame,
     """Outcomes whose columns validation checks: the named ones, else every one present.
 
     Without named outcomes, an outcome is present when any of its columns (follow-up, baseline
-    or denominator) is in ``frame``; it is then checked as if it were analysed.
+    or denominator) is in ``frame``; it is then checked as if it were analysed. The outcomes
+    are the built-in ones and those declared in this process (by the specs read).
     """
+    known = known_outcomes()
     if outcomes is not None:
-        return [OUTCOMES[o] for o in dict.fromkeys(outcomes)]
-    return [o for o in OUTCOMES.values() if any(c in frame.columns for c in o.columns)]
+        return [known[o] for o in dict.fromkeys(outcomes)]
+    return [o for o in known.values() if any(c in frame.columns for c in o.columns)]
 
 
 def check_outcome_columns(frame: pd.DataFrame, checked: Sequence[OutcomeSchema], *,

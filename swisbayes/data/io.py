@@ -30,10 +30,11 @@ from swisbayes.data.pupils import (
     normalise_pupil_frame,
     sufficient_statistics,
 )
-from swisbayes.data.schema import ARM_COLUMN, ID_COLUMNS, OUTCOMES, PUPIL_ID_COLUMN
+from swisbayes.data.schema import ARM_COLUMN, ID_COLUMNS, PUPIL_ID_COLUMN, outcome_schema
 from swisbayes.data.schools import normalise_frame, validate_frame
 
-_EXAMPLE = "swis_example"
+EXAMPLES: dict[str, str] = {"swis": "swis_example", "other_trial": "other_trial_example"}
+"""The bundled synthetic datasets, by name: their files in ``swisbayes/data/files``."""
 _MAX_ROWS_SHOWN = 5  # rows named in a message about the fields of a CSV file
 
 
@@ -422,7 +423,7 @@ def _reduce_again(data: SchoolData, outcomes: Sequence[str] | None,
     check_outcome_names(outcomes)
     roles = covariate_roles(pupils.columns, covariates)
     missing = [o for o in outcomes or ()
-               if not set(OUTCOMES[o].columns) <= set(pupils.columns)]
+               if not set(outcome_schema(o).columns) <= set(pupils.columns)]
     if missing or roles.unknown:
         asked = [*missing, *roles.unknown]
         raise DataError(f"{data.source}: {asked} were not checked when this pupil-level data "
@@ -446,18 +447,32 @@ def require_data[D](data: D | None, what: str) -> D:
     return data
 
 
-def load_example() -> pd.DataFrame:
-    """Load the bundled synthetic SWIS-shaped school dataset.
+def load_example(name: str = "swis") -> pd.DataFrame:
+    """Load a bundled synthetic school dataset: SWIS-shaped, or another trial's.
 
-    The table is simulated with the trial's published design (21 LAs, 136 SWIS and 132 control
-    schools, 278,858 pupils) and a true S47 incidence rate ratio equal to the published
-    estimate, 1.055. It is synthetic: no real school appears in it. Its true parameters and the
-    named assumptions behind its rates are in ``frame.attrs["swisbayes"]``.
+    ``"swis"`` is simulated with the trial's published design (21 LAs, 136 SWIS and 132
+    control schools, 278,858 pupils) and a true S47 incidence rate ratio equal to the published
+    estimate, 1.055. ``"other_trial"`` is another school-clustered trial with outcomes SWIS did
+    not have (120 schools in 12 districts; fixed-term ``exclusions`` with
+    ``exclusions_baseline``, true IRR 0.80, and ``police_contacts`` without a baseline, true
+    IRR 0.90), declared in the specs of ``models/examples/other_trial/``. Both are synthetic: no
+    real school appears in them. Their true parameters and the named assumptions behind their
+    rates are in ``frame.attrs["swisbayes"]``.
+
+    Parameters
+    ----------
+    name : {"swis", "other_trial"}, default "swis"
+        Which dataset (:data:`EXAMPLES`).
 
     Returns
     -------
     pandas.DataFrame
         One row per school.
+
+    Raises
+    ------
+    DataError
+        For an unknown name; the message lists the bundled ones.
 
     Examples
     --------
@@ -467,15 +482,25 @@ def load_example() -> pd.DataFrame:
     (268, 21, 278858)
     >>> df.attrs["swisbayes"]["truth"]["irr"]["s47"]
     1.055
+    >>> other = swisbayes.load_example("other_trial")
+    >>> other.shape[0], other["la_id"].nunique(), other.attrs["swisbayes"]["truth"]["irr"]
+    (120, 12, {'exclusions': 0.8, 'police_contacts': 0.9})
     """
+    if name not in EXAMPLES:
+        raise DataError(f"no bundled dataset named {name!r}; expected one of "
+                        f"{', '.join(map(repr, EXAMPLES))}")
     files = resources.files("swisbayes.data") / "files"
-    frame = pd.read_csv(files / f"{_EXAMPLE}.csv", dtype={"school_id": str, "la_id": str})
-    frame.attrs["swisbayes"] = json.loads((files / f"{_EXAMPLE}.json").read_text())
-    frame.attrs["source"] = "swisbayes.load_example() (synthetic)"
+    frame = pd.read_csv(files / f"{EXAMPLES[name]}.csv", dtype={"school_id": str, "la_id": str})
+    frame.attrs["swisbayes"] = json.loads((files / f"{EXAMPLES[name]}.json").read_text())
+    call = "" if name == "swis" else repr(name)
+    frame.attrs["source"] = f"swisbayes.load_example({call}) (synthetic)"
     return frame
 
 
 def _as_frame(data: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
     if isinstance(data, pd.DataFrame):
         return data, str(data.attrs.get("source", "<DataFrame>"))
+    if not isinstance(data, str | Path):
+        raise DataError(f"data must be a file path, a pandas DataFrame or SchoolData; got "
+                        f"{type(data).__name__}")
     return read_table(data), str(data)

@@ -1,9 +1,15 @@
-"""Column schemas of trial files: school-level (one row per school) and pupil-level."""
+"""Column schemas of trial files: school-level (one row per school) and pupil-level.
+
+The outcomes are data: the built-in ones are SWIS's (:data:`OUTCOMES`), and a spec declares any
+other (:func:`register_outcome`). :func:`outcome_schema` is the one lookup of both.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal
+
+from swisbayes._base.errors import SpecError
 
 ID_COLUMNS = ("school_id", "la_id")
 """Identifier columns, read as text."""
@@ -71,6 +77,40 @@ KINDS: dict[str, OutcomeKind] = {k.name: k for k in (
 """Every kind of outcome, by name."""
 
 
+def column_problem(kind: str, followup: str, baseline: str | None,
+                   denominator: str | None) -> str | None:
+    """What is wrong with an outcome's kind and columns, or None when nothing is.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`KINDS`.
+    followup, baseline, denominator : str or None
+        The outcome's columns (``followup`` always given).
+
+    Returns
+    -------
+    str or None
+        A sentence naming the field and what was expected, for :class:`OutcomeSchema` and the
+        ``[outcome_schema]`` table of a spec.
+    """
+    if kind not in KINDS:
+        return f"kind {kind!r} is not one of {', '.join(KINDS)}"
+    columns = [c for c in (followup, baseline, denominator) if c is not None]
+    design = (*REQUIRED_COLUMNS, PUPIL_ID_COLUMN)
+    reserved = [c for c in columns if c in design]
+    if reserved:
+        return (f"column(s) {reserved} are design columns of every trial file "
+                f"({', '.join(design)}); expected the outcome's own columns")
+    if len(set(columns)) < len(columns):
+        return (f"followup, baseline and denominator name the same column "
+                f"({', '.join(columns)}); expected a column for each")
+    if (kind == "sessions") != (denominator is not None):
+        return ("a 'sessions' outcome needs a denominator column (sessions possible) and the "
+                f"other kinds have none; found kind {kind!r} with denominator {denominator!r}")
+    return None
+
+
 @dataclass(frozen=True)
 class OutcomeSchema:
     """The columns that carry one outcome.
@@ -89,7 +129,18 @@ class OutcomeSchema:
     baseline : str or None
         Column of the same measure in the pre-randomisation year.
     denominator : str or None
-        Column bounding ``followup`` from above (sessions possible), if any.
+        Column bounding ``followup`` from above (sessions possible); a ``sessions`` outcome
+        needs one, the other kinds have none.
+    unit : str or None
+        What one unit of ``followup`` is, in the plural (``"enquiries"``, ``"days in care"``),
+        for text; None when not given.
+
+    Raises
+    ------
+    SpecError
+        For an unknown kind, a column that is one of the design columns (:data:`REQUIRED_COLUMNS`
+        or ``pupil_id``), a column given twice, or a denominator missing from a ``sessions``
+        outcome or given to another kind.
     """
 
     name: str
@@ -98,6 +149,12 @@ class OutcomeSchema:
     followup: str
     baseline: str | None
     denominator: str | None = None
+    unit: str | None = None
+
+    def __post_init__(self) -> None:
+        problem = column_problem(self.kind, self.followup, self.baseline, self.denominator)
+        if problem:
+            raise SpecError(f"outcome {self.name!r}: {problem}")
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -137,24 +194,132 @@ OUTCOMES: dict[str, OutcomeSchema] = {
     o.name: o
     for o in (
         OutcomeSchema("s47", "Section 47 child-protection enquiries", "count", "s47",
-                      "s47_baseline"),
+                      "s47_baseline", unit="enquiries"),
         OutcomeSchema("referrals", "Referrals to children's social care", "count", "referrals",
-                      "referrals_baseline"),
+                      "referrals_baseline", unit="referrals"),
         OutcomeSchema("s17", "Section 17 child-in-need assessments", "count", "s17",
-                      "s17_baseline"),
+                      "s17_baseline", unit="assessments"),
         OutcomeSchema("care_entry", "Children entering care", "count", "care_entry",
-                      "care_entry_baseline"),
+                      "care_entry_baseline", unit="children entering care"),
         OutcomeSchema("days_in_care", "Days in care", "days", "days_in_care",
-                      "days_in_care_baseline"),
+                      "days_in_care_baseline", unit="days in care"),
         OutcomeSchema("attendance", "Sessions missed (absence)", "sessions", "sessions_missed",
-                      "sessions_missed_baseline", denominator="sessions_possible"),
+                      "sessions_missed_baseline", denominator="sessions_possible",
+                      unit="sessions missed"),
     )
 }
-"""Every outcome the schema knows, by name."""
+"""The built-in outcomes (those of SWIS), by name; :func:`known_outcomes` adds the declared ones."""
+
+DECLARATION_TABLE = "outcome_schema"
+"""The table of a spec that declares an outcome the schema does not know (see
+:func:`register_outcome`)."""
+
+DECLARATION_HINT = (
+    f"to analyse another outcome, declare it in its spec with an [{DECLARATION_TABLE}] table: "
+    "label, kind (count, days or sessions), followup (its column), and optionally baseline, "
+    "denominator and unit")
+"""How to declare an outcome, for the messages about an unknown one."""
+
+_DECLARED: dict[str, tuple[OutcomeSchema, str]] = {}
+"""Outcomes declared in this process, by name, with where each was declared."""
+
+
+def register_outcome(schema: OutcomeSchema, *, source: str = "Python") -> OutcomeSchema:
+    """Make a declared outcome known to every reader and model, by its name.
+
+    A spec with an ``[outcome_schema]`` table calls this when it is read, so a count outcome of
+    another school-clustered trial is a spec, not new code. Declaring the same outcome again
+    identically does nothing.
+
+    Parameters
+    ----------
+    schema : OutcomeSchema
+        The outcome's columns, label, unit and kind.
+    source : str, default "Python"
+        Where it is declared (``"spec 'exclusions'"``), named if another declaration conflicts.
+
+    Returns
+    -------
+    OutcomeSchema
+        ``schema``.
+
+    Raises
+    ------
+    SpecError
+        If the name is a built-in outcome declared differently, or was declared before with
+        other values; the message names both declarations and the fields that differ.
+
+    Examples
+    --------
+    >>> schema = OutcomeSchema("incidents", "Recorded behaviour incidents", "count",
+    ...                        "incidents", "incidents_baseline", unit="incidents")
+    >>> register_outcome(schema) is schema
+    True
+    >>> outcome_schema("incidents").baseline
+    'incidents_baseline'
+    """
+    check_declaration(schema, source=source)
+    if schema.name not in OUTCOMES:
+        _DECLARED.setdefault(schema.name, (schema, source))  # the first source is kept
+    return schema
+
+
+def check_declaration(schema: OutcomeSchema, *, source: str = "Python") -> None:
+    """Raise what :func:`register_outcome` would raise for ``schema``, without registering it.
+
+    Parameters
+    ----------
+    schema : OutcomeSchema
+    source : str, default "Python"
+        Where it is declared, for the message.
+
+    Raises
+    ------
+    SpecError
+        If the name is a built-in outcome with other values, or was declared with other values
+        before; the message names both declarations and every field that differs.
+    """
+    if schema.name in OUTCOMES:
+        previous, where = OUTCOMES[schema.name], "the built-in outcome"
+    elif schema.name in _DECLARED:
+        previous, where = _DECLARED[schema.name]
+    else:
+        return
+    if schema == previous:
+        return
+    differ = "; ".join(f"{f.name} {getattr(previous, f.name)!r} vs {getattr(schema, f.name)!r}"
+                       for f in fields(OutcomeSchema)
+                       if getattr(previous, f.name) != getattr(schema, f.name))
+    raise SpecError(f"outcome {schema.name!r} is declared differently by {where} and by "
+                    f"{source}: {differ}; expected one declaration per outcome name (give the "
+                    "new outcome another name, or the same values)")
+
+
+def known_outcomes() -> dict[str, OutcomeSchema]:
+    """Every outcome known in this process: the built-in ones, then those declared, by name."""
+    return {**OUTCOMES, **{name: schema for name, (schema, _) in _DECLARED.items()}}
+
+
+def unknown_outcome_message(names: list[str] | str, expected: str = "known outcomes:") -> str:
+    """The one message for outcome names the schema does not know, with how to declare one.
+
+    Parameters
+    ----------
+    names : list of str or str
+        The unknown names (a list), or one name.
+    expected : str, default "known outcomes:"
+        The words before the list of known outcomes.
+
+    Returns
+    -------
+    str
+    """
+    what = f"outcome(s) {names}" if isinstance(names, list) else f"outcome {names!r}"
+    return f"unknown {what}; {expected} {', '.join(known_outcomes())}; {DECLARATION_HINT}"
 
 
 def outcome_schema(name: str) -> OutcomeSchema:
-    """Return the schema of outcome ``name``.
+    """Return the schema of outcome ``name``, built in or declared (:func:`register_outcome`).
 
     Parameters
     ----------
@@ -168,9 +333,10 @@ def outcome_schema(name: str) -> OutcomeSchema:
     Raises
     ------
     KeyError
-        If the outcome is unknown; the message lists the known ones.
+        If the outcome is neither built in nor declared; the message lists the known ones and
+        says how to declare another.
     """
-    try:
-        return OUTCOMES[name]
-    except KeyError:
-        raise KeyError(f"unknown outcome {name!r}; known outcomes: {', '.join(OUTCOMES)}") from None
+    known = known_outcomes()
+    if name not in known:
+        raise KeyError(unknown_outcome_message(name))
+    return known[name]

@@ -4,7 +4,8 @@ The design (21 LAs, 136 SWIS and 132 control schools, 5-8 schools per arm per LA
 pupils) is the published one. Event rates and variance components were not published; their
 defaults are named assumptions (:data:`DEFAULT_ASSUMPTIONS`, and :data:`PUPIL_ASSUMPTIONS` for
 pupil-level data), stored with every dataset. :func:`simulate_trial` writes one row per school,
-:func:`simulate_pupils` one row per pupil.
+:func:`simulate_pupils` one row per pupil, and :func:`simulate_counts` the schools of another
+trial with count outcomes of its own.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from swisbayes._base.atomic import write_atomic, write_text_atomic
+from swisbayes._base.errors import SpecError
 from swisbayes.data.schema import MAX_BASELINE_DAYS, MAX_FOLLOWUP_DAYS
 
 
@@ -114,6 +116,10 @@ _PUPIL_MODE_USES = (
     "school_size_log_sd", *PUPIL_ASSUMPTIONS)
 
 COUNT_OUTCOMES = ("s47", "referrals", "s17", "care_entry")
+
+_COUNT_MODE_USES = ("sigma_la", "sigma_school", "nb_dispersion", "fsm_log_rate_per_point",
+                    "school_size_log_sd")
+"""The assumptions :func:`simulate_counts` uses (the rates are the caller's)."""
 
 FSM_SHARE_MEAN = 0.25
 """Mean school share of FSM pupils (the Beta(2, 6) the simulator draws it from)."""
@@ -291,12 +297,36 @@ def _check_irr(irr: dict[str, float] | None) -> dict[str, float]:
     out = {o: 1.0 for o in COUNT_OUTCOMES} | dict(irr or {})
     unknown = set(out) - set(COUNT_OUTCOMES)
     if unknown:
-        raise ValueError(f"irr: unknown outcome(s) {sorted(unknown)}; known: {COUNT_OUTCOMES}")
+        raise SpecError(f"irr: unknown outcome(s) {sorted(unknown)}; known: "
+                        f"{', '.join(COUNT_OUTCOMES)}")
+    bad = {o: v for o, v in out.items() if not (isinstance(v, int | float) and 0 < v < np.inf)}
+    if bad:
+        raise SpecError(f"irr: a true rate ratio must be a positive number; got {bad}")
     return out
 
 
 def _gamma_poisson(mu: np.ndarray, size: float, rng: np.random.Generator) -> np.ndarray:
     return rng.poisson(mu * rng.gamma(size, 1.0 / size, mu.shape))
+
+
+def _school_counts(name: str, per_1000_per_year: float, irr: float, layout: _Layout,
+                   a: dict[str, Assumption], design: TrialDesign, rng: np.random.Generator, *,
+                   baseline: bool = True) -> dict[str, np.ndarray]:
+    """Baseline (``NAME_baseline``, when asked for) and follow-up (``NAME``) counts per school,
+    by the model in :func:`simulate_trial`'s Notes."""
+    la_idx = layout.la_idx
+    u = rng.normal(0.0, a["sigma_la"].value, design.n_la)
+    s_sd = a["sigma_school"].value
+    s = rng.normal(-s_sd**2 / 2, s_sd, la_idx.size)
+    log_base = (np.log(layout.pupils * (per_1000_per_year / 1000.0)) + u[la_idx] + s
+                + a["fsm_log_rate_per_point"].value * (layout.fsm - 25.0))
+    effect = (np.log(irr) + layout.delta[la_idx]) * layout.arm
+    size = a["nb_dispersion"].value
+    counts = {}
+    if baseline:  # one pre-randomisation year, without the effect
+        counts[f"{name}_baseline"] = _gamma_poisson(np.exp(log_base) * 1.0, size, rng)
+    counts[name] = _gamma_poisson(np.exp(log_base + effect) * design.followup_years, size, rng)
+    return counts
 
 
 def simulate_trial(seed: int, *, irr: dict[str, float] | None = None,
@@ -361,19 +391,9 @@ def simulate_trial(seed: int, *, irr: dict[str, float] | None = None,
     J = la_idx.size
 
     columns: dict[str, np.ndarray] = {}
-    years = {"baseline": 1.0, "followup": design.followup_years}
-    size = a["nb_dispersion"].value
     for outcome in COUNT_OUTCOMES:
-        rate = a[f"{outcome}_per_1000_per_year"].value / 1000.0
-        u = rng.normal(0.0, a["sigma_la"].value, design.n_la)
-        s_sd = a["sigma_school"].value
-        s = rng.normal(-s_sd**2 / 2, s_sd, J)
-        log_base = np.log(pupils * rate) + u[la_idx] + s + a["fsm_log_rate_per_point"].value * (
-            fsm - 25.0)
-        effect = (np.log(irr[outcome]) + delta[la_idx]) * arm
-        columns[f"{outcome}_baseline"] = _gamma_poisson(np.exp(log_base) * years["baseline"],
-                                                        size, rng)
-        columns[outcome] = _gamma_poisson(np.exp(log_base + effect) * years["followup"], size, rng)
+        columns |= _school_counts(outcome, a[f"{outcome}_per_1000_per_year"].value,
+                                  irr[outcome], layout, a, design, rng)
 
     mean_days = a["mean_days_per_care_entry"].value
     window = round(365 * design.followup_years)
@@ -416,6 +436,99 @@ def simulate_trial(seed: int, *, irr: dict[str, float] | None = None,
     return SimulatedTrial(frame=frame, truth=truth,
                           assumptions={k: asdict(v) for k, v in a.items()},
                           design=design, seed=seed)
+
+
+@dataclass(frozen=True)
+class CountOutcome:
+    """A count outcome of a simulated trial with outcomes of its own (:func:`simulate_counts`).
+
+    Parameters
+    ----------
+    per_1000_per_year : float
+        Control-arm events per 1000 pupils per year (an assumption of the example, stated with
+        it).
+    irr : float, default 1.0
+        True incidence rate ratio (intervention vs control).
+    baseline : bool, default True
+        Also write the pre-randomisation year's count, as ``NAME_baseline``.
+    """
+
+    per_1000_per_year: float
+    irr: float = 1.0
+    baseline: bool = True
+
+    def __post_init__(self) -> None:
+        if not (self.per_1000_per_year > 0 and self.irr > 0):
+            raise ValueError(f"need a positive rate and IRR; got per_1000_per_year="
+                             f"{self.per_1000_per_year} and irr={self.irr}")
+
+
+def simulate_counts(seed: int, outcomes: dict[str, CountOutcome], *, design: TrialDesign,
+                    la_effect_sd: float = 0.0, la_prefix: str = "LA",
+                    assumptions: dict[str, Assumption] | None = None) -> SimulatedTrial:
+    """Simulate a school-clustered trial whose count outcomes are named by the caller.
+
+    It is :func:`simulate_trial`'s model for each outcome (LA and school variation, %FSM,
+    negative-binomial noise), for another trial: its design, its outcomes and their columns.
+    The design columns are those every trial file has: ``school_id``, ``la_id`` (the cluster
+    above the school), ``arm`` (0/1) and ``pupils``, with ``fsm_pct``.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the random generator; the same seed gives the same table.
+    outcomes : dict of str to CountOutcome
+        Column name of each outcome's follow-up count, with its rate and true IRR.
+    design : TrialDesign
+        Clusters, schools per arm, pupils and the follow-up in years.
+    la_effect_sd : float, default 0.0
+        SD of the clusters' deviations of the log effect.
+    la_prefix : str, default "LA"
+        Cluster ids are ``la_prefix`` and a two-digit number (``"D01"`` with ``"D"``).
+    assumptions : dict, optional
+        Overrides of :data:`DEFAULT_ASSUMPTIONS` (``sigma_la``, ``sigma_school``,
+        ``nb_dispersion``, ``fsm_log_rate_per_point``, ``school_size_log_sd``), by name.
+
+    Returns
+    -------
+    SimulatedTrial
+        ``truth`` holds ``irr`` and ``per_1000_per_year`` per outcome and the clusters' effect
+        deviations.
+
+    Examples
+    --------
+    >>> design = TrialDesign(n_la=4, n_swis=10, n_control=10, min_per_arm=2, max_per_arm=3,
+    ...                      total_pupils=12_000, followup_years=1.0)
+    >>> trial = simulate_counts(3, {"exclusions": CountOutcome(60.0, irr=0.8)}, design=design)
+    >>> list(trial.frame.columns)
+    ['school_id', 'la_id', 'arm', 'pupils', 'fsm_pct', 'exclusions_baseline', 'exclusions']
+    """
+    taken = [n for n in outcomes if n in {"school_id", "la_id", "arm", "pupils", "fsm_pct"}]
+    taken += [f"{n}_baseline" for n, o in outcomes.items()
+              if o.baseline and f"{n}_baseline" in outcomes]
+    if taken:
+        raise ValueError(f"outcomes: {taken} would name a column twice; expected names other "
+                         "than the design columns and the other outcomes' baselines")
+    a = {**DEFAULT_ASSUMPTIONS, **(assumptions or {})}
+    rng = np.random.default_rng(seed)
+    layout = _layout(design, a, la_effect_sd, rng)
+    las = [f"{la_prefix}{k + 1:02d}" for k in range(design.n_la)]
+    columns: dict[str, np.ndarray] = {}
+    for name, outcome in outcomes.items():
+        columns |= _school_counts(name, outcome.per_1000_per_year, outcome.irr, layout, a,
+                                  design, rng, baseline=outcome.baseline)
+    frame = pd.DataFrame({"school_id": list(layout.school_ids),
+                          "la_id": [las[k] for k in layout.la_idx], "arm": layout.arm,
+                          "pupils": layout.pupils, "fsm_pct": layout.fsm, **columns})
+    truth = {"irr": {n: float(o.irr) for n, o in outcomes.items()},
+             "per_1000_per_year": {n: float(o.per_1000_per_year) for n, o in outcomes.items()},
+             "la_effect_sd": float(la_effect_sd),
+             "la_log_effect_deviation": {la: float(layout.delta[k]) for k, la in enumerate(las)}}
+    return SimulatedTrial(frame=frame, truth=truth,
+                          assumptions={k: asdict(a[k]) for k in _COUNT_MODE_USES},
+                          design=design, seed=seed,
+                          metadata={"outcomes": {n: asdict(o) for n, o in outcomes.items()},
+                                    "la_prefix": la_prefix})
 
 
 def simulate_pupils(seed: int, *, irr: dict[str, float] | None = None,

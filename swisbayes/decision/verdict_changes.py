@@ -302,6 +302,12 @@ def _boundary(likelihood: tuple[float, float], rule: DecisionRule, family: Prior
     return inside
 
 
+def _at_most(p: float, threshold: float) -> str:
+    """``at most 4.2%``, or ``less than 0.1%`` where the probability is that small."""
+    text = format_probability(p, threshold)
+    return text if text.startswith(("less than", "more than")) else f"at most {text}"
+
+
 def _unreachable(rule: DecisionRule, target: str, along: list[RuleInputs], mcid: float,
                  terms: RuleTerms, outcome_label: str) -> str:
     """The condition of the rule that no scanned prior meets, in words."""
@@ -312,12 +318,12 @@ def _unreachable(rule: DecisionRule, target: str, along: list[RuleInputs], mcid:
     if target == "invest":
         if p.max() < rule.invest:
             return (f"{what} stays below the {format_threshold(rule.invest)} needed to invest "
-                    f"(at most {format_probability(p.max(), rule.invest)})")
+                    f"({_at_most(p.max(), rule.invest)})")
         nmb = np.array([r.prob_nmb_positive for r in along], dtype=float)
         if nmb.max() < rule.invest_nmb:
             return (f"the probability that the net monetary benefit is positive stays below the "
-                    f"{format_threshold(rule.invest_nmb)} needed to invest (at most "
-                    f"{format_probability(nmb.max(), rule.invest_nmb)}){cannot_pay}")
+                    f"{format_threshold(rule.invest_nmb)} needed to invest "
+                    f"({_at_most(nmb.max(), rule.invest_nmb)}){cannot_pay}")
         return (f"no prior of it makes both {what} at least {format_threshold(rule.invest)} and "
                 f"the probability of a positive net benefit at least "
                 f"{format_threshold(rule.invest_nmb)}")

@@ -166,7 +166,7 @@ def compute_diagnostics(idata: xr.DataTree, *, rhat_max: float = RHAT_MAX,
     depth_share = _treedepth_share(sample_stats)
     reasons = []
     if not rhat <= rhat_max:
-        reasons.append(f"max R-hat {rhat:.3f} exceeds {rhat_max} (worst: {rhat_name})")
+        reasons.append(f"max R-hat {rhat:.4f} exceeds {rhat_max} (worst: {rhat_name})")
     if not ess >= ess_bulk_min:
         reasons.append(f"min bulk ESS {ess:.0f} is below {ess_bulk_min} (worst: {ess_name})")
     if not tail >= ess_tail_min:

@@ -21,8 +21,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from swisbayes._base.defaults import SMALL_COUNT_SUPPRESS
+from swisbayes._base.defaults import (
+    BFMI_MIN,
+    ESS_BULK_MIN,
+    ESS_TAIL_MIN,
+    MAX_TREEDEPTH_SHARE,
+    RHAT_MAX,
+    SMALL_COUNT_SUPPRESS,
+)
 from swisbayes._base.errors import SpecError
+from swisbayes._base.files import SHIPPED_DIR
 from swisbayes._base.provenance import library_versions, package_version, sha256_file
 from swisbayes._base.text import format_estimate, format_probability
 from swisbayes.data.io import SchoolData
@@ -47,7 +55,12 @@ from swisbayes.decision.summaries import (
 )
 from swisbayes.decision.tipping import TippingPoint
 from swisbayes.decision.verdict_changes import RuleTerms
-from swisbayes.economics.net_benefit import EconomicInputs, currency_symbol, format_money
+from swisbayes.economics.net_benefit import (
+    DEFAULT_ECONOMICS,
+    EconomicInputs,
+    currency_symbol,
+    format_money,
+)
 from swisbayes.economics.value_for_money import mean_pupils, per_school
 from swisbayes.economics.voi import FurtherTrialValue, evsi_table
 from swisbayes.evidence.reanalysis import reanalyse
@@ -382,8 +395,8 @@ def effect_groups(analyses: Sequence[OutcomeAnalysis], rule: DecisionRule,
 # ----------------------------------------------------------------------------- diagnostics
 
 
-DIAGNOSTICS_COLUMNS = ["outcome", "prior", "draws", "max R-hat", "min bulk ESS", "divergences",
-                       "Pareto k-hat", "importance ESS", "status"]
+DIAGNOSTICS_COLUMNS = ["outcome", "prior", "draws", "max R-hat", "min bulk ESS", "min tail ESS",
+                       "min E-BFMI", "divergences", "Pareto k-hat", "importance ESS", "status"]
 
 
 def diagnostics_rows(analyses: Sequence[OutcomeAnalysis]) -> list[Row]:
@@ -399,8 +412,10 @@ def diagnostics_rows(analyses: Sequence[OutcomeAnalysis]) -> list[Row]:
             status = "ok" if pa.reliable else "FAILED: " + "; ".join(d.reasons)
             cells = [Cell("outcome", o.outcome, o.outcome, "text"),
                      Cell("prior", name, name, "text"), Cell("path", pa.path, source, "text"),
-                     Cell("rhat_max", d.rhat_max, f"{d.rhat_max:.3f}"),
+                     Cell("rhat_max", d.rhat_max, f"{d.rhat_max:.4f}"),
                      Cell("ess_bulk_min", d.ess_bulk_min, f"{d.ess_bulk_min:.0f}"),
+                     _optional("ess_tail_min", d.ess_tail_min, "{:.0f}"),
+                     _optional("bfmi_min", d.bfmi_min, "{:.2f}"),
                      Cell("divergences", d.divergences, str(d.divergences)),
                      _optional("pareto_khat", pa.pareto_khat, "{:.2f}"),
                      _optional("importance_ess", pa.importance_ess, "{:.0f}"),
@@ -421,8 +436,8 @@ def _sha256(text: str) -> str:
 
 
 def provenance_rows(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
-                    economics: EconomicInputs,
-                    economics_file: Path | None) -> list[tuple[str, str]]:
+                    economics: EconomicInputs, economics_file: Path | None,
+                    notes: Sequence[str] = ()) -> list[tuple[str, str]]:
     """What produced the report: versions, data, specs, seeds, sampler and inputs."""
     versions = library_versions()
     rows = [("swisbayes version", package_version()),
@@ -437,9 +452,11 @@ def provenance_rows(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
     for o in analyses:
         base = next(iter(o.results.values())).fit.spec
         s = base.sampler
+        changed = "".join(f"; {k} set to {v!r}" for k, v in o.spec.overrides.items())
         rows.append((f"spec {o.spec.name}",
                      f"sha256 {_sha256(o.spec.to_json())[:16]}; seed {s.seed}; {s.backend}, "
-                     f"{s.chains} chains x ({s.tune} tune + {s.draws} draws)"))
+                     f"{s.chains} chains x ({s.tune} tune + {s.draws} draws){changed}"))
+    rows += [("adapted to the data", note) for note in notes]
     if economics_file is not None:
         rows.append(("economic inputs", f"{economics_file.name} (sha256 "
                                         f"{sha256_file(economics_file)[:16]})"))
@@ -448,13 +465,13 @@ def provenance_rows(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
 
 
 def assumption_rows(analyses: Sequence[OutcomeAnalysis], economics: EconomicInputs,
-                    bundled: bool) -> list[tuple[str, str, str]]:
+                    synthetic: bool) -> list[tuple[str, str, str]]:
     """Every input of the report that is an assumption rather than a published figure."""
     rows: list[tuple[str, str, str]] = []
-    if bundled:
-        rows.append(("data", "bundled synthetic data",
-                     "Simulated with the trial's published design; no real school is in it. "
-                     "Run the report with --data on the trial's data."))
+    if synthetic:
+        rows.append(("data", "synthetic data",
+                     "Simulated (the bundled data: with the trial's published design); no real "
+                     "school is in it. Run the report with --data on the trial's data."))
     for path, value, why in economics.assumptions():
         rows.append((path, _plain_number(path, value), why))
     for o in analyses:
@@ -897,7 +914,8 @@ def check_settings(priors: Sequence[str], suppress_threshold: int) -> None:
 
 def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
                  economics: EconomicInputs, *, economics_file: Path | None = None,
-                 bundled: bool = False, show_la_codes: bool = False,
+                 synthetic: bool = False, trial: str | None = None, notes: Sequence[str] = (),
+                 show_la_codes: bool = False,
                  suppress_threshold: int = SMALL_COUNT_SUPPRESS) -> Report:
     """Compute everything the report shows.
 
@@ -910,8 +928,14 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
     economics : EconomicInputs
     economics_file : pathlib.Path, optional
         Where the economic inputs came from (recorded in the provenance).
-    bundled : bool, default False
-        The data are the bundled synthetic data (the report says so at the top).
+    synthetic : bool, default False
+        The data are simulated (the report says so at the top).
+    trial : str, optional
+        The trial the data come from; the published re-analysis is shown only for the trial
+        that published it (:data:`PUBLISHED_TRIAL`).
+    notes : sequence of str, default ()
+        How the analyses were adapted to the data (outcomes left out, covariates dropped):
+        shown at the top of the page and in the provenance.
     show_la_codes : bool, default False
         Label LA-level results with LA codes instead of "LA 1", "LA 2", ...
     suppress_threshold : int, default 5
@@ -943,12 +967,12 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
                   f"checks ({'; '.join(pa.fit.diagnostics.reasons)}): its numbers are marked "
                   "unreliable." for o in analyses for n, pa in o.results.items()
                   if not pa.reliable]
-    warnings = []
-    if bundled:
-        warnings.append("These results use the bundled synthetic data, simulated with the "
-                        "trial's published design: they show what the report says, not what "
-                        "the trial found. Run it with --data on the trial's data.")
-    assumptions = assumption_rows(analyses, economics, bundled)
+    warnings = [*notes]
+    if synthetic:
+        warnings.append("These results use synthetic data (the bundled data are simulated with "
+                        "the trial's published design): they show what the report says, not "
+                        "what a trial found. Run it with --data on the trial's data.")
+    assumptions = assumption_rows(analyses, economics, synthetic)
     points_text = key_points(analyses, per_prior, economics)
     missing = sorted({k for e in per_prior for k in e.missing})
     if missing:
@@ -957,9 +981,6 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
                         "is not counted in the net benefit.")
     warnings += [f"Under the {e.prior} prior: {line}" for e in per_prior
                  for line in e.verdict.unsettled]
-    if tipping:
-        points_text.append(tipping[0])
-    points_text.append(evsi_sentence)
     return Report(
         title="Social Workers in Schools: what the evidence says for an investment decision",
         subtitle=(f"{len(analyses)} outcomes x {len(primary.results)} priors, fitted to "
@@ -984,7 +1005,8 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
         effect_groups=effect_groups(analyses, rule, pupils),
         table_note=("A cell is coloured by the rule applied to that outcome's probability of "
                     "a meaningful reduction; the verdict is about S47 enquiries."),
-        economics_intro=(f"Net monetary benefit per intervention school-year: the assumed "
+        economics_intro=(f"{economics_source(economics_file)} "
+                         f"Net monetary benefit per intervention school-year: the assumed "
                          f"values of averted events less the programme's cost of "
                          f"{_cost(economics)}, the outcomes fitted separately and combined "
                          "assuming independence between them. EVPI is what knowing the effects "
@@ -1009,7 +1031,8 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
                    "perfect information on S47 alone, not the EVPI of the table above); green "
                    "where it exceeds the trial's cost."),
         reanalysis_intro=_reanalysis_intro(),
-        reanalysis_columns=REANALYSIS_COLUMNS, reanalysis_rows=reanalysis_rows(primary, rule),
+        reanalysis_columns=REANALYSIS_COLUMNS,
+        reanalysis_rows=reanalysis_rows(primary, rule) if trial == PUBLISHED_TRIAL else [],
         data_intro="Events in the follow-up, summed over each arm's schools.",
         count_columns=count_columns, count_rows=counts,
         disclosure_note=(f"Counts from 1 to {suppress_threshold} are suppressed ('c'), as in "
@@ -1018,14 +1041,31 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
                          "in this report"
                          + ("." if not show_la_codes else "; LAs are named at the user's "
                                                           "request.")),
-        diagnostics_intro=("A fit is trusted when R-hat <= 1.01, bulk ESS >= 400 and there are "
-                           "no divergences (one retry, then flagged). A prior answered by "
+        diagnostics_intro=(f"A fit is trusted when R-hat <= {RHAT_MAX}, bulk ESS >= "
+                           f"{ESS_BULK_MIN:.0f}, tail ESS >= {ESS_TAIL_MIN:.0f}, E-BFMI >= "
+                           f"{BFMI_MIN} in every chain, at most {MAX_TREEDEPTH_SHARE:.0%} of "
+                           "transitions at the maximum tree depth and no divergences (one retry, "
+                           "then flagged). A prior answered by "
                            "reweighting the vague fit's draws needs Pareto k-hat < 0.7 and an "
                            "importance ESS >= 400; otherwise it is sampled."),
         diagnostics_columns=DIAGNOSTICS_COLUMNS, diagnostics_rows=diagnostics_rows(analyses),
-        provenance=provenance_rows(analyses, data, economics, economics_file),
+        provenance=provenance_rows(analyses, data, economics, economics_file, notes),
         assumptions=assumptions,
         warnings=warnings, alerts=unreliable)
+
+
+PUBLISHED_TRIAL = "SWIS"
+"""The trial whose published results the report re-analyses, when the data declare it."""
+
+
+def economics_source(economics_file: Path | None) -> str:
+    """Which economic inputs the value for money uses, in one sentence: the bundled SWIS
+    assumptions (the shipped file, or a copy of it byte for byte) or the user's file."""
+    shipped = SHIPPED_DIR / DEFAULT_ECONOMICS.name
+    if economics_file is None or sha256_file(economics_file) == sha256_file(shipped):
+        return ("Economic inputs: the bundled SWIS assumptions (economics.toml shipped with "
+                "swisbayes); give your own with --economics FILE.")
+    return f"Economic inputs: {economics_file} (sha256 {sha256_file(economics_file)[:16]})."
 
 
 def _reanalysis_intro() -> str:

@@ -18,7 +18,10 @@ from swisbayes.report.render import Format, write_report
 from swisbayes.workflows.multiprior import (
     STANDARD_PRIORS,
     OutcomeAnalysis,
+    data_columns,
+    data_metadata,
     load_report_data,
+    plan_report,
     report_specs,
     run_analyses,
 )
@@ -57,8 +60,13 @@ def make_report(*, data: str | Path | pd.DataFrame | SchoolData,
                 out: str | Path = "out/report.html", fmt: Format = "html",
                 priors: Sequence[str] = STANDARD_PRIORS, show_la_codes: bool = False,
                 suppress_threshold: int = SMALL_COUNT_SUPPRESS, workers: int = 1,
-                progress: bool = False) -> ReportRun:
-    """Fit every outcome of ``spec_dir`` under the standard priors and write the report.
+                covariates: Sequence[str] | None = None, family: str | None = None,
+                trial: str | None = None, progress: bool = False) -> ReportRun:
+    """Fit every outcome of ``spec_dir`` that the data have, under the standard priors, and
+    write the report.
+
+    An outcome the data lack is left out and named at the top of the page; the primary
+    outcome (S47) is required.
 
     Parameters
     ----------
@@ -82,6 +90,15 @@ def make_report(*, data: str | Path | pd.DataFrame | SchoolData,
     workers : int, default 1
         Local processes fitting the outcomes (at most one per outcome is used); the report is
         the same whichever number.
+    covariates : sequence of str, optional
+        Covariates for every analysis instead of each spec's (empty for none). Without it, a
+        covariate the data lack is dropped from that analysis, and the page says so.
+    family : str, optional
+        A likelihood family for every analysis it can model (e.g. ``"poisson"``).
+    trial : str, optional
+        The trial the data come from; the data's own declaration (``trial`` in a DataFrame's
+        ``attrs["swisbayes"]`` or the file's JSON sidecar) when None. The published
+        re-analysis is shown only for the trial that published it (``"SWIS"``).
     progress : bool, default False
         Show which model and prior is being fitted, or with several workers how many outcomes
         are done (on a terminal only).
@@ -101,7 +118,10 @@ def make_report(*, data: str | Path | pd.DataFrame | SchoolData,
     start = time.perf_counter()
     check_settings(priors, suppress_threshold)  # before any fit
     spec_dir = specs_dir() if spec_dir is None else Path(spec_dir)
-    specs = report_specs(spec_dir)
+    plan = plan_report(report_specs(spec_dir), data_columns(data), covariates=covariates,
+                       family=family)
+    specs = plan.specs
+    meta = data_metadata(data)
     candidate = spec_dir / "economics.toml"
     economics_file = economics_path(economics if economics is not None
                                     else candidate if candidate.is_file() else None)
@@ -114,7 +134,9 @@ def make_report(*, data: str | Path | pd.DataFrame | SchoolData,
                                 progress=progress and workers > 1)
         step("writing the report")
         report = build_report(analyses, school_data, inputs, economics_file=economics_file,
-                              bundled=data is None, show_la_codes=show_la_codes,
+                              synthetic=bool(meta.get("synthetic")),
+                              trial=trial if trial is not None else meta.get("trial"),
+                              notes=plan.notes, show_la_codes=show_la_codes,
                               suppress_threshold=suppress_threshold)
         files = write_report(report, out, fmt)
     return ReportRun(report, analyses, files, time.perf_counter() - start)

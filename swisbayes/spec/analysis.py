@@ -21,7 +21,16 @@ from pydantic import (
 
 from swisbayes._base.config import PositiveFloat, Strict, read_toml, validated
 from swisbayes._base.files import find_spec_file
-from swisbayes.data.schema import OUTCOMES
+from swisbayes.data.schema import (
+    DECLARATION_TABLE,
+    OUTCOMES,
+    OutcomeSchema,
+    check_declaration,
+    column_problem,
+    known_outcomes,
+    register_outcome,
+    unknown_outcome_message,
+)
 from swisbayes.priors.library import (
     PILOT_PRIOR,
     PLANNED_IRR,
@@ -29,6 +38,72 @@ from swisbayes.priors.library import (
     PilotSettings,
     library_prior,
 )
+
+
+class OutcomeDeclaration(Strict):
+    """An outcome the schema does not know, declared in its spec (the ``[outcome_schema]`` table).
+
+    With it, an outcome of another school-clustered trial is data: reading the spec registers
+    the outcome (:func:`swisbayes.data.schema.register_outcome`) under the spec's ``outcome``
+    name, and every reader and model then handles its columns as they handle a built-in
+    outcome's. A file needs the design columns ``school_id``, ``la_id``, ``arm`` and ``pupils``
+    besides these.
+
+    Parameters
+    ----------
+    label : str
+        Plain-English label for tables and reports (``"Fixed-term exclusions"``).
+    kind : {"count", "days", "sessions"}
+        ``count``: events per school (negative binomial or Poisson); ``days``: days (a hurdle
+        model); ``sessions``: sessions missed out of ``denominator`` (beta-binomial).
+    followup : str
+        Column of the follow-up value.
+    baseline : str, optional
+        Column of the same measure before randomisation. Without one, the spec's
+        ``adjustment.baseline`` defaults to false (and cannot be true).
+    denominator : str, optional
+        Column of sessions possible: required for ``sessions``, not allowed otherwise.
+    unit : str, optional
+        What one unit of the follow-up is, in the plural (``"exclusions"``).
+
+    Examples
+    --------
+    In a spec file::
+
+        outcome = "exclusions"
+
+        [outcome_schema]
+        label = "Fixed-term exclusions"
+        kind = "count"
+        followup = "exclusions"
+        baseline = "exclusions_baseline"
+        unit = "exclusions"
+    """
+
+    label: Annotated[str, Field(min_length=1)]
+    kind: Literal["count", "days", "sessions"]
+    followup: Annotated[str, Field(min_length=1)]
+    baseline: Annotated[str, Field(min_length=1)] | None = None
+    denominator: Annotated[str, Field(min_length=1)] | None = None
+    unit: str | None = None
+
+    @model_validator(mode="after")
+    def _columns(self) -> OutcomeDeclaration:
+        problem = column_problem(self.kind, self.followup, self.baseline, self.denominator)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    def schema(self, name: str) -> OutcomeSchema:
+        """The outcome's :class:`~swisbayes.data.schema.OutcomeSchema`, named ``name``."""
+        return OutcomeSchema(name, self.label, self.kind, self.followup, self.baseline,
+                             denominator=self.denominator, unit=self.unit)
+
+    @classmethod
+    def of(cls, schema: OutcomeSchema) -> OutcomeDeclaration:
+        """The declaration of ``schema`` (its name aside)."""
+        return cls(label=schema.label, kind=schema.kind, followup=schema.followup,
+                   baseline=schema.baseline, denominator=schema.denominator, unit=schema.unit)
 
 
 class Hierarchy(Strict):
@@ -254,8 +329,13 @@ class AnalysisSpec(Strict):
         Identifier of the analysis (file stem by convention).
     title : str
         Plain-English title for reports.
+    outcome_schema : OutcomeDeclaration, optional
+        The ``[outcome_schema]`` table: declares ``outcome`` when it is not built in (a
+        built-in outcome may be declared only exactly as it is). Filled in when ``outcome`` was
+        declared by another spec read earlier, so that every spec of a declared outcome
+        carries its declaration (a worker process or a saved result re-registers it).
     outcome : str
-        One of the outcomes in :data:`swisbayes.data.schema.OUTCOMES`.
+        A built-in outcome (:data:`swisbayes.data.schema.OUTCOMES`) or a declared one.
     family : {"negative_binomial", "poisson", "hurdle_negative_binomial", "beta_binomial"}
         Likelihood; it must fit the outcome (:data:`FAMILIES`): a count outcome takes
         ``negative_binomial`` or ``poisson``, ``days_in_care`` takes
@@ -266,10 +346,16 @@ class AnalysisSpec(Strict):
         one school year for attendance).
     hierarchy, adjustment, priors, decision, sampler
         See the nested classes.
+    overrides : dict
+        What was changed from the spec as written (by :meth:`with_covariates`,
+        :meth:`with_family`, :meth:`with_mcid` or the command line's ``--covariates``,
+        ``--family``), by key; recorded in every result's provenance. Empty as read.
     """
 
     name: Annotated[str, Field(min_length=1)]
     title: str = ""
+    # before `outcome`, so that the outcome's check sees the declaration
+    outcome_schema: OutcomeDeclaration | None = None
     outcome: str
     family: Literal["negative_binomial", "poisson", "hurdle_negative_binomial",
                     "beta_binomial"] = "negative_binomial"
@@ -280,17 +366,34 @@ class AnalysisSpec(Strict):
     # validated even when left out, so that attendance gets its default mcid_pp
     decision: Decision = Field(default=Decision(), validate_default=True)
     sampler: Sampler = Sampler()
+    overrides: dict[str, str | float | list[str]] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
     def _outcome_defaults(cls, raw: object) -> object:
         # Fill only what the spec leaves out, so that every value the user writes is kept and
         # checked; a count outcome keeps the class defaults exactly.
-        if not isinstance(raw, dict) or not isinstance(raw.get("outcome"), str) or (
-                raw["outcome"] not in OUTCOMES):
-            return raw  # a bad outcome (or a list, a table) is reported by the field's check
-        kind = OUTCOMES[raw["outcome"]].kind
-        defaults = {"family": FAMILIES[kind][0], **OUTCOME_DEFAULTS.get(kind, {})}
+        if not isinstance(raw, dict) or not isinstance(raw.get("outcome"), str):
+            return raw  # a bad outcome (a list, a table) is reported by the field's check
+        declared = raw.get(DECLARATION_TABLE)
+        known = known_outcomes().get(raw["outcome"])
+        if declared is None and known is not None and raw["outcome"] not in OUTCOMES:
+            declared = OutcomeDeclaration.of(known).model_dump()  # carry the declaration
+            raw = {**raw, DECLARATION_TABLE: declared}
+        if isinstance(declared, dict):
+            kind = declared.get("kind")
+            if kind not in FAMILIES:
+                return raw  # a bad declaration is reported by its own check
+            defaults: dict = {} if declared.get("baseline") else {
+                "adjustment": {"baseline": False}}
+        elif isinstance(declared, OutcomeDeclaration):
+            kind = declared.kind
+            defaults = {} if declared.baseline else {"adjustment": {"baseline": False}}
+        elif known is not None:
+            kind, defaults = known.kind, {}
+        else:
+            return raw  # an unknown outcome is reported by the field's check
+        defaults |= {"family": FAMILIES[kind][0], **OUTCOME_DEFAULTS.get(kind, {})}
         return _fill_missing(raw, defaults)
 
     @field_validator("name")
@@ -305,19 +408,23 @@ class AnalysisSpec(Strict):
 
     @field_validator("outcome")
     @classmethod
-    def _known_outcome(cls, value: str) -> str:
-        if value not in OUTCOMES:
-            raise ValueError(f"unknown outcome {value!r}; expected one of "
-                             f"{', '.join(OUTCOMES)}")
+    def _known_outcome(cls, value: str, info: ValidationInfo) -> str:
+        if DECLARATION_TABLE not in info.data:
+            return value  # the declaration is invalid, and its own check says why
+        declared = info.data[DECLARATION_TABLE]
+        if declared is not None:  # checked against the built-in and earlier declarations
+            check_declaration(declared.schema(value), source=_source(info))
+        elif value not in known_outcomes():
+            raise ValueError(unknown_outcome_message(value, "expected one of"))
         return value
 
     @field_validator("family")
     @classmethod
     def _family_fits_outcome(cls, value: str, info: ValidationInfo) -> str:
         outcome = info.data.get("outcome")
-        if outcome is None:  # the outcome itself is invalid and reported
+        kind = _kind(info)
+        if kind is None:  # the outcome itself is invalid and reported
             return value
-        kind = OUTCOMES[outcome].kind
         if value not in FAMILIES[kind]:
             raise ValueError(f"family {value!r} does not fit outcome {outcome!r} "
                              f"({_KIND_LABELS[kind]}); expected "
@@ -328,15 +435,39 @@ class AnalysisSpec(Strict):
     @classmethod
     def _mcid_pp_only_for_attendance(cls, value: Decision, info: ValidationInfo) -> Decision:
         outcome = info.data.get("outcome")
-        if outcome is None:
+        kind = _kind(info)
+        if kind is None:
             return value
-        attendance = OUTCOMES[outcome].kind == "sessions"
+        attendance = kind == "sessions"
         if value.mcid_pp is not None and not attendance:
             raise ValueError(f"mcid_pp (a difference in percentage points of absence) applies "
                              f"only to the attendance outcome, not {outcome!r}")
         if attendance and value.mcid_pp is None:
             return value.model_copy(update={"mcid_pp": DEFAULT_MCID_PP})
         return value
+
+    @field_validator("adjustment")
+    @classmethod
+    def _baseline_declared(cls, value: Adjustment, info: ValidationInfo) -> Adjustment:
+        declared = info.data.get(DECLARATION_TABLE)
+        if value.baseline and declared is not None and declared.baseline is None:
+            raise ValueError(f"adjustment for the baseline needs a baseline column, and "
+                             f"[{DECLARATION_TABLE}] declares none; expected "
+                             f"{DECLARATION_TABLE}.baseline (a column) or baseline = false")
+        return value
+
+    @model_validator(mode="after")
+    def _register(self) -> AnalysisSpec:
+        # the spec is valid as a whole: only now does its outcome become known
+        if self.outcome_schema is not None:
+            register_outcome(self.outcome_schema.schema(self.outcome),
+                             source=f"spec {self.name!r}")
+        return self
+
+    def __setstate__(self, state: dict) -> None:
+        # a spec sent to another process (a pool's worker) declares its outcome there too
+        super().__setstate__(state)
+        self._register()
 
     @property
     def covariates(self) -> tuple[str, ...]:
@@ -408,7 +539,8 @@ class AnalysisSpec(Strict):
         AnalysisSpec
         """
         changes = {k: v for k, v in {"mcid": mcid, "mcid_pp": mcid_pp}.items() if v is not None}
-        return self._with({"decision": {**self.decision.model_dump(), **changes}})
+        return self._with({"decision": {**self.decision.model_dump(), **changes},
+                           "overrides": {**self.overrides, **changes}})
 
     def with_covariates(self, covariates: Sequence[str]) -> AnalysisSpec:
         """Return a copy adjusting for other school covariates (an empty list for none).
@@ -423,7 +555,8 @@ class AnalysisSpec(Strict):
         AnalysisSpec
         """
         return self._with({"adjustment": {**self.adjustment.model_dump(),
-                                          "covariates": list(covariates)}})
+                                          "covariates": list(covariates)},
+                           "overrides": {**self.overrides, "covariates": list(covariates)}})
 
     def with_family(self, family: str) -> AnalysisSpec:
         """Return a copy with another likelihood family (it must fit the outcome).
@@ -437,7 +570,7 @@ class AnalysisSpec(Strict):
         -------
         AnalysisSpec
         """
-        return self._with({"family": family})
+        return self._with({"family": family, "overrides": {**self.overrides, "family": family}})
 
     def _with(self, update: dict) -> AnalysisSpec:
         """A copy with ``update`` merged in and validated as a whole (errors name the field)."""
@@ -474,7 +607,23 @@ class AnalysisSpec(Strict):
         return load_spec(path)
 
 
-_KIND_LABELS = {"count": "a count of events", "days": "days in care, with many zeros",
+def _kind(info: ValidationInfo) -> str | None:
+    """The kind of the outcome being validated: declared, else as the schema knows it (None
+    when neither the outcome nor its declaration is valid: their checks report it)."""
+    declared = info.data.get(DECLARATION_TABLE)
+    if declared is not None:
+        return declared.kind
+    known = known_outcomes().get(info.data.get("outcome", ""))
+    return None if known is None else known.kind
+
+
+def _source(info: ValidationInfo) -> str:
+    """The spec being validated, for messages about its declaration."""
+    name = info.data.get("name")
+    return f"spec {name!r}" if name else "this spec"
+
+
+_KIND_LABELS = {"count": "a count of events", "days": "days, with many zeros",
                 "sessions": "sessions missed out of sessions possible"}
 
 

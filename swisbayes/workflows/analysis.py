@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from swisbayes._base.errors import SpecError
 from swisbayes.data.io import SchoolData, read_school_data, require_data
 from swisbayes.evidence.resolver import named_prior, resolved_spec
 from swisbayes.families.common import ModelBuild
@@ -22,7 +23,7 @@ from swisbayes.families.registry import build_model
 from swisbayes.inference import fitting
 from swisbayes.inference.fitting import FitResult
 from swisbayes.priors.library import MixturePrior
-from swisbayes.spec.analysis import AnalysisSpec
+from swisbayes.spec.analysis import AnalysisSpec, load_spec
 
 DataLike = str | Path | pd.DataFrame | SchoolData
 """What the API accepts as trial data: a file, a frame, or already checked data."""
@@ -33,8 +34,8 @@ class Analysis:
 
     Parameters
     ----------
-    spec : AnalysisSpec
-        The analysis (see :func:`swisbayes.load_spec`).
+    spec : AnalysisSpec, str or path
+        The analysis, or a spec file or shipped spec name to load (:func:`swisbayes.load_spec`).
     data : path, DataFrame or SchoolData
         School- or pupil-level data; ``swisbayes.load_example()`` for the bundled synthetic
         SWIS data. There is no default: an analysis always names its data.
@@ -54,7 +55,8 @@ class Analysis:
     ('vague', 'school')
     """
 
-    def __init__(self, spec: AnalysisSpec, data: DataLike) -> None:
+    def __init__(self, spec: AnalysisSpec | str | Path, data: DataLike) -> None:
+        spec = _as_spec(spec)
         self.spec = resolved_spec(spec)
         self.data = read_school_data(require_data(data, spec.name), outcomes=[spec.outcome],
                                      covariates=spec.covariates)
@@ -104,7 +106,23 @@ class Analysis:
         return Analysis(self.spec.with_prior(prior), self.data)  # checked data are reused
 
 
-def fit(spec: AnalysisSpec, data: DataLike, *, progress: bool = False,
+def _as_spec(spec: AnalysisSpec | str | Path) -> AnalysisSpec:
+    """A spec as given, or loaded from a file or a shipped spec's name.
+
+    Raises
+    ------
+    SpecError
+        For anything else, or a spec that cannot be loaded.
+    """
+    if isinstance(spec, AnalysisSpec):
+        return spec
+    if isinstance(spec, str | Path):
+        return load_spec(spec)
+    raise SpecError(f"spec must be an AnalysisSpec, a spec file or a shipped spec's name "
+                    f"(e.g. 's47_primary'); got {type(spec).__name__}")
+
+
+def fit(spec: AnalysisSpec | str | Path, data: DataLike, *, progress: bool = False,
         raise_on_failure: bool = False) -> FitResult:
     """Fit an analysis spec to trial data, with the diagnostics gate.
 
@@ -114,8 +132,9 @@ def fit(spec: AnalysisSpec, data: DataLike, *, progress: bool = False,
 
     Parameters
     ----------
-    spec : AnalysisSpec
-        What to fit (outcome, model, prior, sampler settings and seed).
+    spec : AnalysisSpec, str or path
+        What to fit (outcome, model, prior, sampler settings and seed), or a spec file or
+        shipped spec name to load.
     data : path, DataFrame or SchoolData
         School- or pupil-level data; ``swisbayes.load_example()`` for the bundled synthetic
         SWIS data.

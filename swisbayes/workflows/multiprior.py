@@ -14,18 +14,20 @@ of worker processes, each outcome's result the same whichever runs it.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from swisbayes._base.errors import SpecError, SwisbayesError
-from swisbayes.data.io import SchoolData, read_school_data, require_data
+from swisbayes._base.errors import DataError, SpecError, SwisbayesError
+from swisbayes.data.io import SchoolData, read_school_data, read_table, require_data
+from swisbayes.data.schema import outcome_schema
 from swisbayes.evidence.resolver import named_prior
 from swisbayes.inference.fitting import PriorAnalysis, fit
 from swisbayes.priors.library import PILOT_PRIOR, MixturePrior
-from swisbayes.spec.analysis import AnalysisSpec, load_spec
+from swisbayes.spec.analysis import FAMILIES, AnalysisSpec, load_spec
 from swisbayes.spec.grid import Reweighting
 from swisbayes.workflows.engine import Batch, Task, cell_hash, run_batch
 from swisbayes.workflows.store import ROW_FORMAT
@@ -137,12 +139,120 @@ def report_specs(spec_dir: str | Path) -> list[AnalysisSpec]:
     return [load_spec(directory / f) for f in REPORT_SPECS if (directory / f).is_file()]
 
 
-def load_report_data(data: str | Path | pd.DataFrame | SchoolData | None,
+def load_report_data(data: str | Path | pd.DataFrame | SchoolData,
                      specs: Sequence[AnalysisSpec]) -> SchoolData:
-    """Read and validate the data once for every analysis (the bundled data when None)."""
+    """Read and validate the data once for every analysis."""
     covariates = sorted({c for s in specs for c in s.covariates})
     return read_school_data(require_data(data, "the report"),
                             outcomes=[s.outcome for s in specs], covariates=covariates)
+
+
+@dataclass(frozen=True)
+class ReportPlan:
+    """The report's analyses adapted to the data: what is fitted, what is left out and why.
+
+    Parameters
+    ----------
+    specs : list of AnalysisSpec
+        The analyses whose outcome the data have, with covariates the data lack dropped.
+    notes : list of str
+        One sentence per outcome left out and per covariate dropped, for the top of the page
+        and the provenance.
+    """
+
+    specs: list[AnalysisSpec]
+    notes: list[str]
+
+
+def plan_report(specs: Sequence[AnalysisSpec], columns: Sequence[str], *,
+                covariates: Sequence[str] | None = None,
+                family: str | None = None) -> ReportPlan:
+    """Adapt the report's analyses to the columns of the data.
+
+    An analysis whose outcome's columns are not all in the data is left out, and named; a
+    covariate the data lack is dropped from that analysis, and named, unless ``covariates``
+    is given (an explicit choice is kept, and the data are then checked against it).
+    ``family`` replaces the likelihood of every analysis it can model.
+
+    Parameters
+    ----------
+    specs : sequence of AnalysisSpec
+        The primary analysis first.
+    columns : sequence of str
+        The data's columns.
+    covariates : sequence of str, optional
+        Covariates for every analysis instead of each spec's (empty for none).
+    family : str, optional
+        A likelihood family (e.g. ``"poisson"``) for the analyses whose outcome it fits.
+
+    Returns
+    -------
+    ReportPlan
+
+    Raises
+    ------
+    DataError
+        If the primary analysis's outcome is not in the data (the verdict is about it).
+    SpecError
+        If ``family`` fits none of the analyses.
+    """
+    present = set(columns)
+    kept, notes = [], []
+    for spec in specs:
+        schema = outcome_schema(spec.outcome)
+        missing = [c for c in schema.columns if c not in present]
+        if missing:
+            if spec is specs[0]:
+                raise DataError(f"the report's verdict is about {schema.label.lower()} "
+                                f"({spec.name}), but the data have no column "
+                                f"{', '.join(repr(c) for c in missing)}; expected the columns "
+                                f"{', '.join(repr(c) for c in schema.columns)}")
+            notes.append(f"{schema.label} ({spec.name}) is left out: the data have no column "
+                         f"{', '.join(repr(c) for c in missing)}.")
+            continue
+        if covariates is not None:
+            spec = spec.with_covariates(covariates)
+        else:
+            absent = [c for c in spec.covariates if c not in present]
+            if absent:
+                spec = spec.with_covariates([c for c in spec.covariates if c not in absent])
+                notes.append(f"{schema.label} ({spec.name}) is not adjusted for "
+                             f"{', '.join(absent)}: the data have no such column.")
+        kept.append(spec)
+    if family is not None:
+        fits = [s for s in kept if family in FAMILIES[outcome_schema(s.outcome).kind]]
+        if not fits:
+            raise SpecError(f"--family {family} fits none of the report's outcomes")
+        kept = [s.with_family(family) if s in fits else s for s in kept]
+        notes += [f"{outcome_schema(s.outcome).label} ({s.name}) keeps its {s.family} model: "
+                  f"{family} does not fit it." for s in kept if s not in fits]
+    return ReportPlan(kept, notes)
+
+
+def data_columns(data: str | Path | pd.DataFrame | SchoolData) -> list[str]:
+    """The columns of the data as given (a file's header, read without typing it)."""
+    if isinstance(data, SchoolData):
+        return list(data.frame.columns)
+    if isinstance(data, pd.DataFrame):
+        return list(data.columns)
+    return list(read_table(data).columns)
+
+
+def data_metadata(data: str | Path | pd.DataFrame | SchoolData) -> dict:
+    """What the data say of themselves: a DataFrame's ``attrs["swisbayes"]``, or the sidecar
+    ``FILE.json`` that ``swisbayes simulate`` writes beside a file (empty when none)."""
+    if isinstance(data, pd.DataFrame):
+        return dict(data.attrs.get("swisbayes", {}))
+    if isinstance(data, SchoolData):
+        return {}
+    sidecar = Path(f"{data}.json")
+    if not sidecar.is_file():
+        return {}
+    try:
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{sidecar}: not readable as the data's JSON sidecar ({exc})") from None
+    return meta if isinstance(meta, dict) else {}
 
 
 def run_analyses(specs: Sequence[AnalysisSpec], data: SchoolData,
@@ -261,9 +371,13 @@ __all__ = [
     "STANDARD_PRIORS",
     "OutcomeAnalysis",
     "OutcomePlan",
+    "ReportPlan",
     "analyse_outcome",
     "analyse_outcome_cell",
+    "data_columns",
+    "data_metadata",
     "load_report_data",
+    "plan_report",
     "report_specs",
     "run_analyses"
 ]
