@@ -68,3 +68,16 @@ def test_a_figure_drawn_on_given_axes_returns_their_figure():
         assert len(fig.axes) == 3  # drawn where asked, no new axes
     finally:
         plt.close(fig)
+
+
+def test_a_new_figure_is_not_kept_open_by_pyplot():
+    # a bare Figure: shown once in a notebook (as the cell's value), never piling up in pyplot
+    import matplotlib.pyplot as plt
+
+    from swisbayes.plots.decision import plot_ceac
+
+    before = plt.get_fignums()
+    results = [fake_result("s47", 1.05, (0.9, 1.2))]
+    figures = [plot_forest(results), plot_ceac([1000, 2000], {"vague": np.array([0.1, 0.2])})]
+    assert plt.get_fignums() == before
+    assert all(f.axes for f in figures)

@@ -147,10 +147,57 @@ def draw_posterior_predictive(build: ModelBuild, posterior: xr.DataTree | xr.Dat
         If a draw's expected count is too large to draw (:data:`TOO_LARGE`).
     """
     from pymc.backends.arviz import find_constants, find_observations
-    from pymc.pytensorf import compile as compile_graph
 
     model = build.model
     names = observed_names(build)
+    run = _at_every_draw(build, posterior, draw=True, log_likelihood=log_likelihood, seed=seed)
+    groups = {"posterior_predictive": run.pop("draws"),
+              "observed_data": xr.Dataset({
+                  name: _labelled(model, name, np.asarray(value), {})
+                  for name, value in find_observations(model).items()}),
+              "constant_data": xr.Dataset({
+                  name: _labelled(model, name, np.asarray(value), {})
+                  for name, value in find_constants(model).items()}),
+              **run}
+    return _whole_numbers(xr.DataTree.from_dict(groups), names)
+
+
+def pointwise_log_likelihood(build: ModelBuild,
+                             posterior: xr.DataTree | xr.Dataset) -> xr.Dataset:
+    """The log-likelihood of each observed unit at each posterior draw of a fit of ``build``.
+
+    The log density of the observed variable, term by term (one per school in every family:
+    a pupil-level count fit's terms are its schools' cells together), vectorised over the
+    draws as :func:`draw_posterior_predictive` does.
+
+    Parameters
+    ----------
+    build : ModelBuild
+        The model that was fitted, on the data it was fitted to.
+    posterior : xarray.DataTree or xarray.Dataset
+        A fit's DataTree or posterior Dataset.
+
+    Returns
+    -------
+    xarray.Dataset
+        One float64 variable per observed variable (``y_obs``), dims ``chain``, ``draw`` and
+        the variable's own: the ``log_likelihood`` group that PSIS-LOO and power-scaling read.
+
+    Raises
+    ------
+    KeyError
+        If the posterior lacks a free variable of the model.
+    """
+    return _at_every_draw(build, posterior, draw=False, log_likelihood=True)["log_likelihood"]
+
+
+def _at_every_draw(build: ModelBuild, posterior: xr.DataTree | xr.Dataset, *, draw: bool,
+                   log_likelihood: bool, seed: int | None = None) -> dict[str, xr.Dataset]:
+    """Draws (``"draws"``) and log-likelihood (``"log_likelihood"``) of the observed variables
+    at every posterior draw, from one run of the model's graph vectorised over the draws."""
+    from pymc.pytensorf import compile as compile_graph
+
+    model = build.model
     draws = posterior_dataset(posterior)
     missing = [rv.name for rv in model.free_RVs if rv.name not in draws]
     if missing:  # they would otherwise be drawn from their prior, silently
@@ -159,30 +206,19 @@ def draw_posterior_predictive(build: ModelBuild, posterior: xr.DataTree | xr.Dat
     # (chain, draw), and every graph below it gains those dims.
     values = {rv: pt.constant(draws[rv.name].transpose(*SAMPLE_DIMS, ...).to_numpy()
                               .astype(rv.dtype), name=rv.name) for rv in model.free_RVs}
-    observed = [model[name] for name in names]
-    outputs = [_draws_at_every_draw(rv, values) for rv in observed]
-    if log_likelihood:
-        outputs += [vectorize_graph(pm.logp(rv, model.rvs_to_values[rv]), replace=values)
-                    for rv in observed]
-    run = compile_graph([], outputs, random_seed=seed, mode=PREDICTIVE_COMPILE["mode"])
+    observed = model.observed_RVs
+    parts = {"draws": [_draws_at_every_draw(rv, values) for rv in observed] if draw else [],
+             "log_likelihood": [vectorize_graph(pm.logp(rv, model.rvs_to_values[rv]),
+                                                replace=values)
+                                for rv in observed] if log_likelihood else []}
+    run = compile_graph([], [g for graphs in parts.values() for g in graphs], random_seed=seed,
+                        mode=PREDICTIVE_COMPILE["mode"])
     with _explain_overflow():
-        results = run()
+        results = iter(run())
     coords = {d: draws[d].to_numpy() for d in SAMPLE_DIMS}
-
-    def dataset(arrays: list[np.ndarray]) -> xr.Dataset:
-        return xr.Dataset({name: _labelled(model, name, array, coords)
-                           for name, array in zip(names, arrays, strict=True)})
-
-    groups = {"posterior_predictive": dataset(results[:len(names)]),
-              "observed_data": xr.Dataset({
-                  name: _labelled(model, name, np.asarray(value), {})
-                  for name, value in find_observations(model).items()}),
-              "constant_data": xr.Dataset({
-                  name: _labelled(model, name, np.asarray(value), {})
-                  for name, value in find_constants(model).items()})}
-    if log_likelihood:
-        groups["log_likelihood"] = dataset(results[len(names):])
-    return _whole_numbers(xr.DataTree.from_dict(groups), names)
+    return {part: xr.Dataset({rv.name: _labelled(model, rv.name, next(results), coords)
+                              for rv in observed})
+            for part, graphs in parts.items() if graphs}
 
 
 def _draws_at_every_draw(rv: TensorVariable,
@@ -256,6 +292,7 @@ __all__ = [
     "draw_posterior_predictive",
     "draw_prior_predictive",
     "observed_names",
+    "pointwise_log_likelihood",
     "posterior_dataset",
     "predictive_group",
     "split_seed",

@@ -3,7 +3,8 @@
 An outcome's kind (``count``, ``days``, ``sessions``) is declared as data in
 :mod:`swisbayes.data.schema`; its :class:`OutcomeFamily` here owns what differs between kinds:
 building the PyMC model, naming the effect variables, the decision summary of its
-posterior, and drawing outcomes from the model (prior and posterior predictive). Everything
+posterior, drawing outcomes from the model (prior and posterior predictive), and reading a
+school's outcome as a rate (the scale of the predictive checks). Everything
 else asks the registry (:func:`family_of`, :func:`build_model`, :func:`decide_spec`,
 :func:`prior_predictive`, :func:`posterior_predictive`) and never switches on the kind itself,
 so a new kind of outcome is one new family object plus its schema entry and specs.
@@ -19,7 +20,7 @@ import xarray as xr
 
 from swisbayes._base.errors import SpecError
 from swisbayes.data.io import SchoolData
-from swisbayes.data.schema import outcome_schema
+from swisbayes.data.schema import EXPOSURE_COLUMN, outcome_schema
 from swisbayes.decision.summaries import DecisionSummary, decide, decide_attendance, decide_hurdle
 from swisbayes.families.attendance import build_attendance_model
 from swisbayes.families.common import ModelBuild
@@ -45,6 +46,38 @@ def schools_only(spec: AnalysisSpec, data: SchoolData, tree: xr.DataTree,
     return tree
 
 
+def pupils(spec: AnalysisSpec, data: SchoolData) -> np.ndarray:
+    """Each school's pupils: the exposure of counts and days in care."""
+    return data.frame[EXPOSURE_COLUMN].to_numpy(float)
+
+
+def sessions_possible(spec: AnalysisSpec, data: SchoolData) -> np.ndarray:
+    """Each school's sessions possible: the denominator of sessions missed."""
+    return data.frame[outcome_schema(spec.outcome).denominator].to_numpy(float)
+
+
+@dataclass(frozen=True)
+class SchoolRate:
+    """How a school's outcome becomes a rate that schools of any size share a scale on.
+
+    Predictive checks compare schools through it (their means, variances, maximum and LA
+    spread), so a large school's count does not pass for a high rate.
+
+    Parameters
+    ----------
+    denominator : callable
+        ``denominator(spec, data) -> numpy.ndarray``: one value per school of ``data.frame``.
+    per : float
+        The rate is outcome / denominator times this (1000 for events per 1000 pupils).
+    unit : str
+        What the rate is, for text and axes.
+    """
+
+    denominator: Callable[[AnalysisSpec, SchoolData], np.ndarray]
+    per: float
+    unit: str
+
+
 @dataclass(frozen=True)
 class OutcomeFamily:
     """What one kind of outcome needs that the others do not.
@@ -62,6 +95,9 @@ class OutcomeFamily:
         Log-scale effect variables of the posterior and the ratio each one is reported as.
     extra_decision : callable, optional
         Keyword arguments the decider needs beyond the common ones, from the spec.
+    rate : SchoolRate
+        A school's outcome as a rate (events per 1000 pupils, % of sessions missed), the scale
+        of the predictive checks.
     unit_draws : callable, optional
         ``unit_draws(spec, data, tree, parameters, rng) -> tree``: adds draws of observation
         units below the school (pupil cells) to predictive draws of the school outcomes, from
@@ -72,6 +108,7 @@ class OutcomeFamily:
     builder: Callable[[AnalysisSpec, SchoolData], ModelBuild]
     decider: Callable[..., DecisionSummary]
     effect_vars: Mapping[str, str]
+    rate: SchoolRate
     extra_decision: Callable[[AnalysisSpec], dict] = no_extra
     unit_draws: Callable[[AnalysisSpec, SchoolData, xr.DataTree, xr.Dataset,
                           np.random.Generator], xr.DataTree] = schools_only
@@ -120,8 +157,8 @@ class OutcomeFamily:
         return self.unit_draws(spec, data, tree, tree["prior"].to_dataset(), rng)
 
     def posterior_predictive(self, spec: AnalysisSpec, data: SchoolData,
-                             posterior: xr.DataTree | xr.Dataset, *,
-                             seed: int | None = None) -> xr.DataTree:
+                             posterior: xr.DataTree | xr.Dataset, *, seed: int | None = None,
+                             log_likelihood: bool = False) -> xr.DataTree:
         """Outcomes drawn given each posterior draw of a fit of ``spec`` to ``data``.
 
         Parameters
@@ -133,12 +170,16 @@ class OutcomeFamily:
         posterior : xarray.DataTree or xarray.Dataset
             The fit's DataTree (its ``posterior`` group is read) or posterior Dataset.
         seed : int, optional
+        log_likelihood : bool, default False
+            Also return the pointwise log-likelihood of the data, one term per school, at
+            each posterior draw (from the same run as the draws; see
+            :func:`~swisbayes.families.predictive.draw_posterior_predictive`).
 
         Returns
         -------
         xarray.DataTree
             ``posterior_predictive`` (as for :meth:`prior_predictive`, one draw per posterior
-            draw) and ``observed_data``.
+            draw), ``observed_data`` and, when asked for, ``log_likelihood``.
 
         Raises
         ------
@@ -146,8 +187,28 @@ class OutcomeFamily:
             If the posterior lacks a parameter of the model.
         """
         pymc_seed, rng = split_seed(seed)
-        tree = draw_posterior_predictive(self.build(spec, data), posterior, seed=pymc_seed)
+        tree = draw_posterior_predictive(self.build(spec, data), posterior, seed=pymc_seed,
+                                         log_likelihood=log_likelihood)
         return self.unit_draws(spec, data, tree, posterior_dataset(posterior), rng)
+
+    def school_rates(self, spec: AnalysisSpec, data: SchoolData,
+                     outcome: np.ndarray) -> np.ndarray:
+        """Schools' outcomes as rates comparable across schools of any size (see :attr:`rate`).
+
+        Parameters
+        ----------
+        spec : AnalysisSpec
+        data : SchoolData
+            Gives each school's denominator (``data.frame``, one row per school).
+        outcome : numpy.ndarray
+            School outcomes, schools on the last axis (observed, or predictive draws).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``outcome / denominator * rate.per``, the shape of ``outcome``.
+        """
+        return np.asarray(outcome, dtype=float) / self.rate.denominator(spec, data) * self.rate.per
 
 
 def attendance_decision(spec: AnalysisSpec) -> dict:
@@ -158,11 +219,14 @@ def attendance_decision(spec: AnalysisSpec) -> dict:
 FAMILIES: dict[str, OutcomeFamily] = {
     family.kind: family for family in (
         OutcomeFamily("count", build_count_model, decide, {"log_irr": "irr"},
+                      SchoolRate(pupils, 1000.0, "events per 1000 pupils"),
                       unit_draws=add_cell_draws),
         OutcomeFamily("days", build_hurdle_model, decide_hurdle,
-                      {"zero_log_irr": "zero_irr", "positive_log_irr": "positive_irr"}),
+                      {"zero_log_irr": "zero_irr", "positive_log_irr": "positive_irr"},
+                      SchoolRate(pupils, 1.0, "days in care per pupil")),
         OutcomeFamily("sessions", build_attendance_model, decide_attendance,
                       {"log_irr": "odds_ratio"},
+                      SchoolRate(sessions_possible, 100.0, "% of sessions missed"),
                       extra_decision=attendance_decision),
     )
 }
@@ -264,8 +328,8 @@ def prior_predictive(spec: AnalysisSpec, data: SchoolData, *, draws: int = 500,
 
 
 def posterior_predictive(spec: AnalysisSpec, data: SchoolData,
-                         posterior: xr.DataTree | xr.Dataset, *,
-                         seed: int | None = None) -> xr.DataTree:
+                         posterior: xr.DataTree | xr.Dataset, *, seed: int | None = None,
+                         log_likelihood: bool = False) -> xr.DataTree:
     """Outcomes drawn given each posterior draw of a fit of the spec's outcome.
 
     Parameters
@@ -276,14 +340,18 @@ def posterior_predictive(spec: AnalysisSpec, data: SchoolData,
     posterior : xarray.DataTree or xarray.Dataset
         The fit's DataTree or its posterior Dataset.
     seed : int, optional
+    log_likelihood : bool, default False
+        Also return the pointwise log-likelihood, one term per school.
 
     Returns
     -------
     xarray.DataTree
         See :meth:`OutcomeFamily.posterior_predictive`.
     """
-    return family_of(spec).posterior_predictive(spec, data, posterior, seed=seed)
+    return family_of(spec).posterior_predictive(spec, data, posterior, seed=seed,
+                                                log_likelihood=log_likelihood)
 
 
-__all__ = ["FAMILIES", "OutcomeFamily", "build_model", "decide_spec", "family_of",
-           "posterior_predictive", "prior_predictive", "schools_only"]
+__all__ = ["FAMILIES", "OutcomeFamily", "SchoolRate", "build_model", "decide_spec", "family_of",
+           "posterior_predictive", "prior_predictive", "pupils", "schools_only",
+           "sessions_possible"]

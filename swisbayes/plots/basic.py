@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from swisbayes._base.atomic import write_atomic
+from swisbayes.plots.canvas import axes_for
 from swisbayes.priors.library import MixturePrior
 
 if TYPE_CHECKING:
@@ -39,10 +40,7 @@ def plot_priors(priors: Sequence[MixturePrior], *, mcid: float = 0.10,
     -----
     The density of the IRR :math:`r` is :math:`p(\\log r) / r`.
     """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7.5, 4.0))
+    ax = axes_for(ax, (7.5, 4.0))
     r = np.linspace(*irr_range, 600)
     for prior in priors:
         density = np.exp(prior.logpdf(np.log(r))) / r
@@ -54,7 +52,6 @@ def plot_priors(priors: Sequence[MixturePrior], *, mcid: float = 0.10,
     ax.set_xlim(*irr_range)
     ax.set_ylim(bottom=0)
     ax.legend(frameon=False, fontsize=7, ncol=2)
-    ax.figure.tight_layout()
     return ax.figure
 
 
@@ -113,10 +110,7 @@ def plot_forest(results: Sequence[Any], *, ax: Axes | None = None) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7.5, 0.45 * len(results) + 1.2))
+    ax = axes_for(ax, (7.5, 0.45 * len(results) + 1.2))
     rows = np.arange(len(results))[::-1]
     draw_interval_rows(ax, rows, [r.decision.effect.median for r in results],
                        [r.decision.effect.ci for r in results],
@@ -132,7 +126,6 @@ def plot_forest(results: Sequence[Any], *, ax: Axes | None = None) -> Figure:
         ax.axvline(1 - mcid, color="0.35", lw=0.9, ls="--", label=f"{mcid:.0%} reduction (MCID)")
         ax.legend(frameon=False, fontsize=8, loc="lower right")
     ax.set_xlabel("ratio, SWIS vs control (median and 95% interval; below 1 = fewer)")
-    ax.figure.tight_layout()
     return ax.figure
 
 

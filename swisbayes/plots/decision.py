@@ -40,6 +40,7 @@ from swisbayes.decision.summaries import (
     weighted_quantile,
 )
 from swisbayes.plots.basic import UNRELIABLE_COLOUR, draw_interval_rows
+from swisbayes.plots.canvas import axes_for
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -119,10 +120,7 @@ def _house_style() -> Iterator[None]:
 
 
 def _new_axes(height: float = _HEIGHT, ax: Axes | None = None) -> Axes:
-    if ax is not None:  # the caller's axes: draw there, in their figure
-        return ax
-    figure = Figure(figsize=(FIGURE_WIDTH, height), layout="constrained")
-    return figure.add_subplot()
+    return axes_for(ax, (FIGURE_WIDTH, height))
 
 
 def _tidy(ax: Axes) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from swisbayes.plots.basic import save_figure
+from swisbayes.plots.canvas import axes_for
 from swisbayes.spec.analysis import AnalysisSpec
 from swisbayes.spec.grid import PRIOR_AXIS, SPEC_AXIS
 
@@ -130,10 +131,7 @@ def plot_probability_by_prior(result: SensitivityResult, *, x: str = "centre",
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7.5, 4.2))
+    ax = axes_for(ax, (7.5, 4.2))
     for label, line in probability_lines(result, x=x, column=column, where=where).items():
         ax.plot(line["x"], line["y"], "o-", lw=1.4, ms=4, label=label)
     ax.axhline(threshold, color="0.35", lw=0.9, ls="--", label=f"decision threshold {threshold:g}")
@@ -144,7 +142,6 @@ def plot_probability_by_prior(result: SensitivityResult, *, x: str = "centre",
     if column.startswith("prob"):
         ax.set_ylim(-0.02, 1.02)
     ax.legend(frameon=False, fontsize=7)
-    ax.figure.tight_layout()
     return ax.figure
 
 
@@ -196,11 +193,8 @@ def plot_heatmap(result: SensitivityResult, x_axis: str, y_axis: str = PRIOR_AXI
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
-
     values = heatmap_values(result, x_axis, y_axis, column=column, where=where)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(1.3 * values.shape[1] + 4.5, 0.4 * values.shape[0] + 1.8))
+    ax = axes_for(ax, (1.3 * values.shape[1] + 4.5, 0.4 * values.shape[0] + 1.8))
     limits = {"vmin": 0.0, "vmax": 1.0} if column.startswith("prob") else {}
     image = ax.imshow(values.to_numpy(), cmap="viridis", aspect="auto", **limits)
     for (i, j), value in np.ndenumerate(values.to_numpy()):
@@ -216,7 +210,6 @@ def plot_heatmap(result: SensitivityResult, x_axis: str, y_axis: str = PRIOR_AXI
         if a not in (x_axis, y_axis) and a not in (where or {}) and len(result.axes[a]) > 1}
     ax.set_title(", ".join(f"{a}={v}" for a, v in fixed.items()) or column, fontsize=8)
     ax.figure.colorbar(image, ax=ax, label=column.replace("_", " "))
-    ax.figure.tight_layout()
     return ax.figure
 
 
