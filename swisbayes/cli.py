@@ -684,7 +684,8 @@ def simulate_study(spec_file: Path, scenarios: list[float], n_trials: int,
               help="Replicates (datasets drawn from the prior).")
 @click.option("--prior", default=None, metavar="NAME",
               help="Effect prior to simulate from and fit with (a library name); default "
-                   "N(0, 0.5) on the log IRR. The vague prior gives absurd datasets.")
+                   "N(0, 0.3) on the log effect, with realistic hyperpriors (see "
+                   "swisbayes.workflows.sbc). The vague prior gives absurd datasets.")
 @click.option("--prior-normal", nargs=2, type=float, default=None, metavar="MEAN SD",
               help="A normal effect prior on the log IRR instead.")
 @click.option("--ranks", "n_ranks", type=click.IntRange(min=9), default=99, show_default=True,
@@ -692,14 +693,17 @@ def simulate_study(spec_file: Path, scenarios: list[float], n_trials: int,
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Directory for the cells (default: out/sbc-SPEC-NAME).")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, callback=_figure_path, help="Rank histograms, one panel per parameter.")
+              default=None, callback=_figure_path,
+              help="PIT-ECDF difference plots with simultaneous bands, one panel per "
+                   "parameter.")
 @_engine_options
 def sbc(spec_file: Path, n_replicates: int, prior: str | None,
         prior_normal: tuple[float, float] | None, n_ranks: int, out: Path | None,
         plot_file: Path | None, workers: int, scheduler: str | None, resume: bool,
         as_json: bool, quiet: bool, draws: int | None, tune: int | None, chains: int | None,
         seed: int | None) -> None:
-    """Simulation-based calibration: draw from the prior, fit, rank the truth; test uniformity.
+    """Simulation-based calibration: draw from the prior, fit, rank the truth; test uniformity
+    (PIT-ECDF with simultaneous bands). Any outcome family.
 
     Exit code 3 if a parameter's ranks are flagged as not uniform.
     """
@@ -719,9 +723,9 @@ def sbc(spec_file: Path, n_replicates: int, prior: str | None,
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text)
     if plot_file is not None and result.rows:
         from swisbayes.plots.basic import save_figure
-        from swisbayes.workflows.calibration_plots import plot_rank_histograms
+        from swisbayes.workflows.calibration_plots import plot_pit_ecdf
 
-        save_figure(plot_rank_histograms(result), plot_file)
+        save_figure(plot_pit_ecdf(result), plot_file)
         click.echo(f"wrote {plot_file}", err=as_json)
     for message in result.errors.values():
         click.echo(f"error: a replicate was not fitted: {message}", err=True)

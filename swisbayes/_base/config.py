@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import tomllib
+import types
+import typing
 from pathlib import Path
 from typing import Annotated
 
@@ -142,8 +144,11 @@ def model_at(model: type[BaseModel], loc: list[str]) -> type[BaseModel] | None:
         if current is None or key not in current.model_fields:
             return None
         annotation = current.model_fields[key].annotation
-        current = annotation if isinstance(annotation, type) and issubclass(
-            annotation, BaseModel) else None
+        # an optional table (``Model | None``) is its model
+        optional = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+        options = [annotation, *(typing.get_args(annotation) if optional else ())]
+        current = next((a for a in options if isinstance(a, type) and issubclass(a, BaseModel)),
+                       None)
     return current
 
 

@@ -334,8 +334,9 @@ def _unreachable(rule: DecisionRule, target: str, along: list[RuleInputs], mcid:
     if all(r.verdict == "invest" or r.prob_meaningful < rule.stop for r in along):
         return (f"{what} is below {format_threshold(rule.stop)} under every prior of it that "
                 "does not pass the rule to invest")
-    return ("no further trial considered is expected to be worth its cost under any prior of it "
-            f"that neither invests nor stops on {what} alone{cannot_pay}")
+    return (f"wherever {what} is at least {format_threshold(rule.stop)} and the rule to invest "
+            "is not met, no further trial considered is expected to be worth its cost"
+            f"{cannot_pay}")
 
 
 __all__ = ["REFINE_STEPS", "RuleInputs", "RuleTerms", "VerdictChange", "rule_inputs",

@@ -191,25 +191,6 @@ class OutcomeFamily:
                                          log_likelihood=log_likelihood)
         return self.unit_draws(spec, data, tree, posterior_dataset(posterior), rng)
 
-    def school_rates(self, spec: AnalysisSpec, data: SchoolData,
-                     outcome: np.ndarray) -> np.ndarray:
-        """Schools' outcomes as rates comparable across schools of any size (see :attr:`rate`).
-
-        Parameters
-        ----------
-        spec : AnalysisSpec
-        data : SchoolData
-            Gives each school's denominator (``data.frame``, one row per school).
-        outcome : numpy.ndarray
-            School outcomes, schools on the last axis (observed, or predictive draws).
-
-        Returns
-        -------
-        numpy.ndarray
-            ``outcome / denominator * rate.per``, the shape of ``outcome``.
-        """
-        return np.asarray(outcome, dtype=float) / self.rate.denominator(spec, data) * self.rate.per
-
 
 def attendance_decision(spec: AnalysisSpec) -> dict:
     """Attendance's meaningful fall in absence, in percentage points."""

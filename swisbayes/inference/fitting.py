@@ -26,6 +26,7 @@ from swisbayes.data.schema import outcome_schema
 from swisbayes.decision.summaries import DecisionSummary, population_ratio
 from swisbayes.families.common import ModelBuild
 from swisbayes.families.registry import build_model, decide_spec
+from swisbayes.inference import criticism
 from swisbayes.inference.diagnostics import compute_diagnostics
 from swisbayes.inference.results import (
     Attempt,
@@ -323,6 +324,39 @@ class FitResult(SampledResult):
         ScreenResult
         """
         return power_scaling_screen(self, self.data)
+
+    @functools.cached_property
+    def _check_draws(self) -> xr.DataTree:
+        # Replicated data and pointwise log-likelihood from one run over the draws, made once
+        # for both ppc() and loo() (their seed is the fit's).
+        return criticism.predictive_draws(self)
+
+    def ppc(self) -> criticism.PpcResult:
+        """Posterior predictive checks of this fit, on its schools' rates.
+
+        The mean and variance of the school rates in each arm, the share of schools with none,
+        the highest school rate and the SD of LA rates, each with its posterior predictive
+        p-value, flagged below 0.01 or above 0.99
+        (:func:`~swisbayes.inference.criticism.posterior_predictive_check`).
+
+        Returns
+        -------
+        PpcResult
+            ``.text``, ``.to_dict()``, ``.flagged`` and ``.plot()``.
+        """
+        return criticism.posterior_predictive_check(self, draws=self._check_draws)
+
+    def loo(self) -> criticism.LooResult:
+        """PSIS-LOO of this fit, one term per school, with Pareto k-hats and LOO-PIT values
+        (:func:`~swisbayes.inference.criticism.loo`).
+
+        Returns
+        -------
+        LooResult
+            ``.elpd_loo``, ``.se``, ``.p_loo``, ``.pareto_k``, ``.loo_pit``, ``.text`` and
+            ``.plot()`` (LOO-PIT).
+        """
+        return criticism.loo(self, draws=self._check_draws)
 
     def to_dict(self) -> dict:
         """JSON-ready result: the decision keys, the diagnostics, and the provenance essentials."""

@@ -154,6 +154,45 @@ def effect_variables(posterior: xr.Dataset) -> tuple[list[str], list[str]]:
     return priors, priors + ratios
 
 
+def fitted_data(result: FitResult,
+                data: str | Path | pd.DataFrame | SchoolData | None = None) -> SchoolData:
+    """The data a fit was fitted to, checked against its hash.
+
+    Parameters
+    ----------
+    result : FitResult
+    data : path, DataFrame or SchoolData, optional
+        The data it was fitted to; the fit's own when None.
+
+    Returns
+    -------
+    SchoolData
+        Read for the fit's outcome and covariates.
+
+    Raises
+    ------
+    ValueError
+        If there are no data (a fit loaded from netCDF keeps none), or they are not those of
+        the fit (their ``content_sha256`` differs from the fit's).
+    """
+    spec = result.spec
+    if data is None:
+        data = result.data
+    if data is None:
+        raise ValueError(f"{spec.name}: the fit was loaded without its data; pass the data "
+                         "it was fitted to")
+    school_data = read_school_data(data, outcomes=[spec.outcome], covariates=spec.covariates)
+    fitted = result.provenance["content_sha256"]
+    if school_data.content_sha256 != fitted:
+        scope = result.provenance.get("content_sha256_scope")
+        why = (f"; the fit's hash covers {scope}, so it cannot be checked: fit it again"
+               if scope else "")
+        raise ValueError(f"{spec.name}: the data given are not the data of the fit "
+                         f"(content_sha256 {school_data.content_sha256[:12]} vs "
+                         f"{fitted[:12]}){why}")
+    return school_data
+
+
 def with_log_densities(result: FitResult, data: str | Path | pd.DataFrame | SchoolData | None
                        = None) -> xr.DataTree:
     """A copy of the fit's draws with ``log_prior`` (effect prior) and ``log_likelihood`` groups.
@@ -175,33 +214,19 @@ def with_log_densities(result: FitResult, data: str | Path | pd.DataFrame | Scho
         If the data are not those of the fit (their ``content_sha256`` differs from the
         fit's).
     """
-    from pymc.stats import compute_log_likelihood, compute_log_prior
+    from pymc.stats import compute_log_prior
 
+    from swisbayes.families.predictive import pointwise_log_likelihood
     from swisbayes.families.registry import build_model
 
-    spec = result.spec
-    if data is None:
-        data = result.data
-    if data is None:
-        raise ValueError(f"{spec.name}: the fit was loaded without its data; pass the data "
-                         "it was fitted to")
-    school_data = read_school_data(data, outcomes=[spec.outcome], covariates=spec.covariates)
-    fitted = result.provenance["content_sha256"]
-    if school_data.content_sha256 != fitted:
-        scope = result.provenance.get("content_sha256_scope")
-        why = (f"; the fit's hash covers {scope}, so it cannot be checked: fit it again"
-               if scope else "")
-        raise ValueError(f"{spec.name}: the data given are not the data of the fit "
-                         f"(content_sha256 {school_data.content_sha256[:12]} vs "
-                         f"{fitted[:12]}){why}")
     # the spec holds the resolved prior, so the rebuilt model has the fitted prior's values
-    model = build_model(spec, school_data).model
+    build = build_model(result.spec, fitted_data(result, data))
     tree = result.idata.copy()
     priors, _ = effect_variables(tree["posterior"].to_dataset())
     tree["log_prior"] = xr.DataTree(compute_log_prior(
-        tree, model=model, var_names=priors, extend_inferencedata=False, progressbar=False))
-    tree["log_likelihood"] = xr.DataTree(compute_log_likelihood(
-        tree, model=model, extend_inferencedata=False, progressbar=False))
+        tree, model=build.model, var_names=priors, extend_inferencedata=False,
+        progressbar=False))
+    tree["log_likelihood"] = xr.DataTree(pointwise_log_likelihood(build, tree))
     return tree
 
 
@@ -251,6 +276,7 @@ __all__ = [
     "ScreenResult",
     "diagnose",
     "effect_variables",
+    "fitted_data",
     "power_scaling_screen",
     "with_log_densities"
 ]

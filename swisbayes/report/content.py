@@ -796,8 +796,8 @@ def headline(verdicts: dict[str, Verdict], rule: DecisionRule) -> tuple[str, str
                 + (", but under every prior we considered" if not others else
                    f", but under the {_phrase_list(by_value)} "
                    f"{'prior' if len(by_value) == 1 else 'priors'}")
-                + " no further trial considered is "
-                "expected to be worth its cost, so more evidence could not change the decision"
+                + " no further trial of the sizes costed is expected to be worth its cost, so "
+                "more evidence could not change the decision"
                 + (f" (under the {_phrase_list(others)} "
                    f"{'prior' if len(others) == 1 else 'priors'} the probability is under the "
                    f"{rule.stop:.0%} needed to keep considering it)" if others else "")

@@ -1,4 +1,4 @@
-"""Figures of calibration runs: SBC rank histograms and verdict probabilities per scenario.
+"""Figures of calibration runs: SBC PIT-ECDF plots and verdict probabilities per scenario.
 
 Save them with :func:`swisbayes.plots.basic.save_figure`.
 """
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from swisbayes.stats.ranks import rank_histogram, uniform_band
+from swisbayes.stats.ranks import BAND_PROB, pit_ecdf_test
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -21,47 +21,67 @@ if TYPE_CHECKING:
     from swisbayes.workflows.study import StudyResult
 
 
-def plot_rank_histograms(result: SBCResult, *, ax: Sequence[Axes] | None = None) -> Figure:
-    """One panel per parameter: binned ranks with the 99% band of a uniform histogram.
+def plot_pit_ecdf(result: SBCResult, *, prob: float = BAND_PROB,
+                  ax: Sequence[Axes] | None = None) -> Figure:
+    """One panel per parameter: the PIT-ECDF difference plot with its simultaneous band.
+
+    The ECDF of the PIT values of the ranks minus the uniform CDF, at the rank partition
+    (:func:`~swisbayes.stats.ranks.pit_ecdf_test`), over every replicate (blue) and over those
+    that passed the diagnostics gate (thin orange); grey is the ``prob`` simultaneous band of
+    all replicates (Säilynoja et al. 2022). A curve leaving the band says the ranks are not
+    uniform. Too narrow a posterior piles ranks at both ends, so the curve rises above zero
+    and then falls below it; too wide a one does the mirror image; a bias keeps the curve on
+    one side (above zero: truths mostly below the posterior draws, an overestimate).
 
     Parameters
     ----------
     result : SBCResult
+    prob : float, default 0.95
+        Simultaneous coverage of the band.
     ax : sequence of matplotlib Axes, optional
-        One axes per parameter (``result.tests()`` order), all in one figure; a new grid of
-        panels when None.
+        One axes per parameter (``result.parameters`` order), all in one figure; a new grid
+        of panels when None.
 
     Returns
     -------
     matplotlib.figure.Figure
-        Flagged parameters have a red title.
+        A parameter whose ECDF leaves the band has a red title.
     """
     import matplotlib.pyplot as plt
 
-    tests = result.tests()
     ranks = result.ranks
+    params = result.parameters
     ncols = 4
-    nrows = max(1, math.ceil(len(tests) / ncols))
+    nrows = max(1, math.ceil(len(params) / ncols))
     if ax is None:
-        fig, grid = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 2.4 * nrows),
-                                 squeeze=False)
+        fig, grid = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 2.3 * nrows),
+                                 squeeze=False, sharex=True, sharey=True)
         panels = list(grid.flat)
     else:
         panels = list(ax)
         fig = panels[0].figure
-    for ax_, test in zip(panels, tests.itertuples(), strict=False):
-        counts = rank_histogram(ranks[test.parameter].to_numpy(), result.n_ranks, test.bins)
-        lo, hi = uniform_band(len(ranks), test.bins)
-        ax_.axhspan(lo, hi, color="0.85", zorder=0)
-        ax_.axhline(len(ranks) / test.bins, color="0.5", lw=0.8)
-        ax_.bar(np.arange(test.bins), counts, width=0.9, color="C0")
-        ax_.set_title(f"{test.parameter}\np = {test.p_value:.3f}", fontsize=8,
-                      color="red" if test.flagged else "black")
-        ax_.set_xticks([])
-    for ax_ in panels[len(tests):]:
+    for ax_, p in zip(panels, params, strict=False):
+        test = pit_ecdf_test(ranks[p].to_numpy(), result.n_ranks, prob)
+        passed = pit_ecdf_test(ranks.loc[ranks["ok"], p].to_numpy(), result.n_ranks, prob)
+        z = np.concatenate(([0.0], test.z, [1.0]))
+
+        def ends(v):
+            return np.concatenate(([0.0], v, [0.0]))
+
+        ax_.fill_between(z, ends(test.lower - test.z), ends(test.upper - test.z),
+                         color="0.85", lw=0, zorder=0)
+        ax_.axhline(0.0, color="0.5", lw=0.6)
+        if passed.n and passed.n < test.n:
+            ax_.plot(z, ends(passed.ecdf - passed.z), color="C1", lw=0.8)
+        ax_.plot(z, ends(test.ecdf - test.z), color="C0", lw=1.2)
+        ax_.set_title(f"{p}\np = {test.p_value:.3f}", fontsize=8,
+                      color="red" if test.outside else "black")
+        ax_.tick_params(labelsize=7)
+    for ax_ in panels[len(params):]:
         ax_.set_visible(False)
-    fig.suptitle(f"SBC rank histograms: {result.spec.name}, {len(ranks)} replicates "
-                 f"(grey: 99% band under uniformity)", fontsize=9)
+    fig.suptitle(f"SBC PIT-ECDF minus uniform: {result.spec.name}, {len(ranks)} replicates "
+                 f"(grey: {prob:.0%} simultaneous band; orange: the "
+                 f"{int(ranks['ok'].sum())} passing the gate)", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -105,4 +125,4 @@ def plot_verdicts(result: StudyResult, *, ax: Axes | None = None) -> Figure:
     return fig
 
 
-__all__ = ["plot_rank_histograms", "plot_verdicts"]
+__all__ = ["plot_pit_ecdf", "plot_verdicts"]
