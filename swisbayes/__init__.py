@@ -82,6 +82,10 @@ _GROUPS: dict[str, dict[str, str]] = {
     # fits
     "swisbayes.inference.fitting": {"FitResult": "FitResult"},
     "swisbayes.inference.screen": {"power_scaling_screen": "power_scaling_screen"},
+    "swisbayes.inference.criticism": {
+        "posterior_predictive_check": "posterior_predictive_check", "loo": "loo",
+        "compare": "compare", "predictive_draws": "predictive_draws", "PpcResult": "PpcResult",
+        "LooResult": "LooResult", "Comparison": "Comparison"},
     "swisbayes.inference.joint": {"fit_joint": "fit_joint", "JointResult": "JointResult",
                                   "independent_joint_probability":
                                       "independent_joint_probability"},
@@ -108,6 +112,8 @@ _GROUPS: dict[str, dict[str, str]] = {
         "outcome_tipping_curve": "outcome_tipping_curve",
         "plot_tipping_curve": "plot_tipping_curve"},
     # figures and the report
+    "swisbayes.plots.checks": {"plot_predictive_rates": "plot_predictive_rates",
+                               "plot_loo_pit": "plot_loo_pit"},
     "swisbayes.plots.basic": {"plot_forest": "plot_forest", "plot_priors": "plot_priors",
                               "save_figure": "save_figure"},
     "swisbayes.plots.decision": {"plot_ratio_posteriors": "plot_ratio_posteriors",

@@ -787,6 +787,105 @@ def report(data: Path | None, spec_dir: Path | None, economics_file: Path | None
         sys.exit(EXIT_UNRELIABLE)
 
 
+_FIT_OPTIONS = [
+    click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                 help="School- or pupil-level CSV/Parquet (default: the bundled synthetic SWIS "
+                      "data)."),
+    click.option("--seed", type=click.IntRange(min=0), default=None,
+                 help="Override the specs' seed."),
+    click.option("--draws", type=click.IntRange(min=10), default=None),
+    click.option("--tune", type=click.IntRange(min=10), default=None),
+    click.option("--chains", type=click.IntRange(min=1), default=None),
+    click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text."),
+]
+
+
+def _fit_options(fn):
+    for option in reversed(_FIT_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+def _fit_for_criticism(spec_files: tuple[Path, ...], data: Path | None,
+                       overrides: dict, covariates: tuple[str, ...] | None = None,
+                       family: str | None = None) -> list[FitResult]:
+    """Every spec loaded and checked, the data validated for all of them, then each fitted."""
+    from swisbayes._base.files import find_spec_file
+    from swisbayes.spec.analysis import load_spec
+
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    specs = [_adapt(load_spec(find_spec_file(p)), covariates, family).with_sampler(**overrides)
+             for p in spec_files]
+    table = _checked_data(data, specs)
+    return [_fit_one(spec, table, None, False) for spec in specs]
+
+
+def _failed_fits(results: list[FitResult]) -> None:
+    """Say which fits failed their gate, and exit with code 3 if any did."""
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        click.echo(f"error: {r.spec.name}: the fit FAILED its convergence checks; its checks "
+                   "are unreliable too: " + "; ".join(r.diagnostics.reasons), err=True)
+    if failed:
+        sys.exit(EXIT_UNRELIABLE)
+
+
+@cli.command()
+@click.argument("spec_file", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
+@_fit_options
+@click.option("--plot", "plot_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Directory for SPEC-NAME-ppc.png (predictive densities of the "
+                                 "school rates) and SPEC-NAME-loo-pit.png.")
+@_spec_overrides
+def check(spec_file: Path, data: Path | None, seed: int | None, draws: int | None,
+          tune: int | None, chains: int | None, as_json: bool, plot_dir: Path | None,
+          covariates: tuple[str, ...] | None, family: str | None) -> None:
+    """Fit SPEC and criticise it: posterior predictive checks and PSIS-LOO with LOO-PIT.
+
+    Prints each check's statistic, observed value and posterior predictive p-value (flagged
+    below 0.01 or above 0.99), and elpd_loo with its SE, p_loo and the schools whose Pareto k
+    exceeds 0.7. Exit code 3 if the fit failed its convergence checks.
+    """
+    [result] = _fit_for_criticism((spec_file,), data, {"seed": seed, "draws": draws,
+                                                       "tune": tune, "chains": chains},
+                                  covariates, family)
+    ppc, loo = result.ppc(), result.loo()
+    if as_json:
+        click.echo(json.dumps({"ppc": ppc.to_dict(), "loo": loo.to_dict()}, indent=2))
+    else:
+        click.echo(f"{ppc.text}\n\n{loo.text}")
+    if plot_dir is not None:
+        from swisbayes.plots.basic import save_figure
+
+        for name, figure in (("ppc", ppc.plot()), ("loo-pit", loo.plot())):
+            path = save_figure(figure, plot_dir / f"{result.spec.name}-{name}.png")
+            click.echo(f"wrote {path}", err=as_json)
+    _failed_fits([result])
+
+
+@cli.command()
+@click.argument("spec_files", metavar="SPEC SPEC...", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+@_fit_options
+def compare(spec_files: tuple[Path, ...], data: Path | None, seed: int | None,
+            draws: int | None, tune: int | None, chains: int | None, as_json: bool) -> None:
+    """Fit each SPEC on the same data and rank them by PSIS-LOO (the elpd table).
+
+    Per spec: elpd_loo and its SE, elpd_diff from the best and its SE (dse), p_loo and the
+    schools with Pareto k > 0.7. The specs must analyse one outcome. Exit code 3 if a fit
+    failed its convergence checks.
+    """
+    from swisbayes.inference.criticism import compare as compare_fits
+
+    if len(spec_files) < 2:
+        raise click.UsageError("give two or more SPECs to compare")
+    results = _fit_for_criticism(spec_files, data, {"seed": seed, "draws": draws,
+                                                    "tune": tune, "chains": chains})
+    comparison = compare_fits(results)
+    click.echo(json.dumps(comparison.to_dict(), indent=2) if as_json else comparison.text)
+    _failed_fits(results)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``swisbayes`` console script."""
     cli.main(args=argv, prog_name="swisbayes")

@@ -9,6 +9,15 @@ from scipy import stats
 
 import swisbayes
 from swisbayes._base.errors import SpecError
+from swisbayes.decision.draws import (
+    equal_tailed_interval,
+    normalised_weights,
+    prob_above,
+    prob_below,
+    prob_between,
+    rope_bounds,
+    weighted_quantile,
+)
 from swisbayes.decision.summaries import (
     ESTIMANDS,
     AttendanceDecision,
@@ -18,17 +27,10 @@ from swisbayes.decision.summaries import (
     decide_attendance,
     decide_hurdle,
     difference_keys,
-    equal_tailed_interval,
-    normalised_weights,
     population_ratio,
-    prob_above,
-    prob_below,
-    prob_between,
     ratio_keys,
-    rope_bounds,
     summarise_difference,
     summarise_ratio,
-    weighted_quantile,
 )
 from swisbayes.families.registry import decide_spec
 

@@ -84,3 +84,12 @@ def test_a_probability_of_zero_or_one_has_no_monte_carlo_error():
     s = summarise_ratio(np.full(400, 0.5), mcid=0.1, chains=4)
     assert (s.prob_meaningful_reduction, s.mcse.prob_meaningful_reduction) == (1.0, 0.0)
     assert (s.prob_harm, s.mcse.prob_harm) == (0.0, 0.0)
+
+
+def test_a_weighted_share_that_rounds_above_one_has_no_error():
+    # normalised weights can sum to 1 + 1e-16: the share's variance must not go negative
+    weights = np.full(3, 1 / 3)
+    weights[0] += 1e-16
+    s = summarise_ratio(np.array([0.5, 0.6, 0.7]), mcid=0.1, weights=weights)
+    assert s.prob_meaningful_reduction >= 1.0
+    assert s.mcse.prob_meaningful_reduction == 0.0

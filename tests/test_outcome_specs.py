@@ -15,6 +15,8 @@ from .conftest import ROOT
 
 COUNT_SPECS = ("s47_primary", "referrals", "s17", "care_entry")
 NON_COUNT_SPECS = ("days_in_care", "attendance")
+CANDIDATE_SPECS = ("s47_common_effect", "s47_poisson", "s47_unadjusted")
+"""Alternatives to s47_primary for model criticism (`swisbayes check`, `swisbayes compare`)."""
 RATIO_KEYS = {"irr_median", "irr_ci95", "ci_prob", "prob_any_reduction",
               "prob_meaningful_reduction", "prob_harm", "prob_rope"}
 RATIO_KEYS |= {f"{k}_mcse" for k in RATIO_KEYS - {"ci_prob"}}
@@ -103,7 +105,7 @@ def test_fit_all_table_has_one_row_per_spec():
     assert result.exit_code == 0, result.output
     table, notes = result.output.strip().split("\n\n")
     rows = table.splitlines()[1:]
-    assert [r.split()[0] for r in rows] == sorted(COUNT_SPECS + NON_COUNT_SPECS)
+    assert [r.split()[0] for r in rows] == sorted(COUNT_SPECS + NON_COUNT_SPECS + CANDIDATE_SPECS)
     assert all(r.endswith("ok") for r in rows)
     assert [n.split(":")[0] for n in notes.splitlines()] == ["attendance", "days_in_care"]
 

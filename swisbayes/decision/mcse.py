@@ -71,7 +71,9 @@ def effective_draws(mask: np.ndarray, chains: int, weights: np.ndarray | None) -
 def share_mcse(share: float, mask: np.ndarray, chains: int,
                weights: np.ndarray | None) -> float:
     """MCSE of a share of (weighted) draws: ``sqrt(p (1 - p) / n_eff)``."""
-    return math.sqrt(share * (1.0 - share) / effective_draws(mask, chains, weights))
+    # a share of normalised weights can round to a hair above 1
+    variance = max(share * (1.0 - share), 0.0)
+    return math.sqrt(variance / effective_draws(mask, chains, weights))
 
 
 def quantile_mcse(draws: np.ndarray, q: float, chains: int, weights: np.ndarray | None,
@@ -95,7 +97,7 @@ def quantile_mcse(draws: np.ndarray, q: float, chains: int, weights: np.ndarray 
     """
     at = float(quantile(draws, q, weights))
     n_eff = effective_draws(draws <= at, chains, weights)
-    step = math.sqrt(q * (1.0 - q) / n_eff)
+    step = math.sqrt(max(q * (1.0 - q), 0.0) / n_eff)
     lo, hi = quantile(draws, np.array([max(q - step, 0.0), min(q + step, 1.0)]), weights)
     return float(hi - lo) / 2.0
 

@@ -19,6 +19,7 @@ from scipy import optimize
 from swisbayes._base.errors import SpecError
 from swisbayes._base.text import capitalise, format_probability, format_threshold
 from swisbayes.data.published import published_estimate
+from swisbayes.decision.draws import normalised_weights
 from swisbayes.decision.prior_families import PriorFamily
 from swisbayes.decision.rule import (
     VERDICT_RANK,
@@ -29,7 +30,6 @@ from swisbayes.decision.rule import (
     check_mcid,
     prob_meaningful,
 )
-from swisbayes.decision.summaries import normalised_weights
 from swisbayes.priors.conjugate import normal_likelihood, normal_likelihood_from_ci
 from swisbayes.priors.library import (
     VAGUE_SD,

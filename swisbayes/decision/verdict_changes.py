@@ -339,5 +339,7 @@ def _unreachable(rule: DecisionRule, target: str, along: list[RuleInputs], mcid:
             f"{cannot_pay}")
 
 
-__all__ = ["REFINE_STEPS", "RuleInputs", "RuleTerms", "VerdictChange", "rule_inputs",
-           "verdict_along", "verdict_changes"]
+__all__ = [
+    "REFINE_STEPS", "RuleInputs", "RuleTerms", "VerdictChange", "rule_inputs", "verdict_along",
+    "verdict_changes"
+]

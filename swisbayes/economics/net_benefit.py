@@ -46,13 +46,13 @@ from swisbayes._base.defaults import validate_ci_prob
 from swisbayes._base.errors import SpecError
 from swisbayes._base.files import default_file
 from swisbayes.data.schema import OUTCOMES
-from swisbayes.decision.mcse import share_mcse
-from swisbayes.decision.summaries import (
+from swisbayes.decision.draws import (
     equal_tailed_interval,
     normalised_weights,
     prob_above,
     weighted_quantile,
 )
+from swisbayes.decision.mcse import share_mcse
 
 if TYPE_CHECKING:
     from swisbayes.decision.rule import DecisionRule

@@ -22,7 +22,8 @@ from swisbayes._base.defaults import validate_ci_prob
 from swisbayes._base.errors import SpecError
 from swisbayes.data.published import published_estimate
 from swisbayes.data.schema import OUTCOMES, outcome_schema
-from swisbayes.decision.summaries import RatioSummary, ratio_keys, rope_bounds
+from swisbayes.decision.draws import rope_bounds
+from swisbayes.decision.summaries import RatioSummary, ratio_keys
 from swisbayes.evidence.resolver import get_prior
 from swisbayes.priors.conjugate import normal_likelihood_from_ci, posterior
 from swisbayes.priors.library import MixturePrior, PilotSettings

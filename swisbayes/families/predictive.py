@@ -20,7 +20,12 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 from pymc.distributions.distribution import SymbolicRandomVariable
+from pytensor.compile.builders import OpFromGraph
+from pytensor.compile.rewriting import inline_ofg_node
+from pytensor.graph.basic import Apply
+from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.replace import clone_replace, vectorize_graph
+from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
 from pytensor.tensor import TensorVariable
 
 from swisbayes.families.common import ModelBuild
@@ -208,9 +213,9 @@ def _at_every_draw(build: ModelBuild, posterior: xr.DataTree | xr.Dataset, *, dr
                               .astype(rv.dtype), name=rv.name) for rv in model.free_RVs}
     observed = model.observed_RVs
     parts = {"draws": [_draws_at_every_draw(rv, values) for rv in observed] if draw else [],
-             "log_likelihood": [vectorize_graph(pm.logp(rv, model.rvs_to_values[rv]),
-                                                replace=values)
-                                for rv in observed] if log_likelihood else []}
+             "log_likelihood": _vectorised([pm.logp(rv, model.rvs_to_values[rv])
+                                            for rv in observed], values)
+             if log_likelihood else []}
     run = compile_graph([], [g for graphs in parts.values() for g in graphs], random_seed=seed,
                         mode=PREDICTIVE_COMPILE["mode"])
     with _explain_overflow():
@@ -227,7 +232,7 @@ def _draws_at_every_draw(rv: TensorVariable,
     node = rv.owner
     op = node.op
     if not isinstance(op, SymbolicRandomVariable):  # a RandomVariable: pytensor vectorises it
-        return vectorize_graph(rv, replace=values)
+        return _vectorised([rv], values)[0]
     # A CustomDist with a symbolic generator is an OpFromGraph, which pytensor cannot vectorise
     # (it takes an RNG). Inline its inner graph, with a placeholder for each parameter and the
     # size and RNG as they are; vectorised over the placeholders, its RandomVariables then put
@@ -238,8 +243,27 @@ def _draws_at_every_draw(rv: TensorVariable,
     draw = clone_replace(inner.outputs[node.outputs.index(rv)],
                          replace=dict(zip(inner.inputs, holders, strict=True)))
     return vectorize_graph(draw, replace={
-        holder: _with_sample_dims(vectorize_graph(outer, replace=values), outer)
+        holder: _with_sample_dims(_vectorised([outer], values)[0], outer)
         for holder, outer in zip(holders, node.inputs, strict=True) if outer in params})
+
+
+def _vectorised(graphs: list[TensorVariable],
+                values: dict[TensorVariable, TensorVariable]) -> list[TensorVariable]:
+    """``graphs`` at every posterior draw at once: each free variable replaced by its draws."""
+    # Work on a copy, with a placeholder for each free variable, so that rewriting it leaves the
+    # model alone. Functions such as pt.logaddexp are OpFromGraphs, which would vectorise to a
+    # Python loop over the draws; inlined, their graphs vectorise elementwise.
+    holders = {rv: rv.type() for rv in values}
+    copies = FunctionGraph(outputs=clone_replace(graphs, replace=holders), clone=False)
+    dfs_rewriter(_inline_function).rewrite(copies)
+    return vectorize_graph(copies.outputs,
+                           replace={holders[rv]: draws for rv, draws in values.items()})
+
+
+@node_rewriter([OpFromGraph])
+def _inline_function(fgraph: FunctionGraph, node: Apply) -> list[TensorVariable] | bool:
+    # a random variable's inner graph is left to _draws_at_every_draw
+    return False if isinstance(node.op, SymbolicRandomVariable) else inline_ofg_node(node)
 
 
 def _with_sample_dims(batched: TensorVariable, original: TensorVariable) -> TensorVariable:

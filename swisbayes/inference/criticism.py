@@ -32,6 +32,7 @@ error; a difference beyond about 2 ``dse`` is one the data see.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from swisbayes._base.errors import DataError, SpecError
 from swisbayes.data.io import SchoolData
 from swisbayes.decision.mcse import share_mcse
 from swisbayes.families.predictive import SAMPLE_DIMS, pointwise_log_likelihood
@@ -314,6 +316,8 @@ class LooResult:
     ----------
     analysis : str
         The spec's name.
+    outcome : str
+        The outcome it analyses.
     elpd_loo, se, p_loo : float
         Expected log pointwise predictive density, its standard error, and the effective
         number of parameters.
@@ -332,6 +336,7 @@ class LooResult:
     """
 
     analysis: str
+    outcome: str
     elpd_loo: float
     se: float
     p_loo: float
@@ -429,7 +434,11 @@ def loo(fit: FitResult, data: Data = None, *, seed: int | None = None, pit: bool
     if draws is None:
         draws = predictive_draws(fit, data, seed=seed) if pit else _log_likelihood_tree(fit,
                                                                                          data)
-    elpd = psis_loo(draws, pointwise=True, var_name=OBSERVED)
+    with warnings.catch_warnings():
+        # arviz-stats warns of any high Pareto k; the result counts and names those schools
+        warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto",
+                                category=UserWarning)
+        elpd = psis_loo(draws, pointwise=True, var_name=OBSERVED)
     schools = pd.Index(elpd.pareto_k["school"].to_numpy(), name="school_id")
     pit_values = pit_p = None
     if pit:
@@ -439,7 +448,8 @@ def loo(fit: FitResult, data: Data = None, *, seed: int | None = None, pit: bool
                          random_state=seed)[OBSERVED]
         pit_values = pd.Series(values.to_numpy(), index=schools, name="loo_pit")
         pit_p = float(array_stats.uniformity_test(pit_values.to_numpy(), method="pot_c")[0])
-    return LooResult(fit.spec.name, float(elpd.elpd), float(elpd.se), float(elpd.p),
+    return LooResult(fit.spec.name, fit.spec.outcome, float(elpd.elpd), float(elpd.se),
+                     float(elpd.p),
                      pd.Series(elpd.pareto_k.to_numpy(), index=schools, name="pareto_k"),
                      fit.provenance["content_sha256"], elpd, pit_values, pit_p,
                      fit_ok=bool(fit.ok))
@@ -523,9 +533,11 @@ def compare(results: Sequence[FitResult | LooResult]) -> Comparison:
 
     Raises
     ------
-    ValueError
-        If fewer than two are given, two share a name, or they were not fitted to the same
-        data (the same ``content_sha256``, hence the same schools).
+    SpecError
+        If fewer than two are given, two share a name, or they analyse different outcomes.
+    DataError
+        If they were not fitted to the same data (the same ``content_sha256``, hence the same
+        schools).
 
     Examples
     --------
@@ -535,15 +547,19 @@ def compare(results: Sequence[FitResult | LooResult]) -> Comparison:
     """
     from arviz_stats import compare as elpd_compare
 
+    names = [r.analysis if isinstance(r, LooResult) else r.spec.name for r in results]
+    if len(names) < 2 or len(set(names)) < len(names):
+        raise SpecError(f"compare needs two or more fits with distinct names; got {names}")
+    outcomes = {r.outcome if isinstance(r, LooResult) else r.spec.outcome for r in results}
+    if len(outcomes) > 1:
+        raise SpecError(f"the fits {names} analyse different outcomes ({', '.join(outcomes)}); "
+                        "LOO compares models of one outcome")
     loos = tuple(r if isinstance(r, LooResult) else loo(r, pit=False) for r in results)
-    names = [r.analysis for r in loos]
-    if len(loos) < 2 or len(set(names)) < len(names):
-        raise ValueError(f"compare needs two or more fits with distinct names; got {names}")
     hashes = {r.content_sha256 for r in loos}
     if len(hashes) > 1:
-        raise ValueError(f"the fits {names} were not fitted to the same data (content_sha256 "
-                         f"{', '.join(sorted(h[:12] for h in hashes))}); LOO compares fits of "
-                         "the same schools only")
+        raise DataError(f"the fits {names} were not fitted to the same data (content_sha256 "
+                        f"{', '.join(sorted(h[:12] for h in hashes))}); LOO compares fits of "
+                        "the same schools only")
     ranked = elpd_compare({r.analysis: r.elpd for r in loos}, round_to="none")
     by_name = {r.analysis: r for r in loos}
     table = pd.DataFrame({

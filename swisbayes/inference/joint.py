@@ -16,6 +16,7 @@ from swisbayes._base.defaults import validate_ci_prob
 from swisbayes._base.errors import ConvergenceError
 from swisbayes._base.provenance import library_versions
 from swisbayes.data.io import SchoolData, read_school_data, require_data
+from swisbayes.decision.draws import equal_tailed_interval, prob_below
 from swisbayes.decision.joint import (
     INDEPENDENCE_METHOD,
     JOINT_METHOD,
@@ -25,13 +26,7 @@ from swisbayes.decision.joint import (
     quantity_label,
     resolve_conditions,
 )
-from swisbayes.decision.summaries import (
-    RatioSummary,
-    equal_tailed_interval,
-    prob_below,
-    ratio_keys,
-    summarise_ratio,
-)
+from swisbayes.decision.summaries import RatioSummary, ratio_keys, summarise_ratio
 from swisbayes.families.joint import (
     LEVELS,
     MODEL_DESCRIPTION,

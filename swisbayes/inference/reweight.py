@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from swisbayes.data.io import SchoolData
-from swisbayes.decision.summaries import normalised_weights
+from swisbayes.decision.draws import normalised_weights
 from swisbayes.priors.library import MixturePrior
 from swisbayes.spec.analysis import AnalysisSpec
 from swisbayes.spec.hyper import get_scale, half_normal_paths, set_scale

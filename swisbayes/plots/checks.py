@@ -131,7 +131,7 @@ def plot_loo_pit(pit: np.ndarray, *, p_value: float | None = None,
     ax.set_ylabel("ECDF difference")
     if p_value is not None:
         ax.set_title(f"uniformity test p = {p_value:.3f}", fontsize=9)
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.legend(frameon=False, fontsize=8, loc="best")
     return ax.figure
 
 

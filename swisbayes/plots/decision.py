@@ -33,7 +33,7 @@ from scipy.stats import gaussian_kde
 
 from swisbayes._base.defaults import validate_ci_prob
 from swisbayes._base.errors import SpecError
-from swisbayes.decision.summaries import (
+from swisbayes.decision.draws import (
     equal_tailed_interval,
     normalised_weights,
     prob_below,

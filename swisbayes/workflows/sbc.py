@@ -59,7 +59,7 @@ social-work programme (the vague prior gives absurd data)."""
 
 SBC_HYPER_COMMON: dict = {
     "intercept_sd": 0.5,
-    "coefficient_sd": 0.5,
+    "coefficient_sd": 0.25,
     "sigma_la": {"scale": 0.2},
     "sigma_la_effect": {"scale": 0.1},
     "inv_sqrt_dispersion": {"scale": 0.5},
@@ -68,9 +68,10 @@ SBC_HYPER_COMMON: dict = {
 
 - ``intercept_sd`` 0.5: rates within a factor 2.7 of the centre (95%), which is the
   outcome's rate in the bundled data (:data:`SBC_HYPERPRIORS`).
-- ``coefficient_sd`` 0.5: a standardised covariate moves the rate by at most e-fold per SD
-  (95%); with the shipped 1.0, three covariates together spread schools' rates over a factor
-  of 800.
+- ``coefficient_sd`` 0.25: a standardised covariate moves the rate by at most 1.6-fold per
+  SD (95%; the simulator's %FSM effect is 0.24 per SD). The standardised covariates reach
+  -3.7 and +3.3 SD in the bundled schools, so with the shipped 1.0 the most extreme school of
+  one s47 trial in ten had 95 times the trial's average rate (9 times with 0.25).
 - ``sigma_la`` half-normal(0.2): between-LA SD of log rates *after* adjusting for the
   school's baseline rate (median 0.13, 95% below 0.45); the data simulator's 0.3 is the
   unadjusted SD.
@@ -85,19 +86,23 @@ SBC_HYPERPRIORS: dict[str, dict] = {
     "s17": {"intercept_mean": -2.7},
     "care_entry": {"intercept_mean": -6.1},
     "days_in_care": {"intercept_mean": -6.4,
-                     "positive": {"intercept_mean": -0.7, "intercept_sd": 0.5,
-                                  "inv_sqrt_dispersion": {"scale": 0.7}}},
-    "attendance": {"intercept_mean": -2.55, "inv_sqrt_concentration": {"scale": 0.2}},
+                     "positive": {"intercept_mean": -0.7, "intercept_sd": 0.5}},
+    "attendance": {"intercept_mean": -2.55, "intercept_sd": 0.3,
+                   "inv_sqrt_concentration": {"scale": 0.1}},
 }
-"""Hyperpriors of SBC by outcome, over :data:`SBC_HYPER_COMMON`. The intercepts are centred on
-the bundled data's rates: for counts the log of follow-up events per pupil (s47 -3.71,
-referrals -2.07, s17 -2.69, care entry -6.15). Days in care: 81% of schools have any days, so
-the zero part's log rate of care episodes per pupil is ``log(-log(0.19) / 1040) = -6.4``; the
-positive part's mean days per pupil given any is ``exp(-0.72)``; ``positive``'s
-``inv_sqrt_dispersion`` half-normal(0.7) keeps a school's days mostly within a few times
-their mean (the bundled schools' coefficient of variation is 0.9) where the shipped 1.0 gives
-schools with more days in care than pupil-days. Attendance: absence 7.4% is
-``logit = -2.53``; the shipped concentration prior half-normal(0.2) is already realistic."""
+"""Hyperpriors of SBC by outcome, over :data:`SBC_HYPER_COMMON`.
+
+The intercepts are centred on the bundled data's rates. Counts: the log of follow-up events
+per pupil (s47 -3.71, referrals -2.07, s17 -2.69, care entry -6.15). Days in care: 81% of
+schools have any days, so the zero part's log rate of care episodes per pupil is
+``log(-log(0.19) / 1040) = -6.4``; the positive part's mean days per pupil given any is
+``exp(-0.72)``, with SD 0.5 too; its dispersion keeps the spec's half-normal(1.0) on
+``1 / sqrt(phi)`` (median 0.67), which matches the bundled schools' coefficient of variation of
+days per pupil, 0.9. Attendance: absence 7.4% is ``logit = -2.53``, and SD 0.3 keeps a
+trial's absence within 4.3-12% (95%; English secondary schools' has been 5-9%); the
+concentration ``kappa`` has ``1 / sqrt(kappa)`` half-normal(0.1): 5% prior mass below
+``kappa = 25``, which the spec calls extreme (a school's absence varying by over 5 points
+around its expectation at 7%) and to which its half-normal(0.2) gives 32%."""
 
 
 def _merge(base: dict, update: dict) -> dict:
