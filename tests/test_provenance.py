@@ -24,7 +24,8 @@ from swisbayes.economics.net_benefit import load_economics
 from swisbayes.inference.diagnostics import Diagnostics
 from swisbayes.inference.fitting import FitResult
 from swisbayes.inference.results import load_gate_attrs, posterior_summary
-from swisbayes.report.content import provenance_rows, ratio_text
+from swisbayes.report.tables import provenance_rows
+from swisbayes.report.view import ratio_text
 from swisbayes.spec.grid import Grid
 from swisbayes.workflows.keys import cell_keys
 from swisbayes.workflows.store import read_log

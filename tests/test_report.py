@@ -31,9 +31,11 @@ from swisbayes.economics.net_benefit import load_economics
 from swisbayes.economics.value_for_money import mean_pupils
 from swisbayes.evidence.reanalysis import reanalyse
 from swisbayes.families.registry import decide_spec
-from swisbayes.report.content import POINTS, effect_cells, headline, outcome_decimals, points_text
+from swisbayes.report.content import headline
 from swisbayes.report.disclosure import SUPPRESSED, arm_counts, suppress_row
 from swisbayes.report.run import make_report
+from swisbayes.report.tables import effect_cells, outcome_decimals
+from swisbayes.report.view import POINTS, points_text
 from swisbayes.workflows.tipping import verdict_tipping
 from swisbayes.workflows.value_for_money import prior_economics, rule_terms, trial_values
 

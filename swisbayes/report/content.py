@@ -12,13 +12,10 @@ shows can be checked against the library functions that produced it.
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from swisbayes._base.defaults import (
@@ -31,11 +28,10 @@ from swisbayes._base.defaults import (
 )
 from swisbayes._base.errors import SpecError
 from swisbayes._base.files import SHIPPED_DIR
-from swisbayes._base.provenance import library_versions, package_version, sha256_file
-from swisbayes._base.text import format_estimate, format_probability
+from swisbayes._base.provenance import sha256_file
+from swisbayes._base.text import format_probability
 from swisbayes.data.io import SchoolData
 from swisbayes.data.published import published_estimate
-from swisbayes.data.schema import outcome_schema
 from swisbayes.decision.rule import (
     DEPENDS_ON_PRIOR,
     OUTCOME_PHRASES,
@@ -45,13 +41,6 @@ from swisbayes.decision.rule import (
 )
 from swisbayes.decision.summaries import (
     AttendanceDecision,
-    DecisionSummary,
-    DifferenceSummary,
-    HurdleDecision,
-    RatioSummary,
-    difference_decimals,
-    population_ratio,
-    signed,
 )
 from swisbayes.decision.tipping import TippingPoint
 from swisbayes.decision.verdict_changes import RuleTerms
@@ -61,159 +50,42 @@ from swisbayes.economics.net_benefit import (
     currency_symbol,
     format_money,
 )
-from swisbayes.economics.value_for_money import mean_pupils, per_school
-from swisbayes.economics.voi import FurtherTrialValue, evsi_table
-from swisbayes.evidence.reanalysis import reanalyse
-from swisbayes.plots.decision import (
-    DifferenceRow,
-    ForestRow,
-    figure_png,
-    plot_ceac,
-    plot_difference_forest,
-    plot_la_effects,
-    plot_ratio_posteriors,
-    plot_summary_forest,
+from swisbayes.economics.value_for_money import mean_pupils
+from swisbayes.report.figures import report_figures
+from swisbayes.report.tables import (
+    DIAGNOSTICS_COLUMNS,
+    REANALYSIS_COLUMNS,
+    assumption_rows,
+    count_table,
+    diagnostics_rows,
+    economics_rows,
+    effect_columns,
+    effect_groups,
+    evsi_rows,
+    provenance_rows,
+    reanalysis_rows,
 )
-from swisbayes.priors.library import PILOT_PRIOR
-from swisbayes.report.disclosure import ARMS, arm_counts
-from swisbayes.spec.analysis import AnalysisSpec
-from swisbayes.spec.pilots import PilotEstimate, load_pilots
+from swisbayes.report.view import (
+    PRIMARY,
+    VERDICT_CSS,
+    Cell,
+    Figure,
+    Group,
+    Row,
+    bound,
+    pct,
+    primary_analysis,
+)
 from swisbayes.workflows.multiprior import OutcomeAnalysis
 from swisbayes.workflows.tipping import (
-    centre_family,
     data_alone,
-    outcome_tipping_curve,
-    plot_tipping_curve,
     verdict_tipping,
 )
 from swisbayes.workflows.value_for_money import (
     PriorEconomics,
-    find_outcome,
     prior_economics,
     rule_terms,
 )
-
-PRIMARY = "s47"
-"""The primary outcome: the verdict and the value of information are about it."""
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One number of a table: its exact value, its text and its traffic-light class.
-
-    Parameters
-    ----------
-    key : str
-        What the number is (the JSON key of the decision functions, e.g.
-        ``prob_meaningful_reduction``).
-    value : float, str or None
-        The exact value (written to ``data-value`` in the HTML and to the CSV).
-    text : str
-        What the reader sees.
-    css : str, default ""
-        ``invest``, ``more`` or ``stop`` for a traffic-light cell, ``text`` for a left-aligned
-        one.
-    """
-
-    key: str
-    value: float | str | None
-    text: str
-    css: str = ""
-
-
-@dataclass(frozen=True)
-class Row:
-    """A row of the effects, economics or diagnostics table.
-
-    ``scale`` is the scale of an effects row's headline and probabilities (:data:`RATIO` or
-    :data:`POINTS`); empty for the other tables.
-    """
-
-    outcome: str
-    prior: str
-    cells: list[Cell]
-    reliable: bool = True
-    scale: str = ""
-
-
-RATIO = "ratio"
-"""Scale of a row whose effect is a ratio (SWIS vs control) and whose MCID is a fraction."""
-
-POINTS = "percentage points"
-"""Scale of attendance's rows: the difference in absence, SWIS minus control, with the MCID in
-percentage points (``mcid_pp``) and every probability of the row on that scale."""
-
-
-@dataclass(frozen=True)
-class Group:
-    """The rows of one outcome in the effects table, under its label."""
-
-    label: str
-    note: str
-    rows: list[Row]
-
-
-@dataclass
-class Figure:
-    """An embedded figure: PNG bytes and what it shows.
-
-    ``src`` is set by the renderer (a data URI in HTML, a file name in Markdown).
-    """
-
-    name: str
-    caption: str
-    alt: str
-    png: bytes
-    wide: bool = False
-    src: str = ""
-
-
-NONE = "\u2013"
-"""An en dash: the text of a cell with no value."""
-
-VERDICT_CSS = {"invest": "invest", "more evidence": "more", "stop": "stop"}
-
-
-def pct(p: float, *against: float) -> str:
-    """A probability for a table: :func:`~swisbayes._base.text.format_probability` (never reading
-    as a threshold in ``against`` that it is not), with ``<0.1%``/``>99.9%`` for 0 and 1.
-
-    Examples
-    --------
-    >>> pct(0.0), pct(0.0004), pct(0.0123), pct(0.0999, 0.1), pct(1.0)
-    ('<0.1%', '0.04%', '1.2%', '9.99%', '>99.9%')
-    """
-    text = format_probability(p, *against)
-    return text.replace("less than ", "<").replace("more than ", ">")
-
-
-def bound(word: str, p: float, *against: float) -> str:
-    """``at most 6.2%`` for a sentence, or ``less than 0.1%``/``more than 99.9%`` at the ends
-    (never "at most <0.1%")."""
-    text = format_probability(p, *against)
-    return text if text.startswith(("less than", "more than")) else f"{word} {text}"
-
-
-def ratio_text(s: RatioSummary) -> str:
-    """Median and interval of a ratio: ``0.990 (0.901 to 1.016)`` written with an en dash, to
-    three decimals, so that a bound never reads as 1 when it is not
-    (:func:`~swisbayes._base.text.format_estimate`)."""
-    lo, hi = s.ci
-    return f"{format_estimate(s.median)} ({format_estimate(lo)}{NONE}{format_estimate(hi)})"
-
-
-def points_text(s: DifferenceSummary, decimals: int) -> str:
-    """Median and interval of a difference in percentage points: ``-0.0012 pp (-0.0150 to
-    +0.0131)``, to ``decimals`` places (:func:`~swisbayes.decision.summaries.difference_decimals`).
-
-    Examples
-    --------
-    >>> s = DifferenceSummary(-0.61234, (-1.2, -0.04), 0.95, 0.5, 0.6, 0.99, 0.01, 0.4)
-    >>> points_text(s, 2)
-    '-0.61 pp (-1.20 to -0.04)'
-    """
-    return (f"{signed(s.median, decimals)} pp ({signed(s.ci[0], decimals)} to "
-            f"{signed(s.ci[1], decimals)})")
 
 
 @dataclass
@@ -276,286 +148,13 @@ class Report:
 # ----------------------------------------------------------------------------- effects
 
 
-def _traffic(rule: DecisionRule, p: float) -> str:
-    return VERDICT_CSS[rule.verdict(p)]
-
-
-def effect_cells(decision: DecisionSummary, rule: DecisionRule,
-                 pupils_per_school: float, *, decimals: int | None = None) -> list[Cell]:
-    """The effects-table cells of one outcome under one prior.
-
-    A ratio for a count outcome or days in care; for attendance (an
-    :class:`~swisbayes.decision.summaries.AttendanceDecision`) the difference in absence in
-    percentage
-    points, with every probability of the row on that scale: P(difference < 0),
-    P(difference < -mcid_pp), P(difference > 0), P(|difference| < mcid_pp) and the new LA's
-    P(difference < -mcid_pp). The cells' keys are then the JSON keys of the difference
-    (``diff_pp_median``, ``prob_meaningful_improvement_pp``, ...; see
-    :func:`~swisbayes.decision.summaries.difference_keys`).
-
-    Parameters
-    ----------
-    decision : DecisionSummary
-    rule : DecisionRule
-        Colours the probability of a meaningful reduction.
-    pupils_per_school : float
-        Turns events averted per 1000 pupils into events averted per school (the posterior
-        median scales exactly).
-    decimals : int, optional
-        Decimal places of a difference in points; by default
-        :func:`~swisbayes.decision.summaries.difference_decimals` of this decision alone (give the
-        outcome's, common to its priors, so that the rows compare).
-
-    Returns
-    -------
-    list of Cell
-    """
-    school = per_school(decision.averted_per_1000, pupils_per_school)
-    if isinstance(decision, AttendanceDecision):
-        d, new = decision.difference, decision.new_la_difference
-        places = difference_decimals(d) if decimals is None else decimals
-        headline = [Cell("diff_pp_median", d.median, points_text(d, places)),
-                    Cell("prob_any_reduction_pp", d.prob_any_reduction,
-                         pct(d.prob_any_reduction)),
-                    Cell("prob_meaningful_improvement_pp", d.prob_meaningful_reduction,
-                         pct(d.prob_meaningful_reduction, rule.stop, rule.invest),
-                         _traffic(rule, d.prob_meaningful_reduction)),
-                    Cell("prob_harm_pp", d.prob_harm, pct(d.prob_harm)),
-                    Cell("prob_rope_pp", d.prob_rope, pct(d.prob_rope)),
-                    Cell("new_la.prob_meaningful_improvement_pp", new.prob_meaningful_reduction,
-                         pct(new.prob_meaningful_reduction))]
-    else:
-        e, new_la = decision.effect, decision.new_la
-        headline = [Cell("irr_median", e.median, ratio_text(e)),
-                    Cell("prob_any_reduction", e.prob_any_reduction, pct(e.prob_any_reduction)),
-                    Cell("prob_meaningful_reduction", e.prob_meaningful_reduction,
-                         pct(e.prob_meaningful_reduction, rule.stop, rule.invest),
-                         _traffic(rule, e.prob_meaningful_reduction)),
-                    Cell("prob_harm", e.prob_harm, pct(e.prob_harm)),
-                    Cell("prob_rope", e.prob_rope, pct(e.prob_rope)),
-                    Cell("new_la.prob_meaningful_reduction", new_la.prob_meaningful_reduction,
-                         pct(new_la.prob_meaningful_reduction))]
-    return [*headline,
-            Cell("averted_per_1000", decision.averted_per_1000,
-                 f"{decision.averted_per_1000:+.2f}"),
-            Cell("averted_per_school_year", school, f"{school:+.2f}")]
-
-
-def effect_columns(pupils_per_school: float) -> list[str]:
-    """Headers of the effects table (the school size the per-school column uses)."""
-    return ["prior", "effect (95% interval): ratio; absence in pp", "P(any reduction)",
-            "P(reduction ≥ MCID)", "P(harm)", "P(practically no change)",
-            "new LA: P(reduction ≥ MCID)", "averted per 1000 pupils a year (median)",
-            f"averted per school of {pupils_per_school:,.0f} pupils a year (median)"]
-
-
-def outcome_decimals(outcome: OutcomeAnalysis) -> int | None:
-    """Decimal places of an outcome's differences in points, common to all its priors (and
-    their new-LA predictions); None for an outcome shown as a ratio."""
-    summaries = [s for pa in outcome.results.values()
-                 if isinstance(pa.decision, AttendanceDecision)
-                 for s in (pa.decision.difference, pa.decision.new_la_difference)]
-    return difference_decimals(*summaries) if summaries else None
-
-
-def _group_note(outcome: OutcomeAnalysis) -> str:
-    spec = outcome.spec
-    first = next(iter(outcome.results.values())).decision
-    if isinstance(first, AttendanceDecision):
-        places = outcome_decimals(outcome)
-        notes = [f"difference in absence, SWIS minus control, in percentage points (pp) of "
-                 f"sessions, from {first.control_absence_pct:.2f}% in control schools, to "
-                 f"{places} decimals (set by the narrowest interval); every probability in "
-                 f"these rows is on that scale: a reduction is a fall in absence, MCID a fall "
-                 f"of {first.mcid_pp:g} pp, harm a rise; averted = sessions missed"]
-    else:
-        notes = [f"MCID {spec.decision.mcid:.0%}"]
-    if isinstance(first, HurdleDecision):
-        notes.append("ratio of expected days in care; averted = days in care")
-    for name, why in outcome.unavailable.items():
-        notes.append(f"no '{name}' prior ({why.split(';')[0]})")
-    return "; ".join(notes)
-
-
-def effect_groups(analyses: Sequence[OutcomeAnalysis], rule: DecisionRule,
-                  pupils_per_school: float) -> list[Group]:
-    """One group per outcome, one row per prior (see :func:`effect_cells`); an outcome in
-    points has one number of decimals for all its rows (:func:`outcome_decimals`)."""
-    groups = []
-    for o in analyses:
-        places = outcome_decimals(o)
-        rows = [Row(o.outcome, name,
-                    effect_cells(pa.decision, rule, pupils_per_school, decimals=places),
-                    pa.reliable, POINTS if places is not None else RATIO)
-                for name, pa in o.results.items()]
-        groups.append(Group(outcome_schema(o.outcome).label, _group_note(o), rows))
-    return groups
-
-
 # ----------------------------------------------------------------------------- diagnostics
-
-
-DIAGNOSTICS_COLUMNS = ["outcome", "prior", "draws", "max R-hat", "min bulk ESS", "min tail ESS",
-                       "min E-BFMI", "divergences", "Pareto k-hat", "importance ESS", "status"]
-
-
-def diagnostics_rows(analyses: Sequence[OutcomeAnalysis]) -> list[Row]:
-    """One row per outcome and prior: the fit's gate, and the weights' when reweighted."""
-    rows = []
-    for o in analyses:
-        for name, pa in o.results.items():
-            d = pa.fit.diagnostics
-            source = f"reweighted from {pa.fit.spec.priors.effect.name}"
-            if pa.path == "sampled":
-                source = ("sampled" if pa.pareto_khat is None
-                          else "sampled (the vague fit's weights fell short)")
-            status = "ok" if pa.reliable else "FAILED: " + "; ".join(d.reasons)
-            cells = [Cell("outcome", o.outcome, o.outcome, "text"),
-                     Cell("prior", name, name, "text"), Cell("path", pa.path, source, "text"),
-                     Cell("rhat_max", d.rhat_max, f"{d.rhat_max:.4f}"),
-                     Cell("ess_bulk_min", d.ess_bulk_min, f"{d.ess_bulk_min:.0f}"),
-                     _optional("ess_tail_min", d.ess_tail_min, "{:.0f}"),
-                     _optional("bfmi_min", d.bfmi_min, "{:.2f}"),
-                     Cell("divergences", d.divergences, str(d.divergences)),
-                     _optional("pareto_khat", pa.pareto_khat, "{:.2f}"),
-                     _optional("importance_ess", pa.importance_ess, "{:.0f}"),
-                     Cell("ok", str(pa.reliable), status, "text" if pa.reliable else "stop")]
-            rows.append(Row(o.outcome, name, cells, pa.reliable))
-    return rows
-
-
-def _optional(key: str, value: float | None, fmt: str) -> Cell:
-    return Cell(key, value, NONE if value is None else fmt.format(value))
 
 
 # ----------------------------------------------------------------------------- provenance
 
 
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def provenance_rows(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
-                    economics: EconomicInputs, economics_file: Path | None,
-                    notes: Sequence[str] = ()) -> list[tuple[str, str]]:
-    """What produced the report: versions, data, specs, seeds, sampler and inputs."""
-    versions = library_versions()
-    rows = [("swisbayes version", package_version()),
-            ("generated", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")),
-            ("libraries", ", ".join(f"{k} {v}" for k, v in versions.items()
-                                    if k in ("pymc", "pytensor", "nutpie", "arviz", "numpy"))),
-            ("data", f"{data.source} ({len(data.frame)} schools, "
-                     f"{data.frame['la_id'].nunique()} LAs, {data.level}-level file)"),
-            ("file_sha256 (the data file's bytes)",
-             data.file_sha256 or "none: the data were given in memory, not as a file"),
-            ("content_sha256 (the table's values)", data.content_sha256)]
-    for o in analyses:
-        base = next(iter(o.results.values())).fit.spec
-        s = base.sampler
-        changed = "".join(f"; {k} set to {v!r}" for k, v in o.spec.overrides.items())
-        rows.append((f"spec {o.spec.name}",
-                     f"sha256 {_sha256(o.spec.to_json())[:16]}; seed {s.seed}; {s.backend}, "
-                     f"{s.chains} chains x ({s.tune} tune + {s.draws} draws){changed}"))
-    rows += [("adapted to the data", note) for note in notes]
-    if economics_file is not None:
-        rows.append(("economic inputs", f"{economics_file.name} (sha256 "
-                                        f"{sha256_file(economics_file)[:16]})"))
-    rows.append(("currency", f"{economics.currency}, {economics.price_year.value} prices"))
-    return rows
-
-
-def assumption_rows(analyses: Sequence[OutcomeAnalysis], economics: EconomicInputs,
-                    synthetic: bool) -> list[tuple[str, str, str]]:
-    """Every input of the report that is an assumption rather than a published figure."""
-    rows: list[tuple[str, str, str]] = []
-    if synthetic:
-        rows.append(("data", "synthetic data",
-                     "Simulated (the bundled data: with the trial's published design); no real "
-                     "school is in it. Run the report with --data on the trial's data."))
-    for path, value, why in economics.assumptions():
-        rows.append((path, _plain_number(path, value), why))
-    for o in analyses:
-        d = o.spec.decision
-        if d.mcid_source == "assumption":
-            value = f"{d.mcid:.0%}"
-            if outcome_decimals(o) is not None:  # the report reads it in points
-                value = f"{d.mcid_pp:g} pp ({value} as a ratio of absence rates)"
-            rows.append((f"{o.spec.name}: MCID", value, d.mcid_rationale or ""))
-    planned = analyses[0].spec.priors.effect.planned_irr
-    rows.append(("planned IRR (calibrates the sceptical and enthusiastic priors)", f"{planned:g}",
-                 "The protocol's target effect was not available."))
-    for o in analyses:
-        if PILOT_PRIOR in o.results:
-            rows += _pilot_assumptions(o.spec)
-    return rows
-
-
-def _pilot_assumptions(spec: AnalysisSpec) -> list[tuple[str, str, str]]:
-    """The pilot estimates behind a spec's pilot-informed prior that are assumptions."""
-    path = spec.priors.effect.pilot_settings(spec.outcome).pilots_path()
-    return [(f"pilot {p.la} ({p.outcome}, {path.name})", _pilot_value(p), p.rationale or "")
-            for p in load_pilots(path) if p.outcome == spec.outcome and p.source == "assumption"]
-
-
-def _pilot_value(p: PilotEstimate) -> str:
-    if p.ratio is not None:
-        return f"ratio {p.ratio:g} ({p.ci_low:g}{NONE}{p.ci_high:g})"
-    return f"log ratio {p.log_estimate:g} (SE {p.se:g})"
-
-
-def _plain_number(path: str, value: float) -> str:
-    """An input's value as a person would write it: 2020, 37,500, 0.035."""
-    if path.endswith("year") or not float(value).is_integer():
-        return f"{value:g}"
-    return f"{value:,.0f}"
-
-
-def count_table(data: SchoolData, analyses: Sequence[OutcomeAnalysis],
-                threshold: int = SMALL_COUNT_SUPPRESS) -> tuple[list[str], list[tuple[str, list]]]:
-    """The disclosure-controlled counts per arm (see :func:`disclosure.arm_counts`)."""
-    table = arm_counts(data, [o.outcome for o in analyses], threshold)
-    return list(ARMS), [(label, list(row)) for label, row in table.iterrows()]
-
-
-def _primary(analyses: Sequence[OutcomeAnalysis]) -> OutcomeAnalysis:
-    return find_outcome(analyses, PRIMARY)
-
-
 # ----------------------------------------------------------------------------- economics
-
-
-def economics_rows(per_prior: Sequence[PriorEconomics], economics: EconomicInputs,
-                   rule: DecisionRule) -> tuple[list[str], list[Row]]:
-    """The value-for-money table: one row per prior, then the published evaluation."""
-    published = economics.willingness_to_pay.published
-    marks = list(published.wtp) if published is not None else []
-    columns = ["prior", "mean net benefit per school-year", "95% interval", "P(net benefit > 0)",
-               "EVPI per school-year", "EVPI for the roll-out",
-               *[f"P(cost-effective) at {format_money(w)}" for w in marks], "verdict"]
-    rows = []
-    for e in per_prior:
-        nb_css = "invest" if e.nmb.prob_positive >= rule.invest_nmb else "stop"
-        cells = [Cell("nmb_mean", e.nmb.mean, format_money(e.nmb.mean)),
-                 Cell("nmb_ci", f"{e.nmb.ci[0]!r} {e.nmb.ci[1]!r}",
-                      f"{format_money(e.nmb.ci[0])} to {format_money(e.nmb.ci[1])}"),
-                 Cell("prob_nmb_positive", e.nmb.prob_positive,
-                      pct(e.nmb.prob_positive, rule.invest_nmb), nb_css),
-                 Cell("evpi_per_school_year", e.evpi_per_school_year,
-                      format_money(e.evpi_per_school_year)),
-                 Cell("population_evpi", e.population_evpi, format_money(e.population_evpi))]
-        cells += [Cell(f"ceac_{w:g}", e.value.ceac_at(w), pct(e.value.ceac_at(w)))
-                  for w in marks]
-        cells.append(Cell("verdict", e.verdict.verdict, e.verdict.verdict,
-                          VERDICT_CSS[e.verdict.verdict]))
-        rows.append(Row(PRIMARY, e.prior, cells, e.reliable))
-    if published is not None:
-        cells = [Cell(k, None, NONE) for k in ("nmb_mean", "nmb_ci", "prob_nmb_positive",
-                                               "evpi_per_school_year", "population_evpi")]
-        cells += [Cell(f"ceac_{w:g}", p, pct(p))
-                  for w, p in zip(published.wtp, published.prob_cost_effective, strict=True)]
-        cells.append(Cell("verdict", None, NONE))
-        rows.append(Row(PRIMARY, "published economic evaluation", cells))
-    return columns, rows
 
 
 # ----------------------------------------------------------------------------- tipping, EVSI
@@ -586,158 +185,7 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def evsi_rows(values: dict[str, FurtherTrialValue]) -> tuple[list[str], list[list[Cell]]]:
-    """Rows by trial size: its cost and its expected value (EVSI for the roll-out) per prior,
-    then perfect information (:func:`~swisbayes.economics.voi.evsi_table`)."""
-    table = evsi_table(values)
-    columns = ["schools per arm", "cost of the trial",
-               *[f"worth at most ({name})" for name in values]]
-    rows = []
-    for n, row in table.iloc[:-1].iterrows():
-        cost = float(row["trial_cost"])
-        cells = [Cell("n_per_arm", int(n), str(int(n))),
-                 Cell("trial_cost", cost, format_money(cost))]
-        cells += [Cell(f"population_evsi.{name}", float(row[name]), format_money(row[name]),
-                       "invest" if row[name] > cost else "") for name in values]
-        rows.append(cells)
-    ceiling = [Cell("n_per_arm", None, "perfect information on the S47 effect"),
-               Cell("trial_cost", None, NONE)]
-    ceiling += [Cell(f"population_evpi.{name}", float(table[name].iloc[-1]),
-                     format_money(table[name].iloc[-1])) for name in values]
-    rows.append(ceiling)
-    return columns, rows
-
-
 # ----------------------------------------------------------------------------- re-analysis
-
-
-REANALYSIS_COLUMNS = ["prior", "ratio (95% interval)", "P(any reduction)",
-                      "P(reduction ≥ MCID)", "P(harm)", "P(practically no change)"]
-
-
-def reanalysis_rows(primary: OutcomeAnalysis, rule: DecisionRule) -> list[Row]:
-    """The published S47 estimate under each of the report's priors (exact posterior)."""
-    rows = []
-    mcid = primary.spec.decision.mcid
-    for name, pa in primary.results.items():
-        e = reanalyse(prior=pa.prior, outcome=PRIMARY, mcid=mcid).effect
-        cells = [Cell("irr_median", e.median, ratio_text(e)),
-                 Cell("prob_any_reduction", e.prob_any_reduction, pct(e.prob_any_reduction)),
-                 Cell("prob_meaningful_reduction", e.prob_meaningful_reduction,
-                      pct(e.prob_meaningful_reduction, rule.stop, rule.invest),
-                      _traffic(rule, e.prob_meaningful_reduction)),
-                 Cell("prob_harm", e.prob_harm, pct(e.prob_harm)),
-                 Cell("prob_rope", e.prob_rope, pct(e.prob_rope))]
-        rows.append(Row(PRIMARY, name, cells))
-    return rows
-
-
-# ----------------------------------------------------------------------------- figures
-
-
-def report_figures(analyses: Sequence[OutcomeAnalysis], per_prior: Sequence[PriorEconomics],
-                   economics: EconomicInputs, rule: DecisionRule,
-                   tipping: Sequence[TippingPoint], *, show_la_codes: bool) -> list[Figure]:
-    """The report's figures, as PNG (the LAs' effects only when the model has them)."""
-    primary = _primary(analyses)
-    mcid = primary.spec.decision.mcid
-    label = outcome_schema(PRIMARY).label
-    figures = [Figure(
-        "s47_posterior",
-        f"Posterior of the rate ratio of {label.lower()} over the trial's schools (the effect "
-        "the verdict reads) under each prior. Solid line: no "
-        f"effect; dashed: a {mcid:.0%} reduction (the MCID). Area left of the dashed line = "
-        "the probability of a meaningful reduction.",
-        "Posterior densities of the S47 rate ratio by prior",
-        figure_png(plot_ratio_posteriors(
-            {n: (population_ratio(pa.posterior), pa.weights)
-             for n, pa in primary.results.items()},
-            mcid=mcid, label=label)))]
-    published = economics.willingness_to_pay.published
-    marks = (dict(zip(published.wtp, published.prob_cost_effective, strict=True))
-             if published is not None else None)
-    figures.append(Figure(
-        "ceac",
-        "Probability that SWIS is cost-effective against what one would pay per S47 enquiry "
-        "avoided (its cost less the value of other averted events), beside the published "
-        "economic evaluation.", "Cost-effectiveness acceptability curves by prior",
-        figure_png(plot_ceac(economics.willingness_to_pay.grid,
-                             {e.prior: e.ceac for e in per_prior}, published=marks))))
-    ratios = [o for o in analyses if outcome_decimals(o) is None]
-    points = [o for o in analyses if outcome_decimals(o) is not None]
-    rows = [ForestRow(outcome_schema(o.outcome).label, n, pa.decision.effect.median,
-                      *pa.decision.effect.ci, pa.reliable)
-            for o in ratios for n, pa in o.results.items()]
-    elsewhere = (" Absence is not on this scale: it is in percentage points, in the next "
-                 "figure." if points else "")
-    figures.append(Figure(
-        "forest", "Every outcome under every prior: posterior median and 95% interval of the "
-        "ratio (log scale; below 1 = fewer with SWIS). Red rows failed their checks."
-        + elsewhere, "Forest plot of all outcomes and priors",
-        figure_png(plot_summary_forest(rows, mcid=mcid)), wide=True))
-    figures += [_points_figure(o) for o in points]
-    la_figure = _la_figure(primary, mcid, show_la_codes)
-    if la_figure is not None:
-        figures.append(la_figure)
-    figures.append(_tipping_figure(primary, rule, tipping))
-    return figures
-
-
-def _points_figure(outcome: OutcomeAnalysis) -> Figure:
-    """Attendance under every prior, in percentage points (its own scale, not a ratio)."""
-    places = outcome_decimals(outcome)
-    first = next(iter(outcome.results.values())).decision
-    label = outcome_schema(outcome.outcome).label
-    rows = [DifferenceRow(label, n, pa.decision.difference.median, *pa.decision.difference.ci,
-                          pa.reliable, note=points_text(pa.decision.difference, places))
-            for n, pa in outcome.results.items()]
-    png = figure_png(plot_difference_forest(
-        rows, mcid=first.mcid_pp, what=OUTCOME_PHRASES.get(outcome.outcome, "the outcome")))
-    return Figure(
-        f"{outcome.outcome}_points",
-        f"{label}: the difference in absence, SWIS minus control, in percentage points of "
-        f"sessions missed (from {first.control_absence_pct:.2f}% in control schools), under "
-        f"each prior: median and 95% interval. Solid line: no change; dashed: a fall of "
-        f"{first.mcid_pp:g} points (the MCID). Red rows failed their checks.",
-        f"Forest plot of the difference in {OUTCOME_PHRASES.get(outcome.outcome, label)} "
-        "by prior, in percentage points", png)
-
-
-def _la_figure(primary: OutcomeAnalysis, mcid: float, show_la_codes: bool) -> Figure | None:
-    """The LAs' effects under the vague prior; None when the model has no LA-varying effect."""
-    base = data_alone(primary)
-    if "la_log_irr" not in base.fit.idata["posterior"]:
-        return None
-    codes = [str(c) for c in base.fit.idata["posterior"]["la"].to_numpy()]
-    la = np.exp(base.draws("la_log_irr"))
-    png = figure_png(plot_la_effects(la, base.draws("irr_new_la"), weights=base.weights,
-                                     labels=codes if show_la_codes else None,
-                                     mcid=mcid, average=base.draws("irr")))
-    return Figure("la_effects",
-                  "S47 rate ratio in each local authority (vague prior), and the prediction "
-                  "for a new LA not in the trial: what a roll-out would meet."
-                  + ("" if show_la_codes else " LAs are anonymised."),
-                  "Caterpillar plot of LA effects", png)
-
-
-TIPPING_PLOT_IRRS = (0.3, 1.5)
-"""Prior centres (IRR) drawn in the tipping-point figure: where the curve moves."""
-
-
-def _tipping_figure(primary: OutcomeAnalysis, rule: DecisionRule,
-                    tipping: Sequence[TippingPoint]) -> Figure:
-    family = centre_family(primary)
-    curve = outcome_tipping_curve(primary, family, bounds=TIPPING_PLOT_IRRS,
-                                  tipping=list(tipping))
-    png = figure_png(plot_tipping_curve(
-        curve, rule, label=lambda v: f"IRR {v:.2f}",
-        xlabel=f"centre of the prior (rate ratio), SD {family.sd:.3f} on the log scale"))
-    return Figure("tipping",
-                  "Probability of a meaningful S47 reduction on these data (a normal "
-                  "approximation of the vague fit), by the centre of a normal prior as certain "
-                  "as the sceptical one. Above the stop line the verdict leaves 'stop'; "
-                  "investing also needs the net benefit to be probably positive.",
-                  "Tipping-point curve", png)
 
 
 # ----------------------------------------------------------------------------- the words
@@ -745,9 +193,9 @@ def _tipping_figure(primary: OutcomeAnalysis, rule: DecisionRule,
 
 def _below(p: float) -> str:
     """The smallest round percentage above ``p``, for "below X%" sentences."""
-    for bound in (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 0.9, 0.95, 0.99):
-        if p < bound:
-            return f"{bound:.1%}" if bound < 0.01 else f"{bound:.0%}"
+    for cut in (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 0.9, 0.95, 0.99):
+        if p < cut:
+            return f"{cut:.1%}" if cut < 0.01 else f"{cut:.0%}"
     return "100%"
 
 
@@ -845,7 +293,7 @@ def key_points(analyses: Sequence[OutcomeAnalysis], per_prior: Sequence[PriorEco
                economics: EconomicInputs) -> list[str]:
     """The few sentences under the verdict, each under the vague prior (the data alone): the
     primary effect, a new LA, the other outcomes and the value for money."""
-    primary = _primary(analyses)
+    primary = primary_analysis(analyses)
     d = data_alone(primary).decision
     e = d.effect
     change = "fewer" if e.median < 1 else "more"
@@ -946,7 +394,7 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
     Report
     """
     rule = economics.decision_rule
-    primary = _primary(analyses)
+    primary = primary_analysis(analyses)
     pupils = mean_pupils(data)
     check_settings(list(primary.results), suppress_threshold)
     per_prior = [prior_economics(analyses, name, economics, pupils) for name in primary.results]
@@ -1087,7 +535,4 @@ def _borrowed_note(per_prior: Sequence[PriorEconomics]) -> str:
     return "".join(notes)
 
 
-__all__ = ["POINTS", "PRIMARY", "RATIO", "Cell", "Figure", "Group", "Report", "Row",
-           "build_report", "diagnostics_rows", "economics_rows", "effect_cells", "effect_groups",
-           "evsi_rows", "headline", "outcome_decimals", "pct", "points_text", "ratio_text",
-           "tipping_sentences"]
+__all__ = ["Report", "build_report", "headline", "tipping_sentences"]

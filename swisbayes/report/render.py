@@ -14,7 +14,8 @@ import jinja2
 
 from swisbayes._base.atomic import write_atomic, write_text_atomic
 from swisbayes.plots.decision import png_data_uri
-from swisbayes.report.content import Figure, Report
+from swisbayes.report.content import Report
+from swisbayes.report.view import Figure
 
 Format = Literal["html", "md"]
 

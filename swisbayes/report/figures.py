@@ -1,0 +1,153 @@
+"""The report's figures, as PNG: posteriors by prior, the forest of outcomes, the LAs, the
+CEAC and the tipping curve."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from swisbayes.data.schema import outcome_schema
+from swisbayes.decision.rule import (
+    OUTCOME_PHRASES,
+    DecisionRule,
+)
+from swisbayes.decision.summaries import (
+    population_ratio,
+)
+from swisbayes.decision.tipping import TippingPoint
+from swisbayes.economics.net_benefit import (
+    EconomicInputs,
+)
+from swisbayes.plots.decision import (
+    DifferenceRow,
+    ForestRow,
+    figure_png,
+    plot_ceac,
+    plot_difference_forest,
+    plot_la_effects,
+    plot_ratio_posteriors,
+    plot_summary_forest,
+)
+from swisbayes.report.tables import outcome_decimals
+from swisbayes.report.view import (
+    PRIMARY,
+    Figure,
+    points_text,
+    primary_analysis,
+)
+from swisbayes.workflows.multiprior import OutcomeAnalysis
+from swisbayes.workflows.tipping import (
+    centre_family,
+    data_alone,
+    outcome_tipping_curve,
+    plot_tipping_curve,
+)
+from swisbayes.workflows.value_for_money import (
+    PriorEconomics,
+)
+
+
+def report_figures(analyses: Sequence[OutcomeAnalysis], per_prior: Sequence[PriorEconomics],
+                   economics: EconomicInputs, rule: DecisionRule,
+                   tipping: Sequence[TippingPoint], *, show_la_codes: bool) -> list[Figure]:
+    """The report's figures, as PNG (the LAs' effects only when the model has them)."""
+    primary = primary_analysis(analyses)
+    mcid = primary.spec.decision.mcid
+    label = outcome_schema(PRIMARY).label
+    figures = [Figure(
+        "s47_posterior",
+        f"Posterior of the rate ratio of {label.lower()} over the trial's schools (the effect "
+        "the verdict reads) under each prior. Solid line: no "
+        f"effect; dashed: a {mcid:.0%} reduction (the MCID). Area left of the dashed line = "
+        "the probability of a meaningful reduction.",
+        "Posterior densities of the S47 rate ratio by prior",
+        figure_png(plot_ratio_posteriors(
+            {n: (population_ratio(pa.posterior), pa.weights)
+             for n, pa in primary.results.items()},
+            mcid=mcid, label=label)))]
+    published = economics.willingness_to_pay.published
+    marks = (dict(zip(published.wtp, published.prob_cost_effective, strict=True))
+             if published is not None else None)
+    figures.append(Figure(
+        "ceac",
+        "Probability that SWIS is cost-effective against what one would pay per S47 enquiry "
+        "avoided (its cost less the value of other averted events), beside the published "
+        "economic evaluation.", "Cost-effectiveness acceptability curves by prior",
+        figure_png(plot_ceac(economics.willingness_to_pay.grid,
+                             {e.prior: e.ceac for e in per_prior}, published=marks))))
+    ratios = [o for o in analyses if outcome_decimals(o) is None]
+    points = [o for o in analyses if outcome_decimals(o) is not None]
+    rows = [ForestRow(outcome_schema(o.outcome).label, n, pa.decision.effect.median,
+                      *pa.decision.effect.ci, pa.reliable)
+            for o in ratios for n, pa in o.results.items()]
+    elsewhere = (" Absence is not on this scale: it is in percentage points, in the next "
+                 "figure." if points else "")
+    figures.append(Figure(
+        "forest", "Every outcome under every prior: posterior median and 95% interval of the "
+        "ratio (log scale; below 1 = fewer with SWIS). Red rows failed their checks."
+        + elsewhere, "Forest plot of all outcomes and priors",
+        figure_png(plot_summary_forest(rows, mcid=mcid)), wide=True))
+    figures += [_points_figure(o) for o in points]
+    la_figure = _la_figure(primary, mcid, show_la_codes)
+    if la_figure is not None:
+        figures.append(la_figure)
+    figures.append(_tipping_figure(primary, rule, tipping))
+    return figures
+
+
+def _points_figure(outcome: OutcomeAnalysis) -> Figure:
+    """Attendance under every prior, in percentage points (its own scale, not a ratio)."""
+    places = outcome_decimals(outcome)
+    first = next(iter(outcome.results.values())).decision
+    label = outcome_schema(outcome.outcome).label
+    rows = [DifferenceRow(label, n, pa.decision.difference.median, *pa.decision.difference.ci,
+                          pa.reliable, note=points_text(pa.decision.difference, places))
+            for n, pa in outcome.results.items()]
+    png = figure_png(plot_difference_forest(
+        rows, mcid=first.mcid_pp, what=OUTCOME_PHRASES.get(outcome.outcome, "the outcome")))
+    return Figure(
+        f"{outcome.outcome}_points",
+        f"{label}: the difference in absence, SWIS minus control, in percentage points of "
+        f"sessions missed (from {first.control_absence_pct:.2f}% in control schools), under "
+        f"each prior: median and 95% interval. Solid line: no change; dashed: a fall of "
+        f"{first.mcid_pp:g} points (the MCID). Red rows failed their checks.",
+        f"Forest plot of the difference in {OUTCOME_PHRASES.get(outcome.outcome, label)} "
+        "by prior, in percentage points", png)
+
+
+def _la_figure(primary: OutcomeAnalysis, mcid: float, show_la_codes: bool) -> Figure | None:
+    """The LAs' effects under the vague prior; None when the model has no LA-varying effect."""
+    base = data_alone(primary)
+    if "la_log_irr" not in base.fit.idata["posterior"]:
+        return None
+    codes = [str(c) for c in base.fit.idata["posterior"]["la"].to_numpy()]
+    la = np.exp(base.draws("la_log_irr"))
+    png = figure_png(plot_la_effects(la, base.draws("irr_new_la"), weights=base.weights,
+                                     labels=codes if show_la_codes else None,
+                                     mcid=mcid, average=base.draws("irr")))
+    return Figure("la_effects",
+                  "S47 rate ratio in each local authority (vague prior), and the prediction "
+                  "for a new LA not in the trial: what a roll-out would meet."
+                  + ("" if show_la_codes else " LAs are anonymised."),
+                  "Caterpillar plot of LA effects", png)
+
+
+TIPPING_PLOT_IRRS = (0.3, 1.5)
+"""Prior centres (IRR) drawn in the tipping-point figure: where the curve moves."""
+
+
+def _tipping_figure(primary: OutcomeAnalysis, rule: DecisionRule,
+                    tipping: Sequence[TippingPoint]) -> Figure:
+    family = centre_family(primary)
+    curve = outcome_tipping_curve(primary, family, bounds=TIPPING_PLOT_IRRS,
+                                  tipping=list(tipping))
+    png = figure_png(plot_tipping_curve(
+        curve, rule, label=lambda v: f"IRR {v:.2f}",
+        xlabel=f"centre of the prior (rate ratio), SD {family.sd:.3f} on the log scale"))
+    return Figure("tipping",
+                  "Probability of a meaningful S47 reduction on these data (a normal "
+                  "approximation of the vague fit), by the centre of a normal prior as certain "
+                  "as the sceptical one. Above the stop line the verdict leaves 'stop'; "
+                  "investing also needs the net benefit to be probably positive.",
+                  "Tipping-point curve", png)
