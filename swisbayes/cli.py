@@ -295,12 +295,13 @@ def format_table(results: list[FitResult]) -> str:
     = P(rise)). The averted column is in each outcome's own unit (events, days in care,
     sessions missed); notes under the table say what a non-count row's numbers are.
     """
-    lines = [f"{'analysis':16}{'prior':13}{'MCID':>7}  {'effect (95% interval)':33}"
+    width = max([16, *(len(r.spec.name) + 2 for r in results)])  # a long name keeps a gap
+    lines = [f"{'analysis':{width}}{'prior':13}{'MCID':>7}  {'effect (95% interval)':33}"
              f"{'P(cut>=MCID)':>12}  {'new LA':>7}  {'P(harm)':>8}  {'averted/1000/y':>15}  fit"]
     for r in results:
         mcid, effect, probs = r.decision.table_cells()
         cut, new_la, harm = probs
-        lines.append(f"{r.spec.name:16}{r.decision.prior:13}{mcid:>7}  {effect:33}"
+        lines.append(f"{r.spec.name:{width}}{r.decision.prior:13}{mcid:>7}  {effect:33}"
                      f"{cut:12.1%}  {new_la:7.1%}  {harm:8.1%}  "
                      f"{r.decision.averted_per_1000:15.2f}  {'ok' if r.ok else 'FAILED'}")
     notes = [f"{r.spec.name}: {note}" for r in results for note in r.decision.table_notes()]

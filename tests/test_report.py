@@ -648,3 +648,23 @@ def test_no_paragraph_appears_twice_on_the_page(bundled_report):
     assert len(texts) > 10
     repeated = sorted({t for t in texts if texts.count(t) > 1})
     assert not repeated, repeated
+
+
+@pytest.mark.slow
+def test_the_page_says_whether_each_model_fits_as_the_checks_do(bundled_report):
+    run, path = bundled_report
+    html = unescape(path.read_text(encoding="utf-8"))
+    assert "Does the model fit?" in html
+    lines = re.findall(r'<li class="[^"]*" data-ok="(True|False)"><b>([^<]+)</b>: ([^<]+)</li>',
+                       html)
+    assert len(lines) == len(run.analyses)
+    for (ok, label, text), outcome in zip(lines, run.analyses, strict=True):
+        check = outcome.check
+        passed = (not check.ppc.flagged and check.loo.pareto_k_over_0_7 == 0
+                  and (check.loo.pit_p_value is None or check.loo.pit_p_value >= 0.01))
+        assert ok == str(passed), (label, text)
+        assert ("checks passed" in text) == passed
+        for statistic in check.ppc.flagged:
+            assert check.ppc[statistic].description.lower() in text
+    assert 'id="fig-ppc"' in html
+    assert 'id="fig-loo_pit"' in html

@@ -343,6 +343,12 @@ class FitResult(SampledResult):
         -------
         PpcResult
             ``.text``, ``.to_dict()``, ``.flagged`` and ``.plot()``.
+
+        Raises
+        ------
+        ValueError
+            For a fit loaded without its data (from netCDF): pass them to
+            :func:`~swisbayes.inference.criticism.posterior_predictive_check` instead.
         """
         return criticism.posterior_predictive_check(self, draws=self._check_draws)
 
@@ -355,6 +361,12 @@ class FitResult(SampledResult):
         LooResult
             ``.elpd_loo``, ``.se``, ``.p_loo``, ``.pareto_k``, ``.loo_pit``, ``.text`` and
             ``.plot()`` (LOO-PIT).
+
+        Raises
+        ------
+        ValueError
+            For a fit loaded without its data (from netCDF): pass them to
+            :func:`~swisbayes.inference.criticism.loo` instead.
         """
         return criticism.loo(self, draws=self._check_draws)
 

@@ -51,7 +51,7 @@ from swisbayes.economics.net_benefit import (
     format_money,
 )
 from swisbayes.economics.value_for_money import mean_pupils
-from swisbayes.report.figures import report_figures
+from swisbayes.report.figures import check_figures, report_figures
 from swisbayes.report.tables import (
     DIAGNOSTICS_COLUMNS,
     REANALYSIS_COLUMNS,
@@ -62,6 +62,7 @@ from swisbayes.report.tables import (
     effect_columns,
     effect_groups,
     evsi_rows,
+    fit_check_lines,
     provenance_rows,
     reanalysis_rows,
 )
@@ -128,6 +129,8 @@ class Report:
     assumptions: list[tuple[str, str, str]]
     warnings: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
+    fit_lines: list[tuple[str, str, bool]] = field(default_factory=list)
+    fit_figures: list[Figure] = field(default_factory=list)
 
     def table(self) -> pd.DataFrame:
         """The outcome x prior table with every exact value, for CSV (one row per row shown)."""
@@ -499,7 +502,8 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
         diagnostics_columns=DIAGNOSTICS_COLUMNS, diagnostics_rows=diagnostics_rows(analyses),
         provenance=provenance_rows(analyses, data, economics, economics_file, notes),
         assumptions=assumptions,
-        warnings=warnings, alerts=unreliable)
+        warnings=warnings, alerts=unreliable, fit_lines=fit_check_lines(analyses),
+        fit_figures=check_figures(primary))
 
 
 PUBLISHED_TRIAL = "SWIS"

@@ -96,6 +96,26 @@ def report_figures(analyses: Sequence[OutcomeAnalysis], per_prior: Sequence[Prio
     return figures
 
 
+def check_figures(primary: OutcomeAnalysis) -> list[Figure]:
+    """The primary model's checks: school rates by arm against replicated data, and LOO-PIT
+    (none when the model could not be checked)."""
+    check = primary.check
+    if check is None or check.ppc is None:
+        return []
+    label = outcome_schema(primary.outcome).label
+    return [
+        Figure("ppc", f"{label}: the schools' observed rates ({check.ppc.unit}) by arm, against "
+                      "rates replicated from the fitted model. The model fits when the observed "
+                      "curve lies among the replicated ones.",
+               f"Posterior predictive check of {label} school rates by arm",
+               figure_png(check.ppc.plot())),
+        Figure("loo_pit", f"{label}: LOO-PIT, how each school's observed count ranks among "
+                          "predictions from the model fitted without it (difference of its "
+                          "ECDF from uniform; within the band, the model predicts left-out "
+                          "schools as well as it should).",
+               f"LOO-PIT of {label}", figure_png(check.loo.plot()))]
+
+
 def _points_figure(outcome: OutcomeAnalysis) -> Figure:
     """Attendance under every prior, in percentage points (its own scale, not a ratio)."""
     places = outcome_decimals(outcome)

@@ -28,7 +28,8 @@ _ENV = jinja2.Environment(
 
 def _with_sources(report: Report, src: Callable[[Figure], str]) -> Report:
     """A copy of the report whose figures point at ``src(figure)``."""
-    return replace(report, figures=[replace(f, src=src(f)) for f in report.figures])
+    return replace(report, figures=[replace(f, src=src(f)) for f in report.figures],
+                   fit_figures=[replace(f, src=src(f)) for f in report.fit_figures])
 
 
 def render_html(report: Report) -> str:
@@ -67,7 +68,7 @@ def write_report(report: Report, out: str | Path, fmt: Format = "html") -> list[
         figure_dir = out.parent / f"{out.stem}_figures"
         figure_dir.mkdir(exist_ok=True)
         text = render_markdown(report, figure_dir.name)
-        for figure in report.figures:
+        for figure in [*report.figures, *report.fit_figures]:
             path = figure_dir / f"{figure.name}.png"
             written.append(write_atomic(path, lambda tmp, png=figure.png: tmp.write_bytes(png)))
         written.insert(0, write_text_atomic(out, text))

@@ -365,7 +365,55 @@ def reanalysis_rows(primary: OutcomeAnalysis, rule: DecisionRule) -> list[Row]:
     return rows
 
 
+def fit_check_lines(analyses: Sequence[OutcomeAnalysis]) -> list[tuple[str, str, bool]]:
+    """One line per outcome: whether its model reproduces the data, and what a failed check
+    means for the numbers above it.
+
+    Parameters
+    ----------
+    analyses : sequence of OutcomeAnalysis
+
+    Returns
+    -------
+    list of (str, str, bool)
+        The outcome's label, the sentence, and whether every check passed.
+    """
+    lines = []
+    for o in analyses:
+        label = outcome_schema(o.outcome).label
+        check = o.check
+        if check is None or check.ppc is None:
+            why = "" if check is None else f" ({check.error})"
+            lines.append((label, f"not checked{why}: read its numbers with that in mind.", False))
+            continue
+        ppc, loo = check.ppc, check.loo
+        problems = [f"the data's {c.description.lower()} is "
+                    f"{'larger' if c.p_value < 0.5 else 'smaller'} than the model's replicates "
+                    f"(p = {c.p_value:.3f})" for c in ppc.checks if c.flag]
+        if loo.pareto_k_over_0_7:
+            problems.append(f"{loo.pareto_k_over_0_7} school(s) have Pareto k > 0.7, so the "
+                            "model's fit to them rests on few draws")
+        if loo.pit_p_value is not None and loo.pit_p_value < 0.01:
+            problems.append(f"left-out schools are mispredicted (LOO-PIT uniformity p = "
+                            f"{loo.pit_p_value:.3f})")
+        if not problems:
+            lines.append((label, f"checks passed: all {len(ppc.checks)} predictive checks, "
+                                 f"PSIS-LOO (elpd {loo.elpd_loo:.1f}, SE {loo.se:.1f}) and "
+                                 "LOO-PIT.", True))
+            continue
+        lines.append((label, "; ".join(problems) + ". The model misses this feature of the "
+                             "data, so its intervals above may misstate the uncertainty; "
+                             "compare other models (swisbayes compare) before relying on them.",
+                      False))
+    return lines
+
+
 __all__ = [
-    "diagnostics_rows", "economics_rows", "effect_cells", "effect_groups", "evsi_rows",
+    "diagnostics_rows",
+    "economics_rows",
+    "effect_cells",
+    "effect_groups",
+    "evsi_rows",
+    "fit_check_lines",
     "outcome_decimals"
 ]

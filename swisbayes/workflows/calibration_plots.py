@@ -79,6 +79,8 @@ def plot_pit_ecdf(result: SBCResult, *, prob: float = BAND_PROB,
         ax_.tick_params(labelsize=7)
     for ax_ in panels[len(params):]:
         ax_.set_visible(False)
+    fig.supxlabel("fractional rank (PIT)", fontsize=8)
+    fig.supylabel("ECDF minus uniform CDF", fontsize=8)
     fig.suptitle(f"SBC PIT-ECDF minus uniform: {result.spec.name}, {len(ranks)} replicates "
                  f"(grey: {prob:.0%} simultaneous band; orange: the "
                  f"{int(ranks['ok'].sum())} passing the gate)", fontsize=9)

@@ -25,7 +25,14 @@ from swisbayes._base.errors import DataError, SpecError, SwisbayesError
 from swisbayes.data.io import SchoolData, read_school_data, read_table, require_data
 from swisbayes.data.schema import outcome_schema
 from swisbayes.evidence.resolver import named_prior
-from swisbayes.inference.fitting import PriorAnalysis, fit
+from swisbayes.inference.criticism import (
+    LooResult,
+    PpcResult,
+    loo,
+    posterior_predictive_check,
+    predictive_draws,
+)
+from swisbayes.inference.fitting import FitResult, PriorAnalysis, fit
 from swisbayes.priors.library import PILOT_PRIOR, MixturePrior
 from swisbayes.spec.analysis import FAMILIES, AnalysisSpec, load_spec
 from swisbayes.spec.grid import Reweighting
@@ -40,6 +47,44 @@ REPORT_SPECS = ("s47_primary.toml", "referrals.toml", "s17.toml", "care_entry.to
 """The analyses of a report (file names in the spec directory), the primary outcome first."""
 
 @dataclass(frozen=True)
+class ModelCheck:
+    """The posterior predictive checks and PSIS-LOO of one fit, or why they could not be made.
+
+    Parameters
+    ----------
+    ppc : PpcResult or None
+    loo : LooResult or None
+    error : str or None
+        Why the checks could not be made (they are then both None).
+    """
+
+    ppc: PpcResult | None
+    loo: LooResult | None
+    error: str | None = None
+
+
+def check_model(fit: FitResult) -> ModelCheck:
+    """Check a fit against its data: posterior predictive checks and PSIS-LOO with LOO-PIT,
+    from one set of replicated data and pointwise log-likelihood.
+
+    Parameters
+    ----------
+    fit : FitResult
+
+    Returns
+    -------
+    ModelCheck
+        With the reason instead of the checks when they could not be made (a report still
+        shows its numbers, and says that the model was not checked).
+    """
+    try:
+        draws = predictive_draws(fit)
+        return ModelCheck(posterior_predictive_check(fit, draws=draws), loo(fit, draws=draws))
+    except (SwisbayesError, ValueError) as exc:  # reported on the page, not fatal
+        return ModelCheck(None, None, f"{type(exc).__name__}: {exc}")
+
+
+@dataclass(frozen=True)
 class OutcomeAnalysis:
     """One outcome under every prior of the report.
 
@@ -52,11 +97,14 @@ class OutcomeAnalysis:
     unavailable : dict of str to str
         Priors that could not be formed for this outcome, with the reason (e.g. no pilot
         estimate of this outcome).
+    check : ModelCheck, optional
+        Whether the model of the sampled fit fits the data (:func:`check_model`).
     """
 
     spec: AnalysisSpec
     results: dict[str, PriorAnalysis]
     unavailable: dict[str, str] = field(default_factory=dict)
+    check: ModelCheck | None = None
 
     @property
     def outcome(self) -> str:
@@ -71,7 +119,8 @@ def analyse_outcome(spec: AnalysisSpec, data: SchoolData,
                     priors: Sequence[str] = STANDARD_PRIORS, *,
                     reweighting: Reweighting | None = None,
                     step: Step | None = None) -> OutcomeAnalysis:
-    """Fit one outcome under the vague prior and answer the other priors from its draws.
+    """Fit one outcome under the vague prior, answer the other priors from its draws, and
+    check the model against the data (:func:`check_model`).
 
     Parameters
     ----------
@@ -113,7 +162,8 @@ def analyse_outcome(spec: AnalysisSpec, data: SchoolData,
         step(f"{spec.name}: {name} prior")
         results[name] = base.under(resolved[name], max_khat=settings.max_khat,
                                    min_ess=settings.min_ess)
-    return OutcomeAnalysis(spec, {n: results[n] for n in names}, unavailable)
+    step(f"{spec.name}: checking the model")
+    return OutcomeAnalysis(spec, {n: results[n] for n in names}, unavailable, check_model(base))
 
 
 def report_specs(spec_dir: str | Path) -> list[AnalysisSpec]:
@@ -315,9 +365,12 @@ def analyse_outcome_cell(spec: AnalysisSpec, data: SchoolData, priors: tuple[str
                       "importance_ess": _number(pa.importance_ess), "reliable": pa.reliable,
                       **pa.decision.to_dict()}
                for name, pa in analysis.results.items()}
+    check = analysis.check
+    checked = ({"error": check.error} if check.ppc is None else
+               {"ppc": check.ppc.to_dict(), "loo": check.loo.to_dict()})
     return {"analysis": analysis, "ok": all(r["reliable"] for r in results.values()),
             "row": {"outcome": spec.outcome, "analysis": spec.name, "priors": results,
-                    "unavailable": analysis.unavailable}}
+                    "unavailable": analysis.unavailable, "check": checked}}
 
 
 def _number(x: float | None) -> float | None:
@@ -369,11 +422,13 @@ class OutcomePlan:
 __all__ = [
     "REPORT_SPECS",
     "STANDARD_PRIORS",
+    "ModelCheck",
     "OutcomeAnalysis",
     "OutcomePlan",
     "ReportPlan",
     "analyse_outcome",
     "analyse_outcome_cell",
+    "check_model",
     "data_columns",
     "data_metadata",
     "load_report_data",
