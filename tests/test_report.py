@@ -537,15 +537,15 @@ def test_small_counts_never_reach_the_report(tmp_path, monkeypatch):
     assert re.search(r">\s*(school_id|S\d{3})\s*<", html) is None  # no school-level rows
     named = tmp_path / "named.html"
     seen = []
-    from swisbayes.report import content
+    from swisbayes.report import figures
 
-    original = content.plot_la_effects
+    original = figures.plot_la_effects
 
     def spy(*args, labels=None, **kwargs):
         seen.append(labels)
         return original(*args, labels=labels, **kwargs)
 
-    monkeypatch.setattr(content, "plot_la_effects", spy)
+    monkeypatch.setattr(figures, "plot_la_effects", spy)
     make_report(data=data, spec_dir=specs, out=out, priors=("vague",))
     make_report(data=data, spec_dir=specs, out=named, priors=("vague",), show_la_codes=True)
     assert seen[0] is None  # anonymised in the figure
