@@ -50,10 +50,12 @@ def test_a_posterior_becomes_a_prior_that_reproduces_it(tmp_path):
 
     from swisbayes.inference.fitting import FitResult
 
+    # the prior is on the log IRR: the typical LA's effect, reported in the fit's typical_la
+    typical = fitted["typical_la"]
     irr = FitResult.from_netcdf(tmp_path / "s47_primary.nc").idata["posterior"]["irr"].to_numpy()
-    for q, got, want in ((0.5, prior["irr_median"], fitted["irr_median"]),
-                         (0.025, prior["irr_ci95"][0], fitted["irr_ci95"][0]),
-                         (0.975, prior["irr_ci95"][1], fitted["irr_ci95"][1])):
+    for q, got, want in ((0.5, prior["irr_median"], typical["irr_median"]),
+                         (0.025, prior["irr_ci95"][0], typical["irr_ci95"][0]),
+                         (0.975, prior["irr_ci95"][1], typical["irr_ci95"][1])):
         mcse = float(az.mcse(irr, method="quantile", prob=q))
         assert abs(got - want) < 4 * mcse, (q, got, want, mcse)
     assert "data content_sha256" in prior["provenance"]

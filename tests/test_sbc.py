@@ -164,7 +164,7 @@ def test_sbc_spec_applies_realistic_priors_per_outcome(primary_spec):
     assert (days.intercept_mean, days.positive.intercept_mean) == (-6.4, -0.7)
     attendance = sbc_spec(load_spec("attendance")).priors.hyper
     assert (attendance.intercept_mean, attendance.intercept_sd) == (-2.55, 0.3)
-    assert attendance.inv_sqrt_concentration.scale == 0.1
+    assert attendance.inv_sqrt_concentration.scale == 0.2
     with pytest.raises(SpecError, match=r"sigma_la\.scale"):
         sbc_spec(primary_spec, hyper={"sigma_la": {"scale": -1.0}})
 

@@ -60,7 +60,8 @@ def cell_keys(cell: Cell, content_sha256: str) -> CellKeys:
     -------
     CellKeys
     """
-    spec = cell.spec.model_dump(mode="json")
+    # what was overridden is a record of how the spec was made, not part of what it fits
+    spec = cell.spec.model_dump(mode="json", exclude={"overrides"})
     base = {"format": HASH_FORMAT, "content_sha256": content_sha256,
             "swisbayes_version": package_version()}
     pilots = {"pilots_sha256": _pilots_sha256(cell.spec)}  # part of the effect prior

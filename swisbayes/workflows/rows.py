@@ -110,7 +110,8 @@ def derived_row(entry: Entry, base: dict, decision: DecisionSummary, spec_json: 
         "ess_importance": reweighted.ess if weighted else None,
     }
     return _plain({**_identity(entry), "path": "reweighted" if weighted else "recomputed",
-                   "base": base["cell"], **decision.to_dict(), **record, "netcdf": None,
+                   "base": base["cell"], **decision.to_dict(), **record,
+                   "overrides": dict(entry.cell.spec.overrides), "netcdf": None,
                    "netcdf_sha256": None, "spec": json.loads(spec_json), "seconds": 0.0})
 
 
