@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from swisbayes.plots.canvas import axes_for
 from swisbayes.stats.ranks import BAND_PROB, pit_ecdf_test
 
 if TYPE_CHECKING:
@@ -47,15 +48,16 @@ def plot_pit_ecdf(result: SBCResult, *, prob: float = BAND_PROB,
     matplotlib.figure.Figure
         A parameter whose ECDF leaves the band has a red title.
     """
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     ranks = result.ranks
     params = result.parameters
     ncols = 4
     nrows = max(1, math.ceil(len(params) / ncols))
     if ax is None:
-        fig, grid = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 2.3 * nrows),
-                                 squeeze=False, sharex=True, sharey=True)
+        # a bare Figure, as every figure of the package (plots/canvas.py): shown once
+        fig = Figure(figsize=(3.0 * ncols, 2.3 * nrows), layout="constrained")
+        grid = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
         panels = list(grid.flat)
     else:
         panels = list(ax)
@@ -84,7 +86,6 @@ def plot_pit_ecdf(result: SBCResult, *, prob: float = BAND_PROB,
     fig.suptitle(f"SBC PIT-ECDF minus uniform: {result.spec.name}, {len(ranks)} replicates "
                  f"(grey: {prob:.0%} simultaneous band; orange: the "
                  f"{int(ranks['ok'].sum())} passing the gate)", fontsize=9)
-    fig.tight_layout()
     return fig
 
 
@@ -101,15 +102,11 @@ def plot_verdicts(result: StudyResult, *, ax: Axes | None = None) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
-
     from swisbayes.decision.rule import VERDICTS
 
     summary = result.summary()
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    else:
-        fig = ax.figure
+    ax = axes_for(ax, (6.5, 3.8))
+    fig = ax.figure
     x = np.arange(len(summary))
     width = 0.25
     colours = {"invest": "C2", "more evidence": "C1", "stop": "C3"}
@@ -123,7 +120,6 @@ def plot_verdicts(result: StudyResult, *, ax: Axes | None = None) -> Figure:
     ax.set_title(f"Operating characteristics: {result.spec.name} "
                  f"(MCID {result.spec.decision.mcid:.0%})", fontsize=9)
     ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
     return fig
 
 
