@@ -198,7 +198,8 @@ def _fit_row(entry: Entry, decision: dict) -> dict:
     fit = {**decision, "diagnostics": {"rhat_max": 1.0, "ess_bulk_min": 1000.0,
                                        "divergences": 0, "ok": True, "reasons": [],
                                        "attempts": 1},
-           "analysis": entry.cell.spec.name, "file_sha256": entry.data.file_sha256,
+           "analysis": entry.cell.spec.name, "overrides": dict(entry.cell.spec.overrides),
+           "file_sha256": entry.data.file_sha256,
            "content_sha256": entry.data.content_sha256, "seed": 1,
            "sampler": "nutpie", "swisbayes_version": swisbayes.__version__}
     return sampled_row(entry, {"fit": fit, "seconds": 1.0}, "cells/x.nc", SHA,
