@@ -25,13 +25,7 @@ from swisbayes._base.errors import DataError, SpecError, SwisbayesError
 from swisbayes.data.io import SchoolData, read_school_data, read_table, require_data
 from swisbayes.data.schema import outcome_schema
 from swisbayes.evidence.resolver import named_prior
-from swisbayes.inference.criticism import (
-    LooResult,
-    PpcResult,
-    loo,
-    posterior_predictive_check,
-    predictive_draws,
-)
+from swisbayes.inference.criticism import LooResult, PpcResult
 from swisbayes.inference.fitting import FitResult, PriorAnalysis, fit
 from swisbayes.priors.library import PILOT_PRIOR, MixturePrior
 from swisbayes.spec.analysis import FAMILIES, AnalysisSpec, load_spec
@@ -78,8 +72,7 @@ def check_model(fit: FitResult) -> ModelCheck:
         shows its numbers, and says that the model was not checked).
     """
     try:
-        draws = predictive_draws(fit)
-        return ModelCheck(posterior_predictive_check(fit, draws=draws), loo(fit, draws=draws))
+        return ModelCheck(fit.ppc(), fit.loo())  # one set of predictive draws, cached by the fit
     except (SwisbayesError, ValueError) as exc:  # reported on the page, not fatal
         return ModelCheck(None, None, f"{type(exc).__name__}: {exc}")
 
