@@ -41,14 +41,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/swisbayes report --out $(OUT)/report.html
 
-# The report's browser test renders it in headless Chromium (Debian's package): install it when
-# it is missing (as root, or through sudo).
+# The report's browser tests render it in headless Chromium (Debian's package) and drive its
+# What if? panel through chromedriver (Debian's chromium-driver, the same version): install them
+# when missing (as root, or through sudo).
 browser:
-	@if ! command -v chromium >/dev/null 2>&1; then \
-	  echo "Installing Debian's chromium for the report's browser test"; \
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium and chromium-driver for the report's browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; \
 	fi
 
 # The whole suite, slow statistical checks included, on both cores.

@@ -230,15 +230,12 @@ def fit(spec_file: Path | None, fit_all: bool, spec_dir: Path | None, data: Path
 
 def _spec_files(directory: Path) -> list[Path]:
     """Analysis specs in ``directory``: TOML files with a top-level ``outcome`` key."""
-    from swisbayes._base.config import read_toml
+    from swisbayes.spec.analysis import analysis_spec_files
 
-    if not directory.is_dir():
-        raise click.BadParameter(f"{directory} is not a directory", param_hint="--spec-dir")
-    specs = [p for p in sorted(directory.glob("*.toml")) if "outcome" in read_toml(p, "spec")]
-    if not specs:
-        raise click.BadParameter(f"no analysis specs (TOML with an 'outcome') in {directory}",
-                                 param_hint="--spec-dir")
-    return specs
+    try:
+        return analysis_spec_files(directory)
+    except SpecError as exc:
+        raise click.BadParameter(str(exc), param_hint="--spec-dir") from None
 
 
 def _checked_data(path: Path | None, specs):
@@ -738,10 +735,12 @@ def sbc(spec_file: Path, n_replicates: int, prior: str | None,
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="School- or pupil-level CSV/Parquet (default: the bundled synthetic SWIS data).")
 @click.option("--spec-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Directory with the analysis specs (s47_primary.toml, referrals.toml, ...; "
-                   "default: ./models if it exists, else the shipped specs).")
+              help="Directory with the analysis specs (s47_primary.toml, referrals.toml, ..., "
+                   "or another trial's specs; default: ./models if it exists, else the "
+                   "shipped specs).")
 @click.option("--economics", "economics_file", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Economic inputs TOML (default: SPEC_DIR/economics.toml).")
+              default=None, help="Economic inputs TOML (default: SPEC_DIR/economics.toml, "
+                                 "else the bundled SWIS assumptions).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Report file (default: out/report.html, or out/report.md with --format md).")
 @click.option("--format", "fmt", type=click.Choice(["html", "md"]), default="html",
@@ -759,13 +758,21 @@ def sbc(spec_file: Path, n_replicates: int, prior: str | None,
               help="The trial the data come from (default: the data's own declaration, "
                    "'trial' in FILE.json); the published SWIS result is re-analysed only for "
                    "SWIS.")
+@click.option("--primary", default=None,
+              help="The analysis the verdict is about: a spec's name, file name or outcome "
+                   "(default: s47_primary in the SWIS specs, else the spec whose file name "
+                   "ends in _primary, else the first by name).")
+@click.option("--intervention", default=None,
+              help="What is decided on, as the page names it (default: the data's "
+                   "declaration, 'intervention' in FILE.json; SWIS for the SWIS trial, else "
+                   "'the intervention').")
 @click.option("--quiet", is_flag=True, help="No progress display (it is drawn on a terminal "
                                             "only).")
 @_spec_overrides
 def report(data: Path | None, spec_dir: Path | None, economics_file: Path | None, out: Path | None,
            fmt: str, show_la_codes: bool, suppress_threshold: int, workers: int | None,
-           trial: str | None, quiet: bool, covariates: tuple[str, ...] | None,
-           family: str | None) -> None:
+           trial: str | None, primary: str | None, intervention: str | None, quiet: bool,
+           covariates: tuple[str, ...] | None, family: str | None) -> None:
     """Write the decision report: every outcome the data have under the standard priors, the
     value for money, the verdict and what would change it (exit code 3 if a fit failed its
     checks). Outcomes the data lack are left out and named at the top of the page."""
@@ -776,7 +783,8 @@ def report(data: Path | None, spec_dir: Path | None, economics_file: Path | None
                       economics=economics_file, out=out, fmt=fmt,
                       show_la_codes=show_la_codes, suppress_threshold=suppress_threshold,
                       workers=workers if workers is not None else os.cpu_count() or 1,
-                      covariates=covariates, family=family, trial=trial, progress=not quiet)
+                      covariates=covariates, family=family, trial=trial, primary=primary,
+                      intervention=intervention, progress=not quiet)
     click.echo(f"verdict: {run.report.verdict_word}")
     click.echo(run.report.headline)
     for path in run.files:

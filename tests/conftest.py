@@ -37,6 +37,28 @@ def primary_spec() -> swisbayes.AnalysisSpec:
     return swisbayes.load_spec(PRIMARY_SPEC)
 
 
+BUNDLED_REPORT_GROUP = "bundled_report"
+"""The xdist group of every test reading :func:`bundled_report`: one worker builds it once."""
+
+
+@pytest.fixture(scope="session")
+def bundled_report(tmp_path_factory):
+    """The decision report of the bundled data with the shipped specs (built once), and its
+    HTML file; two worker processes, as the report is the same whichever number."""
+    from swisbayes.report.run import make_report
+
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    return make_report(data=swisbayes.load_example(), spec_dir=ROOT / "models", out=out,
+                       workers=2), out
+
+
+def pytest_itemcollected(item):
+    """Run every test of the bundled report on one worker, so it is built once (marked as it
+    is collected: xdist reads the groups when the collection is modified)."""
+    if BUNDLED_REPORT_GROUP in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.xdist_group(BUNDLED_REPORT_GROUP))
+
+
 def clearly_outside(draws, interval: tuple[float, float], truth: float) -> bool:
     """Whether ``truth`` lies outside an equal-tailed 95% interval of ``draws`` by more than 4
     Monte Carlo SEs of the bound it is beyond.

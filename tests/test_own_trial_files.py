@@ -81,8 +81,33 @@ def test_the_data_declare_their_trial(tmp_path, example):
     path = tmp_path / "t.csv"
     example.to_csv(path, index=False)
     assert data_metadata(path) == {}
+    path.with_name("t.json").write_text(json.dumps({"trial": "Named by its stem"}))
+    assert data_metadata(path) == {"trial": "Named by its stem"}  # as the bundled files are
     path.with_name("t.csv.json").write_text(json.dumps({"trial": "Other"}))
-    assert data_metadata(path) == {"trial": "Other"}
+    assert data_metadata(path) == {"trial": "Other"}  # simulate's FILE.json comes first
+
+
+EXAMPLE_DIR = ROOT / "models" / "examples" / "other_trial"
+
+
+def test_another_trials_spec_folder_gives_its_analyses_with_the_chosen_primary_first():
+    assert [s.name for s in report_specs(EXAMPLE_DIR)] == ["exclusions", "police_contacts"]
+    by_outcome = report_specs(EXAMPLE_DIR, primary="police_contacts")
+    assert [s.name for s in by_outcome] == ["police_contacts", "exclusions"]
+    swis = report_specs(ROOT / "models", primary="referrals")
+    assert [s.outcome for s in swis][:2] == ["referrals", "s47"]
+    with pytest.raises(swisbayes.SpecError, match=r"--primary s74.*exclusions \(exclusions\)"):
+        report_specs(EXAMPLE_DIR, primary="s74")
+
+
+def test_a_spec_file_named_primary_comes_first(tmp_path):
+    for name in ("exclusions", "police_contacts"):
+        text = (EXAMPLE_DIR / f"{name}.toml").read_text(encoding="utf-8")
+        target = "zz_primary.toml" if name == "police_contacts" else f"{name}.toml"
+        (tmp_path / target).write_text(text, encoding="utf-8")
+    economics = (ROOT / "models" / "economics.toml").read_text(encoding="utf-8")
+    (tmp_path / "economics.toml").write_text(economics, encoding="utf-8")  # not an analysis
+    assert [s.name for s in report_specs(tmp_path)] == ["police_contacts", "exclusions"]
 
 
 @pytest.mark.slow
@@ -96,3 +121,28 @@ def test_the_report_follows_the_data_from_another_directory(own_trial, tmp_path,
     assert "not adjusted for fsm_pct" in html
     assert "The published result, re-analysed" not in html  # the file declares no trial
     assert "Economic inputs: the bundled SWIS assumptions" in html
+
+
+@pytest.mark.slow
+def test_another_trials_report_speaks_of_that_trial_only(tmp_path, monkeypatch):
+    """The shipped example trial (no S47; economic inputs without a value for its outcomes)
+    from another directory: its outcome, its intervention, no value for money, no SWIS."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "other.html"
+    data = ROOT / "swisbayes" / "data" / "files" / "other_trial_example.csv"
+    result = run("report", "--data", data, "--spec-dir", EXAMPLE_DIR, "--out", out, "--quiet",
+                 "--workers", "2")
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert "<h1>Example school-clustered trial: what the evidence says" in html
+    assert "the probability that the programme reduces fixed-term exclusions" in html
+    assert "value for money not assessed" in html  # the rule as applied, in its sentence
+    assert 'id="economics"' not in html
+    assert 'id="evsi"' not in html
+    assert "They give no value for an averted event of fixed-term exclusions" in html
+    # SWIS appears once: naming the bundled economic inputs whose rule thresholds are used
+    assert html.count("SWIS") == 1
+    assert "Economic inputs: the bundled SWIS assumptions" in html
+    for word in ("S47", "Section 47", "enquiries", "Social Workers"):
+        assert word not in html, word
+    assert "The published result, re-analysed" not in html

@@ -100,13 +100,6 @@ def _value(cells: _Cells, table: str, key: str, *, outcome: str | None = None,
     return float(found[0])
 
 
-@pytest.fixture(scope="module")
-def bundled_report(tmp_path_factory):
-    out = tmp_path_factory.mktemp("report") / "report.html"
-    # two worker processes: the report is the same whichever number (checked below)
-    return make_report(data=swisbayes.load_example(), spec_dir=MODELS, out=out, workers=2), out
-
-
 # ----------------------------------------------------------------------------- fast
 
 

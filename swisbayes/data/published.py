@@ -139,6 +139,18 @@ def _load_published_file() -> _PublishedFile:
     return validated(_PublishedFile, raw, PUBLISHED_FILE)
 
 
+def has_published_estimate(outcome: str) -> bool:
+    """Whether a numeric estimate was published for ``outcome`` (:func:`published_estimate`).
+
+    Examples
+    --------
+    >>> has_published_estimate("s47"), has_published_estimate("exclusions")
+    (True, False)
+    """
+    entry = load_published().get(outcome)
+    return entry is not None and entry.has_estimate
+
+
 def published_estimate(outcome: str) -> PublishedOutcome:
     """The published entry of ``outcome``, which must have a numeric estimate.
 
@@ -170,4 +182,5 @@ def published_estimate(outcome: str) -> PublishedOutcome:
     return entry
 
 
-__all__ = ["Citation", "PublishedOutcome", "load_published", "published_estimate"]
+__all__ = ["Citation", "PublishedOutcome", "has_published_estimate", "load_published",
+           "published_estimate"]

@@ -134,6 +134,9 @@ class OutcomeSchema:
     unit : str or None
         What one unit of ``followup`` is, in the plural (``"enquiries"``, ``"days in care"``),
         for text; None when not given.
+    phrase : str or None
+        The outcome as it reads inside a sentence (``"S47 enquiries"``); the label with a lower
+        case first letter when None (:func:`outcome_phrase`).
 
     Raises
     ------
@@ -150,6 +153,7 @@ class OutcomeSchema:
     baseline: str | None
     denominator: str | None = None
     unit: str | None = None
+    phrase: str | None = None
 
     def __post_init__(self) -> None:
         problem = column_problem(self.kind, self.followup, self.baseline, self.denominator)
@@ -194,18 +198,19 @@ OUTCOMES: dict[str, OutcomeSchema] = {
     o.name: o
     for o in (
         OutcomeSchema("s47", "Section 47 child-protection enquiries", "count", "s47",
-                      "s47_baseline", unit="enquiries"),
+                      "s47_baseline", unit="enquiries", phrase="S47 enquiries"),
         OutcomeSchema("referrals", "Referrals to children's social care", "count", "referrals",
-                      "referrals_baseline", unit="referrals"),
+                      "referrals_baseline", unit="referrals", phrase="referrals"),
         OutcomeSchema("s17", "Section 17 child-in-need assessments", "count", "s17",
-                      "s17_baseline", unit="assessments"),
+                      "s17_baseline", unit="assessments", phrase="S17 assessments"),
         OutcomeSchema("care_entry", "Children entering care", "count", "care_entry",
-                      "care_entry_baseline", unit="children entering care"),
+                      "care_entry_baseline", unit="children entering care",
+                      phrase="entries to care"),
         OutcomeSchema("days_in_care", "Days in care", "days", "days_in_care",
-                      "days_in_care_baseline", unit="days in care"),
+                      "days_in_care_baseline", unit="days in care", phrase="days in care"),
         OutcomeSchema("attendance", "Sessions missed (absence)", "sessions", "sessions_missed",
                       "sessions_missed_baseline", denominator="sessions_possible",
-                      unit="sessions missed"),
+                      unit="sessions missed", phrase="absence"),
     )
 }
 """The built-in outcomes (those of SWIS), by name; :func:`known_outcomes` adds the declared ones."""
@@ -340,3 +345,29 @@ def outcome_schema(name: str) -> OutcomeSchema:
     if name not in known:
         raise KeyError(unknown_outcome_message(name))
     return known[name]
+
+
+def outcome_phrase(name: str) -> str:
+    """How outcome ``name`` reads inside a sentence: its declared ``phrase``, else its label
+    with a lower-case first letter (kept when the label opens with an acronym).
+
+    Parameters
+    ----------
+    name : str
+        A built-in or declared outcome.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> outcome_phrase("s47"), outcome_phrase("care_entry")
+    ('S47 enquiries', 'entries to care')
+    """
+    schema = outcome_schema(name)
+    if schema.phrase:
+        return schema.phrase
+    label = schema.label
+    acronym = len(label) > 1 and (label[1].isupper() or label[1].isdigit())
+    return label if acronym else label[:1].lower() + label[1:]

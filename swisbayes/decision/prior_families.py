@@ -69,7 +69,8 @@ class PriorFamily(ABC):
         """The member with parameter ``value``, in words ("a prior centred on IRR 0.65 ...")."""
 
     @abstractmethod
-    def condition(self, value: float, *, above: bool, outcome_label: str) -> str:
+    def condition(self, value: float, *, above: bool, outcome_label: str,
+                  intervention: str = "SWIS") -> str:
         """What one would have to believe: the parameter at or above (or below) ``value``."""
 
     @abstractmethod
@@ -237,7 +238,8 @@ class NormalCentreFamily(PriorFamily):
         """The prior centred on ``value``, in words."""
         return f"a prior centred on IRR {value:.2f} (SD {self.sd:.2f} on the log IRR)"
 
-    def condition(self, value: float, *, above: bool, outcome_label: str) -> str:
+    def condition(self, value: float, *, above: bool, outcome_label: str,
+                  intervention: str = "SWIS") -> str:
         """What one would have to believe beforehand, for centres at or beyond ``value``."""
         if value < 1:
             size = f"{'no more than' if above else 'at least'} {format_share(1 - value)}"
@@ -250,7 +252,8 @@ class NormalCentreFamily(PriorFamily):
                       "all")
         how = (f"with the certainty of {self.sd_label} (SD {self.sd:.2f} on the log IRR)"
                if self.sd_label else f"with a prior SD of {self.sd:.2f} on the log IRR")
-        return (f"one believed beforehand — {how} — that SWIS {effect} (a prior centred on "
+        return (f"one believed beforehand — {how} — that {intervention} {effect} (a prior "
+                f"centred on "
                 f"IRR {value:.2f} or {'higher' if above else 'lower'})")
 
     def member_value(self, prior: MixturePrior) -> float | None:
@@ -341,7 +344,8 @@ class NormalSDFamily(PriorFamily):
         return (f"a prior centred on IRR {self.centre_irr:.2f} with SD {value:.3f} on the log "
                 f"IRR ({self._interval(value)})")
 
-    def condition(self, value: float, *, above: bool, outcome_label: str) -> str:
+    def condition(self, value: float, *, above: bool, outcome_label: str,
+                  intervention: str = "SWIS") -> str:
         """What one would have to believe beforehand, for SDs at or beyond ``value``."""
         return (f"one held beforehand a prior centred on IRR {self.centre_irr:.2f} with an SD "
                 f"of {'at least' if above else 'at most'} {value:.3f} on the log IRR ("
@@ -508,7 +512,8 @@ class RobustWeightFamily(PriorFamily):
         """The mixture with weight ``value``, in words."""
         return f"{format_share(value)} weight on {self.source} and the rest on the vague prior"
 
-    def condition(self, value: float, *, above: bool, outcome_label: str) -> str:
+    def condition(self, value: float, *, above: bool, outcome_label: str,
+                  intervention: str = "SWIS") -> str:
         """What weight one would have to put on the informative prior."""
         return (f"one put {'at least' if above else 'at most'} {format_share(value)} weight on "
                 f"{self.source} (the rest on the vague prior)")

@@ -50,11 +50,6 @@ VERDICT_RANK = {"stop": 0, "more evidence": 1, "invest": 2}
 DEPENDS_ON_PRIOR = "depends on the prior"
 """What :func:`overall_verdict` returns when the priors give different verdicts."""
 
-OUTCOME_PHRASES = {"s47": "S47 enquiries", "referrals": "referrals", "s17": "S17 assessments",
-                   "care_entry": "entries to care", "days_in_care": "days in care",
-                   "attendance": "absence"}
-"""Each outcome as it reads in a sentence (the ``outcome_label`` of a :class:`Verdict`)."""
-
 SCAN_POINTS = 101
 """Points of the grid scanned for a change of sign before Brent's method refines the root."""
 
@@ -174,13 +169,16 @@ class DecisionRule:
             return "stop"
         return "more evidence"
 
-    def describe(self, mcid: float | None = None) -> str:
+    def describe(self, mcid: float | None = None, *, economics: bool = True) -> str:
         """The rule in one plain-English sentence, with its numbers.
 
         Parameters
         ----------
         mcid : float, optional
             Meaningful reduction (fraction) to name; "a meaningful reduction" when None.
+        economics : bool, default True
+            Whether value for money and the value of further trials are assessed; without
+            them the rule reads the probability of a meaningful reduction alone.
 
         Returns
         -------
@@ -196,6 +194,11 @@ expected to be worth its cost; otherwise gather more evidence.
         """
         what = ("a meaningful reduction" if mcid is None
                 else f"a reduction of at least {format_threshold(check_mcid(mcid))}")
+        if not economics:
+            return (f"Invest if the probability of {what} is at least "
+                    f"{format_threshold(self.invest)}; otherwise stop if it is below "
+                    f"{format_threshold(self.stop)}; otherwise gather more evidence (value for "
+                    "money not assessed).")
         return (f"Invest if the probability of {what} is at least {format_threshold(self.invest)} "
                 f"and the probability that the net monetary benefit is positive is at least "
                 f"{format_threshold(self.invest_nmb)}; otherwise stop if the probability of "
@@ -225,7 +228,8 @@ class Verdict:
     mcid : float
         Meaningful reduction (fraction).
     outcome_label : str
-        The outcome as it reads in a sentence, e.g. ``"S47 enquiries"``.
+        The outcome as it reads in a sentence, e.g. ``"S47 enquiries"``
+        (:func:`~swisbayes.data.schema.outcome_phrase`).
     worth_more_evidence : bool or None
         Whether a further trial considered is expected to be worth its cost; None when the
         value of information was not assessed.
@@ -233,6 +237,8 @@ class Verdict:
         What more evidence is worth, in words (the value-of-information sentence).
     prob_meaningful_mcse, prob_nmb_positive_mcse : float or None
         Monte Carlo standard errors of the two probabilities (None when not known).
+    intervention : str, default "SWIS"
+        What is being decided on, as it reads in a sentence.
 
     Raises
     ------
@@ -250,6 +256,7 @@ class Verdict:
     evidence_text: str | None = None
     prob_meaningful_mcse: float | None = None
     prob_nmb_positive_mcse: float | None = None
+    intervention: str = "SWIS"
 
     def __post_init__(self) -> None:
         expected = self.rule.verdict(self.prob_meaningful, self.prob_nmb_positive,
@@ -293,14 +300,15 @@ class Verdict:
     def reasons(self) -> tuple[str, ...]:
         """One or two plain-English sentences giving the numbers behind the verdict."""
         rule, p, nmb = self.rule, self.prob_meaningful, self.prob_nmb_positive
-        cut = (f"the probability that SWIS cuts {self.outcome_label} by at least "
+        cut = (f"the probability that {self.intervention} cuts {self.outcome_label} by at least "
                f"{format_threshold(self.mcid)}")
         nmb_is = "the probability that its net monetary benefit is positive is"
         nmb_note = (() if nmb is None
                     else (f"{capitalise(nmb_is)} {format_probability(nmb, rule.invest_nmb)}.",))
         evidence = () if self.evidence_text is None else (self.evidence_text,)
         if self.stopped_by_value:
-            why = ("SWIS is likely effective but not likely value for money, and "
+            why = (f"{capitalise(self.intervention)} is likely effective but not likely value "
+                   "for money, and "
                    if self.effective_not_value_for_money else "")
             return (f"Stop: {cut} is {format_probability(p, rule.stop, rule.invest)}, but "
                     f"{why}no further trial considered is expected to be worth its cost, so "
@@ -321,7 +329,8 @@ class Verdict:
                     f"{format_threshold(rule.invest)} needed to invest, but {nmb_is} only "
                     f"{format_probability(nmb, rule.invest_nmb)}, below the "
                     f"{format_threshold(rule.invest_nmb)} required.",
-                    "SWIS is likely effective but not likely value for money at this cost.",
+                    f"{capitalise(self.intervention)} is likely effective but not likely value "
+                    "for money at this cost.",
                     *evidence)
         return (f"More evidence: {cut} is "
                 f"{format_probability(p, rule.stop, rule.invest)}, not "
@@ -349,7 +358,8 @@ def decide_verdict(rule: DecisionRule | None, prob_meaningful: float,
                    prob_nmb_positive: float | None = None, *, mcid: float,
                    outcome_label: str, worth_more_evidence: bool | None = None,
                    evidence_text: str | None = None, prob_meaningful_mcse: float | None = None,
-                   prob_nmb_positive_mcse: float | None = None) -> Verdict:
+                   prob_nmb_positive_mcse: float | None = None,
+                   intervention: str = "SWIS") -> Verdict:
     """Apply a decision rule and explain the result.
 
     Parameters
@@ -372,6 +382,8 @@ def decide_verdict(rule: DecisionRule | None, prob_meaningful: float,
     prob_meaningful_mcse, prob_nmb_positive_mcse : float, optional
         Monte Carlo standard errors of the probabilities: one within two of a threshold is
         said not to be settled by the draws (:attr:`Verdict.unsettled`).
+    intervention : str, default "SWIS"
+        What is being decided on, as it reads in a sentence.
 
     Returns
     -------
@@ -395,7 +407,7 @@ needed to keep considering it.
            else check_probability("prob_nmb_positive", prob_nmb_positive))
     return Verdict(rule.verdict(p, nmb, worth_more_evidence=worth_more_evidence), p, nmb, rule,
                    check_mcid(mcid), outcome_label, worth_more_evidence, evidence_text,
-                   prob_meaningful_mcse, prob_nmb_positive_mcse)
+                   prob_meaningful_mcse, prob_nmb_positive_mcse, intervention)
 
 
 def overall_verdict(verdicts: Mapping[str, Verdict]) -> str:
@@ -472,6 +484,6 @@ def prob_meaningful(prior: MixturePrior, likelihood: tuple[float, float], *,
 
 
 __all__ = [
-    "DEPENDS_ON_PRIOR", "OUTCOME_PHRASES", "SCAN_POINTS", "VERDICTS", "DecisionRule", "Verdict",
+    "DEPENDS_ON_PRIOR", "SCAN_POINTS", "VERDICTS", "DecisionRule", "Verdict",
     "decide_verdict", "overall_verdict", "prob_meaningful"
 ]

@@ -95,6 +95,8 @@ class TippingPoint:
         ``(from, to)`` verdicts that the threshold separates, when known.
     outcome_label : str
         The outcome as it reads in a sentence.
+    intervention : str, default "SWIS"
+        What is decided on, as the sentence names it.
     """
 
     family: PriorFamily
@@ -109,11 +111,12 @@ class TippingPoint:
     increasing: bool | None
     change: tuple[str, str] | None = None
     outcome_label: str = "events"
+    intervention: str = "SWIS"
 
     @property
     def text(self) -> str:
         """One plain-English sentence: what one would have to believe for the verdict to flip."""
-        what = (f"the probability that SWIS cuts {self.outcome_label} by at least "
+        what = (f"the probability that {self.intervention} cuts {self.outcome_label} by at least "
                 f"{format_threshold(self.mcid)}")
         lo, hi = self.prob_range
         if not self.found:
@@ -128,7 +131,8 @@ class TippingPoint:
                     f"{self.family.prior_phrase(self.value)}.")
         rising = VERDICT_RANK[self.change[1]] > VERDICT_RANK[self.change[0]]
         condition = self.family.condition(self.value, above=rising == self.increasing,
-                                          outcome_label=self.outcome_label)
+                                          outcome_label=self.outcome_label,
+                                          intervention=self.intervention)
         return (f"The verdict would change from '{self.change[0]}' to '{self.change[1]}' only "
                 f"if {condition}.")
 
@@ -162,7 +166,7 @@ def _crossings(diff: np.ndarray) -> list[int]:
 def tipping_point(likelihood: tuple[float, float], family: PriorFamily, *, target: float,
                   mcid: float, bounds: tuple[float, float] | None = None,
                   change: tuple[str, str] | None = None,
-                  outcome_label: str = "events") -> TippingPoint:
+                  outcome_label: str = "events", intervention: str = "SWIS") -> TippingPoint:
     """The prior of a family at which P(meaningful reduction) equals a threshold.
 
     Parameters
@@ -180,6 +184,8 @@ def tipping_point(likelihood: tuple[float, float], family: PriorFamily, *, targe
         ``(from, to)`` verdicts, for the text.
     outcome_label : str, default "events"
         The outcome as it reads in a sentence, e.g. ``"S47 enquiries"``.
+    intervention : str, default "SWIS"
+        What is decided on, as the sentence names it.
 
     Returns
     -------
@@ -225,7 +231,7 @@ def tipping_point(likelihood: tuple[float, float], family: PriorFamily, *, targe
     common = {"family": family, "target": float(target), "mcid": mcid, "bounds": (lo, hi),
               "prob_range": (float(probs.min()), float(probs.max())),
               "change": None if change is None else tuple(change),
-              "outcome_label": outcome_label}
+              "outcome_label": outcome_label, "intervention": intervention}
     ks = _crossings(probs - target)
     if not ks:
         return TippingPoint(found=False, value=None, prior=None, prob_meaningful=None,
@@ -305,9 +311,10 @@ def tipping_points(likelihood: tuple[float, float], rule: DecisionRule | None,
                             f"{current_verdict.mcid}; got {rule} and MCID {mcid}")
         outcome_label = outcome_label or current_verdict.outcome_label
     label = outcome_label or "events"
+    who = current_verdict.intervention if isinstance(current_verdict, Verdict) else "SWIS"
     flips = _flips(rule, current_verdict)
     return [tipping_point(likelihood, family, target=t, mcid=mcid, change=(a, b),
-                          outcome_label=label)
+                          outcome_label=label, intervention=who)
             for family in families for a, b, t in flips]
 
 

@@ -144,6 +144,8 @@ class VerdictChange:
         The parameter range searched.
     mcid : float
     outcome_label : str
+    intervention : str, default "SWIS"
+        What is decided on, as the sentence names it.
     """
 
     family: PriorFamily
@@ -156,13 +158,15 @@ class VerdictChange:
     bounds: tuple[float, float]
     mcid: float
     outcome_label: str
+    intervention: str = "SWIS"
 
     @property
     def text(self) -> str:
         """One plain-English sentence."""
         if self.found:
             condition = self.family.condition(self.value, above=self.above,
-                                              outcome_label=self.outcome_label)
+                                              outcome_label=self.outcome_label,
+                                              intervention=self.intervention)
             return (f"The verdict would change from '{self.current}' to '{self.target}' only "
                     f"if {condition}.")
         span = (f"{self.family.format_value(self.bounds[0])} to "
@@ -180,7 +184,7 @@ class VerdictChange:
 
 def verdict_changes(likelihood: tuple[float, float], rule: DecisionRule, current: str,
                     family: PriorFamily, *, mcid: float, terms: RuleTerms,
-                    outcome_label: str = "events",
+                    outcome_label: str = "events", intervention: str = "SWIS",
                     bounds: tuple[float, float] | None = None) -> list[VerdictChange]:
     """For each verdict other than ``current``: the priors of the family that give it.
 
@@ -196,6 +200,8 @@ def verdict_changes(likelihood: tuple[float, float], rule: DecisionRule, current
     terms : RuleTerms
         The rule's other inputs.
     outcome_label : str, default "events"
+    intervention : str, default "SWIS"
+        What is decided on, as the sentences name it.
     bounds : tuple of float, optional
         The family's :attr:`~swisbayes.decision.prior_families.PriorFamily.limits` when None.
 
@@ -218,7 +224,7 @@ def verdict_changes(likelihood: tuple[float, float], rule: DecisionRule, current
     lo, hi = family.check_bounds(bounds)
     xs, along = _scan(likelihood, rule, family, family.grid((lo, hi)), mcid, terms)
     common = {"family": family, "current": current, "bounds": (lo, hi), "mcid": mcid,
-              "outcome_label": outcome_label}
+              "outcome_label": outcome_label, "intervention": intervention}
     changes = []
     for target in VERDICTS:
         if target == current:
@@ -227,7 +233,8 @@ def verdict_changes(likelihood: tuple[float, float], rule: DecisionRule, current
         if not hits:
             changes.append(VerdictChange(target=target, found=False, value=None, above=None,
                                          reason=_unreachable(rule, target, along, mcid, terms,
-                                                             outcome_label), **common))
+                                                             outcome_label, intervention),
+                                         **common))
             continue
         above = hits[-1] == len(xs) - 1 or hits[0] != 0
         k = hits[0] if above else hits[-1]
@@ -309,10 +316,10 @@ def _at_most(p: float, threshold: float) -> str:
 
 
 def _unreachable(rule: DecisionRule, target: str, along: list[RuleInputs], mcid: float,
-                 terms: RuleTerms, outcome_label: str) -> str:
+                 terms: RuleTerms, outcome_label: str, intervention: str) -> str:
     """The condition of the rule that no scanned prior meets, in words."""
     p = np.array([r.prob_meaningful for r in along])
-    what = (f"the probability that SWIS cuts {outcome_label} by at least "
+    what = (f"the probability that {intervention} cuts {outcome_label} by at least "
             f"{format_threshold(mcid)}")
     cannot_pay = "" if terms.cannot_pay is None else f" ({terms.cannot_pay})"
     if target == "invest":
@@ -329,8 +336,8 @@ def _unreachable(rule: DecisionRule, target: str, along: list[RuleInputs], mcid:
                 f"{format_threshold(rule.invest_nmb)}")
     if target == "stop":
         return (f"under every prior of it {what} is at least {format_threshold(rule.stop)} and a "
-                "further trial is expected to be worth its cost, or SWIS passes the rule to "
-                "invest")
+                f"further trial is expected to be worth its cost, or {intervention} passes the "
+                "rule to invest")
     if all(r.verdict == "invest" or r.prob_meaningful < rule.stop for r in along):
         return (f"{what} is below {format_threshold(rule.stop)} under every prior of it that "
                 "does not pass the rule to invest")

@@ -29,12 +29,12 @@ from swisbayes._base.defaults import (
 from swisbayes._base.errors import SpecError
 from swisbayes._base.files import SHIPPED_DIR
 from swisbayes._base.provenance import sha256_file
-from swisbayes._base.text import format_probability
+from swisbayes._base.text import capitalise, format_probability
 from swisbayes.data.io import SchoolData
-from swisbayes.data.published import published_estimate
+from swisbayes.data.published import has_published_estimate, published_estimate
+from swisbayes.data.schema import outcome_phrase, outcome_schema
 from swisbayes.decision.rule import (
     DEPENDS_ON_PRIOR,
-    OUTCOME_PHRASES,
     DecisionRule,
     Verdict,
     overall_verdict,
@@ -63,16 +63,17 @@ from swisbayes.report.tables import (
     effect_groups,
     evsi_rows,
     fit_check_lines,
+    outcome_decimals,
     provenance_rows,
     reanalysis_rows,
 )
 from swisbayes.report.view import (
-    PRIMARY,
     VERDICT_CSS,
     Cell,
     Figure,
     Group,
     Row,
+    Subject,
     bound,
     pct,
     primary_analysis,
@@ -84,6 +85,7 @@ from swisbayes.workflows.tipping import (
 )
 from swisbayes.workflows.value_for_money import (
     PriorEconomics,
+    effect_verdict,
     prior_economics,
     rule_terms,
 )
@@ -131,6 +133,7 @@ class Report:
     alerts: list[str] = field(default_factory=list)
     fit_lines: list[tuple[str, str, bool]] = field(default_factory=list)
     fit_figures: list[Figure] = field(default_factory=list)
+    whatif: dict | None = None  # the "What if?" panel's draws and inputs (report.whatif)
 
     def table(self) -> pd.DataFrame:
         """The outcome x prior table with every exact value, for CSV (one row per row shown)."""
@@ -164,10 +167,12 @@ class Report:
 
 
 def tipping_sentences(primary: OutcomeAnalysis, current: Verdict, rule: DecisionRule,
-                      terms: RuleTerms | None = None) -> tuple[list[str], list[TippingPoint]]:
+                      terms: RuleTerms | None = None, *,
+                      published: bool = True) -> tuple[list[str], list[TippingPoint]]:
     """What one would have to believe for the vague-prior verdict to change, by the whole rule,
     on this trial's data and on the published estimate (each from its own vague-prior verdict;
-    see :func:`~swisbayes.workflows.tipping.verdict_tipping`).
+    see :func:`~swisbayes.workflows.tipping.verdict_tipping`); with ``published`` False, on
+    this trial's data only (the data are not from the trial that published an estimate).
 
     Returns
     -------
@@ -175,7 +180,7 @@ def tipping_sentences(primary: OutcomeAnalysis, current: Verdict, rule: Decision
         The sentences (a verdict no prior of a family reaches is said to be unreachable, with
         the condition none meets), and the tipping points on these data (for the figure).
     """
-    found = verdict_tipping(primary, current, rule, terms=terms)
+    found = verdict_tipping(primary, current, rule, terms=terms, published=published)
     lines = [f"On these data (a normal approximation of the vague fit), from its verdict "
              f"'{current.verdict}': {_lower_first(c.text)}" for c in found.changes]
     lines += [f"On the published estimate, from its vague-prior verdict "
@@ -205,7 +210,8 @@ def _below(p: float) -> str:
 VERDICT_WORDS = {"invest": "Invest", "more evidence": "More evidence needed", "stop": "Stop"}
 
 
-def headline(verdicts: dict[str, Verdict], rule: DecisionRule) -> tuple[str, str, str, str]:
+def headline(verdicts: dict[str, Verdict], rule: DecisionRule,
+             intervention: str = "SWIS") -> tuple[str, str, str, str]:
     """The verdict, its word, its CSS class and the headline sentence.
 
     Parameters
@@ -213,6 +219,8 @@ def headline(verdicts: dict[str, Verdict], rule: DecisionRule) -> tuple[str, str
     verdicts : dict of str to Verdict
         The verdict under each prior, in the report's order.
     rule : DecisionRule
+    intervention : str, default "SWIS"
+        What is being decided on, as the sentence names it.
 
     Returns
     -------
@@ -221,7 +229,7 @@ def headline(verdicts: dict[str, Verdict], rule: DecisionRule) -> tuple[str, str
         when the priors disagree.
     """
     first = next(iter(verdicts.values()))
-    what = (f"the probability that SWIS reduces {first.outcome_label} by at least "
+    what = (f"the probability that {intervention} reduces {first.outcome_label} by at least "
             f"{first.mcid:.0%}")
     probs = [v.prob_meaningful for v in verdicts.values()]
     kind = overall_verdict(verdicts)
@@ -259,13 +267,18 @@ def headline(verdicts: dict[str, Verdict], rule: DecisionRule) -> tuple[str, str
                 else bound("at most", max(probs), rule.stop))
         text = (f"Under every prior we considered, {what} is {size}, under the "
                 f"{rule.stop:.0%} needed to keep considering it: the verdict is to stop.")
+    elif kind == "invest" and not nmb:
+        text = (f"Under every prior we considered, {what} is "
+                f"{bound('at least', min(probs), rule.invest)}: the verdict is to invest "
+                "(value for money was not assessed).")
     elif kind == "invest":
         text = (f"Under every prior we considered, {what} is "
-                f"{bound('at least', min(probs), rule.invest)}, and the probability that SWIS "
-                f"is value for money is {bound('at least', min(nmb), rule.invest_nmb)} (the "
-                f"rule asks for {rule.invest_nmb:.0%}): the verdict is to invest.")
+                f"{bound('at least', min(probs), rule.invest)}, and the probability that "
+                f"{intervention} is value for money is "
+                f"{bound('at least', min(nmb), rule.invest_nmb)} (the rule asks for "
+                f"{rule.invest_nmb:.0%}): the verdict is to invest.")
     elif len(poor_value) == len(verdicts):
-        text = (f"Under every prior we considered, SWIS probably works: {what} is "
+        text = (f"Under every prior we considered, {intervention} probably works: {what} is "
                 f"{bound('at least', min(probs), rule.invest)}. But the probability that it is "
                 f"value for money is {bound('at most', max(nmb), rule.invest_nmb)}, under the "
                 f"{rule.invest_nmb:.0%} the rule asks for, so more evidence (or a cheaper "
@@ -277,8 +290,8 @@ def headline(verdicts: dict[str, Verdict], rule: DecisionRule) -> tuple[str, str
                 "needed.")
         if poor_value:
             text += (f" Under the {_phrase_list(poor_value)} "
-                     f"{'prior' if len(poor_value) == 1 else 'priors'} SWIS probably works but "
-                     "is unlikely to be value for money.")
+                     f"{'prior' if len(poor_value) == 1 else 'priors'} {intervention} probably "
+                     "works but is unlikely to be value for money.")
     return kind, VERDICT_WORDS[kind], VERDICT_CSS[kind], text
 
 
@@ -293,34 +306,38 @@ def _phrase_list(items: Sequence[str]) -> str:
 
 
 def key_points(analyses: Sequence[OutcomeAnalysis], per_prior: Sequence[PriorEconomics],
-               economics: EconomicInputs) -> list[str]:
+               economics: EconomicInputs, subject: Subject) -> list[str]:
     """The few sentences under the verdict, each under the vague prior (the data alone): the
-    primary effect, a new LA, the other outcomes and the value for money."""
-    primary = primary_analysis(analyses)
+    primary effect, a new LA, the other outcomes and the value for money (when assessed:
+    ``per_prior`` is empty otherwise)."""
+    primary = primary_analysis(analyses, subject.primary)
     d = data_alone(primary).decision
     e = d.effect
     change = "fewer" if e.median < 1 else "more"
     points = [
-        f"With the data alone (vague prior), SWIS schools had an estimated "
-        f"{abs(1 - e.median):.1%} {change} {OUTCOME_PHRASES[PRIMARY]} (rate ratio {e.median:.2f}, "
+        f"With the data alone (vague prior), schools with {subject.intervention} had an estimated "
+        f"{abs(1 - e.median):.1%} {change} {subject.phrase} (rate ratio {e.median:.2f}, "
         f"{e.ci_prob:.0%} interval {e.ci[0]:.2f} to {e.ci[1]:.2f}); the probability of a "
         f"reduction of at least {d.mcid:.0%} is {pct(e.prob_meaningful_reduction)}, of any "
-        f"reduction {pct(e.prob_any_reduction)} and of more enquiries {pct(e.prob_harm)}.",
+        f"reduction {pct(e.prob_any_reduction)} and of an increase {pct(e.prob_harm)}.",
         f"In a local authority that was not in the trial (what a roll-out would meet), the "
         f"probability of a reduction of at least {d.mcid:.0%} is "
         f"{pct(d.new_la.prob_meaningful_reduction)}."]
     others = [_meaningful_phrase(o) for o in analyses
-              if o.outcome != PRIMARY and "vague" in o.results]
+              if o.outcome != subject.primary and "vague" in o.results]
     if others:
         points.append("Other outcomes, probability of a meaningful reduction: "
                       + ", ".join(others) + ".")
-    nb = next(x for x in per_prior if x.prior == "vague")
-    counted = _phrase_list([OUTCOME_PHRASES[k] for k in nb.counted])
+    nb = next((x for x in per_prior if x.prior == "vague"), None)
+    if nb is None:
+        return points
+    counted = _phrase_list([outcome_phrase(k) for k in nb.counted])
     points.append(
         f"At {_cost(economics)} per school-year, counting the assumed values of averted "
         f"{counted}, the expected net benefit is {format_money(nb.nmb.mean)} per school-year "
         f"(95% interval {format_money(nb.nmb.ci[0])} to {format_money(nb.nmb.ci[1])}); the "
-        f"probability that SWIS pays for itself is {pct(nb.nmb.prob_positive)}.")
+        f"probability that {subject.intervention} pays for itself is "
+        f"{pct(nb.nmb.prob_positive)}.")
     return points
 
 
@@ -332,9 +349,9 @@ def _meaningful_phrase(outcome: OutcomeAnalysis) -> str:
     ``referrals 12%``; for attendance, a fall of at least ``mcid_pp`` points."""
     d = data_alone(outcome).decision
     if isinstance(d, AttendanceDecision):
-        return (f"{OUTCOME_PHRASES[outcome.outcome]} (a fall of at least {d.mcid_pp:g} "
+        return (f"{outcome_phrase(outcome.outcome)} (a fall of at least {d.mcid_pp:g} "
                 f"percentage points) {pct(d.difference.prob_meaningful_reduction)}")
-    return f"{OUTCOME_PHRASES[outcome.outcome]} {pct(d.effect.prob_meaningful_reduction)}"
+    return f"{outcome_phrase(outcome.outcome)} {pct(d.effect.prob_meaningful_reduction)}"
 
 
 def check_settings(priors: Sequence[str], suppress_threshold: int) -> None:
@@ -364,26 +381,30 @@ def check_settings(priors: Sequence[str], suppress_threshold: int) -> None:
 
 
 def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
-                 economics: EconomicInputs, *, economics_file: Path | None = None,
-                 synthetic: bool = False, trial: str | None = None, notes: Sequence[str] = (),
-                 show_la_codes: bool = False,
+                 economics: EconomicInputs, *, subject: Subject | None = None,
+                 economics_file: Path | None = None, synthetic: bool = False,
+                 notes: Sequence[str] = (), show_la_codes: bool = False,
                  suppress_threshold: int = SMALL_COUNT_SUPPRESS) -> Report:
     """Compute everything the report shows.
 
     Parameters
     ----------
     analyses : sequence of OutcomeAnalysis
-        The primary outcome (S47) and any others, each under the report's priors.
+        The primary outcome and any others, each under the report's priors.
     data : SchoolData
         The data they were fitted to.
     economics : EconomicInputs
+        The decision rule's thresholds, and the value for money when they value the primary
+        outcome's averted events; without such a value the report has no value-for-money
+        section and the rule reads the probability of a meaningful reduction alone.
+    subject : Subject, optional
+        The primary outcome, the intervention's name and the trial (SWIS's when None). The
+        published re-analysis is shown only for the trial that published it
+        (:data:`PUBLISHED_TRIAL`).
     economics_file : pathlib.Path, optional
         Where the economic inputs came from (recorded in the provenance).
     synthetic : bool, default False
         The data are simulated (the report says so at the top).
-    trial : str, optional
-        The trial the data come from; the published re-analysis is shown only for the trial
-        that published it (:data:`PUBLISHED_TRIAL`).
     notes : sequence of str, default ()
         How the analyses were adapted to the data (outcomes left out, covariates dropped):
         shown at the top of the page and in the provenance.
@@ -396,94 +417,70 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
     -------
     Report
     """
+    subject = Subject() if subject is None else subject
     rule = economics.decision_rule
-    primary = primary_analysis(analyses)
+    primary = primary_analysis(analyses, subject.primary)
     pupils = mean_pupils(data)
     check_settings(list(primary.results), suppress_threshold)
-    per_prior = [prior_economics(analyses, name, economics, pupils) for name in primary.results]
-    verdicts = {e.prior: e.verdict for e in per_prior}
-    verdict, word, css, head = headline(verdicts, rule)
-    tipping, points = tipping_sentences(primary, verdicts["vague"], rule,
-                                        rule_terms(analyses, economics, pupils))
-    values = {e.prior: e.further for e in per_prior}
-    evsi_sentence = f"Under the vague prior, {_lower_first(values['vague'].text)}"
-    sizes = list(values["vague"].table["n_per_arm"])
-    if 100 in sizes and values["vague"].population_evpi > 0 \
-            and values["vague"].sentence(100) not in evsi_sentence:
-        evsi_sentence += " " + values["vague"].sentence(100)
-    evsi_columns, evsi_cells = evsi_rows(values)
-    eco_columns, eco_rows = economics_rows(per_prior, economics, rule)
-    count_columns, counts = count_table(data, analyses, suppress_threshold)
+    valued = subject.primary in economics.values
+    per_prior = ([prior_economics(analyses, name, economics, pupils, outcome=subject.primary,
+                                  intervention=subject.intervention)
+                  for name in primary.results] if valued else [])
+    verdicts = ({e.prior: e.verdict for e in per_prior} if valued else
+                {name: effect_verdict(primary, name, rule, intervention=subject.intervention)
+                 for name in primary.results})
+    verdict, word, css, head = headline(verdicts, rule, subject.intervention)
+    published = subject.trial == PUBLISHED_TRIAL and has_published_estimate(subject.primary)
+    terms = (rule_terms(analyses, economics, pupils, outcome=subject.primary) if valued
+             else RuleTerms())
+    tipping, points = tipping_sentences(primary, verdicts["vague"], rule, terms,
+                                        published=published)
+    count_columns, counts = count_table(data, analyses, suppress_threshold,
+                                       intervention=subject.intervention)
     unreliable = [f"The fit of {o.spec.name} under the {n} prior failed its convergence "
                   f"checks ({'; '.join(pa.fit.diagnostics.reasons)}): its numbers are marked "
                   "unreliable." for o in analyses for n, pa in o.results.items()
                   if not pa.reliable]
     warnings = [*notes]
     if synthetic:
-        warnings.append("These results use synthetic data (the bundled data are simulated with "
-                        "the trial's published design): they show what the report says, not "
-                        "what a trial found. Run it with --data on the trial's data.")
-    assumptions = assumption_rows(analyses, economics, synthetic)
-    points_text = key_points(analyses, per_prior, economics)
+        warnings.append("These results use synthetic data (simulated with a trial's design): "
+                        "they show what the report says, not what a trial found. Run it with "
+                        "--data on the trial's data.")
+    assumptions = assumption_rows(analyses, economics if valued else None, synthetic)
+    points_text = key_points(analyses, per_prior, economics, subject)
     missing = sorted({k for e in per_prior for k in e.missing})
     if missing:
-        warnings.append("No analysis of " + _phrase_list([OUTCOME_PHRASES[k] for k in missing])
+        warnings.append("No analysis of " + _phrase_list([outcome_phrase(k) for k in missing])
                         + " was found in the spec directory, so its value per averted event "
                         "is not counted in the net benefit.")
-    warnings += [f"Under the {e.prior} prior: {line}" for e in per_prior
-                 for line in e.verdict.unsettled]
+    warnings += [f"Under the {name} prior: {line}" for name, v in verdicts.items()
+                 for line in v.unsettled]
+    title = (TITLE if subject.trial == PUBLISHED_TRIAL else
+             f"{capitalise(subject.trial or 'the trial')}: what the evidence says for an "
+             "investment decision")
     return Report(
-        title="Social Workers in Schools: what the evidence says for an investment decision",
+        title=title,
         subtitle=(f"{len(analyses)} outcomes x {len(primary.results)} priors, fitted to "
                   f"{len(data.frame)} schools in {data.frame['la_id'].nunique()} local "
                   f"authorities; {len(assumptions)} inputs are assumptions, not published "
                   "figures (listed at the end)."),
         verdict=verdict, verdict_word=word, verdict_class=css, headline=head,
-        key_points=points_text, rule_text=rule.describe(primary.spec.decision.mcid),
-        table_intro=("Each row is one outcome under one prior. The ratio compares SWIS with "
-                     "control schools (below 1 = fewer events with SWIS): the expected events "
-                     "of the trial's schools with SWIS over those without, each LA with its "
-                     "own effect. Every number of a row is on that one effect, the one the "
-                     "verdict and the value for money read: the events averted are the "
-                     "control rate times (1 - the ratio). 'Practically no "
-                     "change' is a ratio within the MCID either way (between 0.9 and 1/0.9 for "
-                     "a 10% MCID); 'new LA' is a local authority not in the trial, which is "
-                     "what a roll-out would meet. Absence is the exception: its rows are the "
-                     "difference in the share of sessions missed, SWIS minus control, in "
-                     "percentage points (pp; below 0 = less absence), and all its "
-                     "probabilities are on that scale, against its own MCID in points."),
+        key_points=points_text,
+        rule_text=rule.describe(primary.spec.decision.mcid, economics=valued),
+        table_intro=_table_intro(subject, any(outcome_decimals(o) is not None
+                                              for o in analyses), valued),
         effect_columns=effect_columns(pupils),
-        effect_groups=effect_groups(analyses, rule, pupils),
+        effect_groups=effect_groups(analyses, rule, pupils, intervention=subject.intervention),
         table_note=("A cell is coloured by the rule applied to that outcome's probability of "
-                    "a meaningful reduction; the verdict is about S47 enquiries."),
-        economics_intro=(f"{economics_source(economics_file)} "
-                         f"Net monetary benefit per intervention school-year: the assumed "
-                         f"values of averted events less the programme's cost of "
-                         f"{_cost(economics)}, the outcomes fitted separately and combined "
-                         "assuming independence between them. EVPI is what knowing the effects "
-                         "exactly would be worth; the roll-out covers "
-                         f"{economics.rollout.schools.value:.0f} schools for "
-                         f"{economics.rollout.horizon_years.value:.0f} years, discounted at "
-                         f"{economics.rollout.discount_rate.value:.1%}."),
-        economics_columns=eco_columns, economics_rows=eco_rows,
-        economics_note=("P(cost-effective) is per S47 enquiry avoided, like the published "
-                        "figures, but its cost is the programme's cost less the assumed value of "
-                        "the other averted events. The published figures come from the trial's "
-                        "bootstrap of its own costs, which were not available here, so the two "
-                        "are not directly comparable."
-                        + _borrowed_note(per_prior)),
-        figures=report_figures(analyses, per_prior, economics, rule, points,
-                               show_la_codes=show_la_codes),
+                    f"a meaningful reduction; the verdict is about {subject.phrase}."),
+        **(_value_sections(per_prior, economics, economics_file, rule, subject) if valued
+           else _no_value_sections(economics, economics_file, subject)),
+        figures=report_figures(analyses, per_prior, economics if valued else None, rule,
+                               points, subject=subject, show_la_codes=show_la_codes),
         tipping=tipping,
-        evsi_sentence=evsi_sentence, evsi_columns=evsi_columns, evsi_rows=evsi_cells,
-        evsi_note=("Expected value of sample information of a further trial measuring S47 "
-                   "enquiries, for the roll-out, by preposterior analysis of the S47 effect "
-                   "(the other outcomes held at their expected values, so the last row is "
-                   "perfect information on S47 alone, not the EVPI of the table above); green "
-                   "where it exceeds the trial's cost."),
-        reanalysis_intro=_reanalysis_intro(),
+        reanalysis_intro=_reanalysis_intro(subject) if published else "",
         reanalysis_columns=REANALYSIS_COLUMNS,
-        reanalysis_rows=reanalysis_rows(primary, rule) if trial == PUBLISHED_TRIAL else [],
+        reanalysis_rows=reanalysis_rows(primary, rule) if published else [],
         data_intro="Events in the follow-up, summed over each arm's schools.",
         count_columns=count_columns, count_rows=counts,
         disclosure_note=(f"Counts from 1 to {suppress_threshold} are suppressed ('c'), as in "
@@ -500,10 +497,88 @@ def build_report(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
                            "reweighting the vague fit's draws needs Pareto k-hat < 0.7 and an "
                            "importance ESS >= 400; otherwise it is sampled."),
         diagnostics_columns=DIAGNOSTICS_COLUMNS, diagnostics_rows=diagnostics_rows(analyses),
-        provenance=provenance_rows(analyses, data, economics, economics_file, notes),
+        provenance=provenance_rows(analyses, data, economics, economics_file, notes,
+                                   valued=valued),
         assumptions=assumptions,
         warnings=warnings, alerts=unreliable, fit_lines=fit_check_lines(analyses),
         fit_figures=check_figures(primary))
+
+
+TITLE = "Social Workers in Schools: what the evidence says for an investment decision"
+"""The title of a report on the SWIS trial's data."""
+
+
+def _table_intro(subject: Subject, has_points: bool, valued: bool) -> str:
+    arm = subject.intervention
+    averted = (" Every number of a row is on that one effect, the one the verdict"
+               + (" and the value for money read" if valued else " reads")
+               + ": the events averted are the control rate times (1 - the ratio).")
+    points = (" Absence is the exception: its rows are the difference in the share of "
+              f"sessions missed, {arm} minus control, in percentage points (pp; below 0 = less "
+              "absence), and all its probabilities are on that scale, against its own MCID in "
+              "points." if has_points else "")
+    return (f"Each row is one outcome under one prior. The ratio compares {arm} with control "
+            f"schools (below 1 = fewer events with {arm}): the expected events of the trial's "
+            f"schools with {arm} over those without, each LA with its own effect." + averted
+            + " 'Practically no change' is a ratio within the MCID either way (between 0.9 and "
+            "1/0.9 for a 10% MCID); 'new LA' is a local authority not in the trial, which is "
+            "what a roll-out would meet." + points)
+
+
+def _value_sections(per_prior: Sequence[PriorEconomics], economics: EconomicInputs,
+                    economics_file: Path | None, rule: DecisionRule,
+                    subject: Subject) -> dict:
+    """The value-for-money and further-trial sections, when the inputs value the primary
+    outcome."""
+    values = {e.prior: e.further for e in per_prior}
+    vague = values["vague"]
+    evsi_sentence = f"Under the vague prior, {_lower_first(vague.text)}"
+    if 100 in list(vague.table["n_per_arm"]) and vague.population_evpi > 0 \
+            and vague.sentence(100) not in evsi_sentence:
+        evsi_sentence += " " + vague.sentence(100)
+    evsi_columns, evsi_cells = evsi_rows(values, subject.phrase)
+    eco_columns, eco_rows = economics_rows(per_prior, economics, rule, subject.primary)
+    unit = outcome_schema(subject.primary).unit or subject.phrase
+    published = economics.willingness_to_pay.published is not None
+    return dict(
+        economics_intro=(f"{economics_source(economics_file)} "
+                         f"Net monetary benefit per intervention school-year: the assumed "
+                         f"values of averted events less the programme's cost of "
+                         f"{_cost(economics)}, the outcomes fitted separately and combined "
+                         "assuming independence between them. EVPI is what knowing the effects "
+                         "exactly would be worth; the roll-out covers "
+                         f"{economics.rollout.schools.value:.0f} schools for "
+                         f"{economics.rollout.horizon_years.value:.0f} years, discounted at "
+                         f"{economics.rollout.discount_rate.value:.1%}."),
+        economics_columns=eco_columns, economics_rows=eco_rows,
+        economics_note=(f"P(cost-effective) is per one of the {unit} avoided"
+                        + (", like the published figures" if published else "")
+                        + ", but its cost is the programme's cost less the assumed value of "
+                        "the other averted events."
+                        + (" The published figures come from the trial's bootstrap of its own "
+                           "costs, which were not available here, so the two are not directly "
+                           "comparable." if published else "")
+                        + _borrowed_note(per_prior)),
+        evsi_sentence=evsi_sentence, evsi_columns=evsi_columns, evsi_rows=evsi_cells,
+        evsi_note=(f"Expected value of sample information of a further trial measuring "
+                   f"{subject.phrase}, for the roll-out, by preposterior analysis of that "
+                   "effect (the other outcomes held at their expected values, so the last row "
+                   f"is perfect information on {subject.phrase} alone, not the EVPI of the "
+                   "table above); green where it exceeds the trial's cost."))
+
+
+def _no_value_sections(economics: EconomicInputs, economics_file: Path | None,
+                       subject: Subject) -> dict:
+    """No value-for-money or further-trial tables: the inputs do not value the primary
+    outcome, so the verdict reads the probability of a meaningful reduction alone."""
+    why = (f"{economics_source(economics_file)} They give no value for an averted event of "
+           f"{subject.phrase} (value_per_event.{subject.primary}), so value for money and the "
+           "value of further trials are not assessed, and the verdict reads the probability of "
+           "a meaningful reduction alone. Give economic inputs that value it with --economics "
+           "FILE.")
+    return dict(economics_intro=why, economics_columns=[], economics_rows=[],
+                economics_note="", evsi_sentence="Not assessed: see the value for money above.",
+                evsi_columns=[], evsi_rows=[], evsi_note="")
 
 
 PUBLISHED_TRIAL = "SWIS"
@@ -520,9 +595,10 @@ def economics_source(economics_file: Path | None) -> str:
     return f"Economic inputs: {economics_file} (sha256 {sha256_file(economics_file)[:16]})."
 
 
-def _reanalysis_intro() -> str:
-    entry = published_estimate(PRIMARY)
-    return (f"The trial's published primary result (S47 IRR {entry.estimate:.3f}, "
+def _reanalysis_intro(subject: Subject) -> str:
+    entry = published_estimate(subject.primary)
+    return (f"The trial's published result for {subject.phrase} (rate ratio "
+            f"{entry.estimate:.3f}, "
             f"{entry.ci_level:.0%} CI {entry.ci[0]:.3f} to {entry.ci[1]:.3f}) under the same "
             "priors, by an exact conjugate update.")
 
@@ -533,7 +609,7 @@ def _cost(economics: EconomicInputs) -> str:
 
 
 def _borrowed_note(per_prior: Sequence[PriorEconomics]) -> str:
-    notes = [f" Under the {e.prior} prior, {_phrase_list([OUTCOME_PHRASES[b] for b in e.borrowed])}"
+    notes = [f" Under the {e.prior} prior, {_phrase_list([outcome_phrase(b) for b in e.borrowed])}"
              " are counted under the vague prior (no such prior for them)."
              for e in per_prior if e.borrowed]
     return "".join(notes)

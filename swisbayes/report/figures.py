@@ -7,9 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from swisbayes.data.schema import outcome_schema
+from swisbayes.data.schema import outcome_phrase, outcome_schema
 from swisbayes.decision.rule import (
-    OUTCOME_PHRASES,
     DecisionRule,
 )
 from swisbayes.decision.summaries import (
@@ -31,8 +30,8 @@ from swisbayes.plots.decision import (
 )
 from swisbayes.report.tables import outcome_decimals
 from swisbayes.report.view import (
-    PRIMARY,
     Figure,
+    Subject,
     points_text,
     primary_analysis,
 )
@@ -49,33 +48,27 @@ from swisbayes.workflows.value_for_money import (
 
 
 def report_figures(analyses: Sequence[OutcomeAnalysis], per_prior: Sequence[PriorEconomics],
-                   economics: EconomicInputs, rule: DecisionRule,
-                   tipping: Sequence[TippingPoint], *, show_la_codes: bool) -> list[Figure]:
-    """The report's figures, as PNG (the LAs' effects only when the model has them)."""
-    primary = primary_analysis(analyses)
+                   economics: EconomicInputs | None, rule: DecisionRule,
+                   tipping: Sequence[TippingPoint], *, subject: Subject,
+                   show_la_codes: bool) -> list[Figure]:
+    """The report's figures, as PNG (the LAs' effects only when the model has them; the
+    acceptability curves only when ``economics`` value the primary outcome)."""
+    primary = primary_analysis(analyses, subject.primary)
     mcid = primary.spec.decision.mcid
-    label = outcome_schema(PRIMARY).label
+    label = subject.label
     figures = [Figure(
-        "s47_posterior",
+        f"{subject.primary}_posterior",
         f"Posterior of the rate ratio of {label.lower()} over the trial's schools (the effect "
         "the verdict reads) under each prior. Solid line: no "
         f"effect; dashed: a {mcid:.0%} reduction (the MCID). Area left of the dashed line = "
         "the probability of a meaningful reduction.",
-        "Posterior densities of the S47 rate ratio by prior",
+        f"Posterior densities of the rate ratio of {subject.phrase} by prior",
         figure_png(plot_ratio_posteriors(
             {n: (population_ratio(pa.posterior), pa.weights)
              for n, pa in primary.results.items()},
             mcid=mcid, label=label)))]
-    published = economics.willingness_to_pay.published
-    marks = (dict(zip(published.wtp, published.prob_cost_effective, strict=True))
-             if published is not None else None)
-    figures.append(Figure(
-        "ceac",
-        "Probability that SWIS is cost-effective against what one would pay per S47 enquiry "
-        "avoided (its cost less the value of other averted events), beside the published "
-        "economic evaluation.", "Cost-effectiveness acceptability curves by prior",
-        figure_png(plot_ceac(economics.willingness_to_pay.grid,
-                             {e.prior: e.ceac for e in per_prior}, published=marks))))
+    if economics is not None:
+        figures.append(_ceac_figure(per_prior, economics, subject))
     ratios = [o for o in analyses if outcome_decimals(o) is None]
     points = [o for o in analyses if outcome_decimals(o) is not None]
     rows = [ForestRow(outcome_schema(o.outcome).label, n, pa.decision.effect.median,
@@ -85,15 +78,32 @@ def report_figures(analyses: Sequence[OutcomeAnalysis], per_prior: Sequence[Prio
                  "figure." if points else "")
     figures.append(Figure(
         "forest", "Every outcome under every prior: posterior median and 95% interval of the "
-        "ratio (log scale; below 1 = fewer with SWIS). Red rows failed their checks."
+        f"ratio (log scale; below 1 = fewer with {subject.intervention}). Red rows failed "
+        "their checks."
         + elsewhere, "Forest plot of all outcomes and priors",
         figure_png(plot_summary_forest(rows, mcid=mcid)), wide=True))
-    figures += [_points_figure(o) for o in points]
-    la_figure = _la_figure(primary, mcid, show_la_codes)
+    figures += [_points_figure(o, subject.intervention) for o in points]
+    la_figure = _la_figure(primary, mcid, show_la_codes, subject)
     if la_figure is not None:
         figures.append(la_figure)
-    figures.append(_tipping_figure(primary, rule, tipping))
+    figures.append(_tipping_figure(primary, rule, tipping, subject, economics is not None))
     return figures
+
+
+def _ceac_figure(per_prior: Sequence[PriorEconomics], economics: EconomicInputs,
+                 subject: Subject) -> Figure:
+    published = economics.willingness_to_pay.published
+    marks = (dict(zip(published.wtp, published.prob_cost_effective, strict=True))
+             if published is not None else None)
+    unit = outcome_schema(subject.primary).unit or subject.phrase
+    beside = " beside the published economic evaluation" if marks else ""
+    return Figure(
+        "ceac",
+        f"Probability that {subject.intervention} is cost-effective against what one would pay "
+        f"per one of the {unit} avoided (its cost less the value of other averted "
+        f"events){beside}.", "Cost-effectiveness acceptability curves by prior",
+        figure_png(plot_ceac(economics.willingness_to_pay.grid,
+                             {e.prior: e.ceac for e in per_prior}, published=marks)))
 
 
 def check_figures(primary: OutcomeAnalysis) -> list[Figure]:
@@ -116,7 +126,7 @@ def check_figures(primary: OutcomeAnalysis) -> list[Figure]:
                f"LOO-PIT of {label}", figure_png(check.loo.plot()))]
 
 
-def _points_figure(outcome: OutcomeAnalysis) -> Figure:
+def _points_figure(outcome: OutcomeAnalysis, intervention: str) -> Figure:
     """Attendance under every prior, in percentage points (its own scale, not a ratio)."""
     places = outcome_decimals(outcome)
     first = next(iter(outcome.results.values())).decision
@@ -125,18 +135,20 @@ def _points_figure(outcome: OutcomeAnalysis) -> Figure:
                           pa.reliable, note=points_text(pa.decision.difference, places))
             for n, pa in outcome.results.items()]
     png = figure_png(plot_difference_forest(
-        rows, mcid=first.mcid_pp, what=OUTCOME_PHRASES.get(outcome.outcome, "the outcome")))
+        rows, mcid=first.mcid_pp, what=outcome_phrase(outcome.outcome)))
     return Figure(
         f"{outcome.outcome}_points",
-        f"{label}: the difference in absence, SWIS minus control, in percentage points of "
+        f"{label}: the difference in absence, {intervention} minus control, in percentage "
+        "points of "
         f"sessions missed (from {first.control_absence_pct:.2f}% in control schools), under "
         f"each prior: median and 95% interval. Solid line: no change; dashed: a fall of "
         f"{first.mcid_pp:g} points (the MCID). Red rows failed their checks.",
-        f"Forest plot of the difference in {OUTCOME_PHRASES.get(outcome.outcome, label)} "
+        f"Forest plot of the difference in {outcome_phrase(outcome.outcome)} "
         "by prior, in percentage points", png)
 
 
-def _la_figure(primary: OutcomeAnalysis, mcid: float, show_la_codes: bool) -> Figure | None:
+def _la_figure(primary: OutcomeAnalysis, mcid: float, show_la_codes: bool,
+               subject: Subject) -> Figure | None:
     """The LAs' effects under the vague prior; None when the model has no LA-varying effect."""
     base = data_alone(primary)
     if "la_log_irr" not in base.fit.idata["posterior"]:
@@ -147,8 +159,8 @@ def _la_figure(primary: OutcomeAnalysis, mcid: float, show_la_codes: bool) -> Fi
                                      labels=codes if show_la_codes else None,
                                      mcid=mcid, average=base.draws("irr")))
     return Figure("la_effects",
-                  "S47 rate ratio in each local authority (vague prior), and the prediction "
-                  "for a new LA not in the trial: what a roll-out would meet."
+                  f"Rate ratio of {subject.phrase} in each local authority (vague prior), and "
+                  "the prediction for a new LA not in the trial: what a roll-out would meet."
                   + ("" if show_la_codes else " LAs are anonymised."),
                   "Caterpillar plot of LA effects", png)
 
@@ -158,7 +170,8 @@ TIPPING_PLOT_IRRS = (0.3, 1.5)
 
 
 def _tipping_figure(primary: OutcomeAnalysis, rule: DecisionRule,
-                    tipping: Sequence[TippingPoint]) -> Figure:
+                    tipping: Sequence[TippingPoint], subject: Subject,
+                    economics_assessed: bool) -> Figure:
     family = centre_family(primary)
     curve = outcome_tipping_curve(primary, family, bounds=TIPPING_PLOT_IRRS,
                                   tipping=list(tipping))
@@ -166,8 +179,9 @@ def _tipping_figure(primary: OutcomeAnalysis, rule: DecisionRule,
         curve, rule, label=lambda v: f"IRR {v:.2f}",
         xlabel=f"centre of the prior (rate ratio), SD {family.sd:.3f} on the log scale"))
     return Figure("tipping",
-                  "Probability of a meaningful S47 reduction on these data (a normal "
-                  "approximation of the vague fit), by the centre of a normal prior as certain "
-                  "as the sceptical one. Above the stop line the verdict leaves 'stop'; "
-                  "investing also needs the net benefit to be probably positive.",
+                  f"Probability of a meaningful reduction in {subject.phrase} on these data (a "
+                  "normal approximation of the vague fit), by the centre of a normal prior as "
+                  "certain as the sceptical one. Above the stop line the verdict leaves 'stop'"
+                  + ("; investing also needs the net benefit to be probably positive."
+                     if economics_assessed else "."),
                   "Tipping-point curve", png)

@@ -16,6 +16,7 @@ from swisbayes._base.atomic import write_atomic, write_text_atomic
 from swisbayes.plots.decision import png_data_uri
 from swisbayes.report.content import Report
 from swisbayes.report.view import Figure
+from swisbayes.report.whatif import page_assets
 
 Format = Literal["html", "md"]
 
@@ -35,7 +36,8 @@ def _with_sources(report: Report, src: Callable[[Figure], str]) -> Report:
 def render_html(report: Report) -> str:
     """The report as one HTML page with its figures embedded (no network needed to view it)."""
     page = _with_sources(report, lambda f: png_data_uri(f.png))
-    return _ENV.get_template("report.html.j2").render(r=page)
+    whatif = None if report.whatif is None else page_assets(report.whatif)
+    return _ENV.get_template("report.html.j2").render(r=page, whatif=whatif)
 
 
 def render_markdown(report: Report, figure_dir: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -13,8 +13,11 @@ from swisbayes._base.defaults import SMALL_COUNT_SUPPRESS
 from swisbayes._base.files import specs_dir
 from swisbayes.data.io import SchoolData
 from swisbayes.economics.net_benefit import economics_path, load_economics
-from swisbayes.report.content import Report, build_report, check_settings
+from swisbayes.economics.value_for_money import mean_pupils
+from swisbayes.report.content import PUBLISHED_TRIAL, Report, build_report, check_settings
 from swisbayes.report.render import Format, write_report
+from swisbayes.report.view import Subject
+from swisbayes.report.whatif import whatif_payload
 from swisbayes.workflows.multiprior import (
     STANDARD_PRIORS,
     OutcomeAnalysis,
@@ -61,12 +64,13 @@ def make_report(*, data: str | Path | pd.DataFrame | SchoolData,
                 priors: Sequence[str] = STANDARD_PRIORS, show_la_codes: bool = False,
                 suppress_threshold: int = SMALL_COUNT_SUPPRESS, workers: int = 1,
                 covariates: Sequence[str] | None = None, family: str | None = None,
-                trial: str | None = None, progress: bool = False) -> ReportRun:
+                trial: str | None = None, primary: str | None = None,
+                intervention: str | None = None, progress: bool = False) -> ReportRun:
     """Fit every outcome of ``spec_dir`` that the data have, under the standard priors, and
     write the report.
 
     An outcome the data lack is left out and named at the top of the page; the primary
-    outcome (S47) is required.
+    outcome is required.
 
     Parameters
     ----------
@@ -74,8 +78,9 @@ def make_report(*, data: str | Path | pd.DataFrame | SchoolData,
         School- or pupil-level data; ``swisbayes.load_example()`` for the bundled synthetic
         SWIS data.
     spec_dir : path, optional
-        Directory with the analysis specs (``s47_primary.toml`` and the other outcomes);
-        ``./models`` when it exists, else the shipped specs.
+        Directory with the analysis specs (the SWIS outcomes' ``s47_primary.toml``,
+        ``referrals.toml``, ..., or any other trial's specs); ``./models`` when it exists, else
+        the shipped specs.
     economics : path, optional
         Economic inputs; ``SPEC_DIR/economics.toml`` when None, else the bundled file.
     out : path, default "out/report.html"
@@ -99,6 +104,13 @@ def make_report(*, data: str | Path | pd.DataFrame | SchoolData,
         The trial the data come from; the data's own declaration (``trial`` in a DataFrame's
         ``attrs["swisbayes"]`` or the file's JSON sidecar) when None. The published
         re-analysis is shown only for the trial that published it (``"SWIS"``).
+    primary : str, optional
+        The analysis the verdict is about (a spec's name, file name or outcome); see
+        :func:`~swisbayes.workflows.multiprior.report_specs` for the default.
+    intervention : str, optional
+        What is being decided on, as the page names it; the data's declaration
+        (``intervention``) when None, else "SWIS" for the SWIS trial's data and "the
+        intervention" for any other.
     progress : bool, default False
         Show which model and prior is being fitted, or with several workers how many outcomes
         are done (on a terminal only).
@@ -118,10 +130,11 @@ def make_report(*, data: str | Path | pd.DataFrame | SchoolData,
     start = time.perf_counter()
     check_settings(priors, suppress_threshold)  # before any fit
     spec_dir = specs_dir() if spec_dir is None else Path(spec_dir)
-    plan = plan_report(report_specs(spec_dir), data_columns(data), covariates=covariates,
-                       family=family)
+    plan = plan_report(report_specs(spec_dir, primary), data_columns(data),
+                       covariates=covariates, family=family)
     specs = plan.specs
     meta = data_metadata(data)
+    subject = report_subject(specs[0].outcome, meta, trial=trial, intervention=intervention)
     candidate = spec_dir / "economics.toml"
     economics_file = economics_path(economics if economics is not None
                                     else candidate if candidate.is_file() else None)
@@ -134,12 +147,50 @@ def make_report(*, data: str | Path | pd.DataFrame | SchoolData,
                                 progress=progress and workers > 1)
         step("writing the report")
         report = build_report(analyses, school_data, inputs, economics_file=economics_file,
-                              synthetic=bool(meta.get("synthetic")),
-                              trial=trial if trial is not None else meta.get("trial"),
+                              synthetic=bool(meta.get("synthetic")), subject=subject,
                               notes=plan.notes, show_la_codes=show_la_codes,
                               suppress_threshold=suppress_threshold)
+        # the panel recomputes in the browser (Markdown has no script), from the value for
+        # money of the primary outcome: without a value for it, the page has no panel
+        if fmt == "html" and subject.primary in inputs.values:
+            report = replace(report, whatif=whatif_payload(
+                analyses, inputs, mean_pupils(school_data), primary=subject.primary))
         files = write_report(report, out, fmt)
     return ReportRun(report, analyses, files, time.perf_counter() - start)
 
 
-__all__ = ["ReportRun", "make_report"]
+def report_subject(primary: str, meta: dict, *, trial: str | None = None,
+                   intervention: str | None = None) -> Subject:
+    """What the report is about: the primary outcome, and the trial and intervention as given,
+    else as the data declare them (``trial``, ``intervention`` in their metadata), else SWIS's
+    name for the SWIS trial's data and "the intervention" for any other.
+
+    Parameters
+    ----------
+    primary : str
+        The primary outcome.
+    meta : dict
+        The data's own declarations (:func:`~swisbayes.workflows.multiprior.data_metadata`).
+    trial, intervention : str, optional
+
+    Returns
+    -------
+    Subject
+
+    Examples
+    --------
+    >>> report_subject("s47", {"trial": "SWIS"}).intervention
+    'SWIS'
+    >>> report_subject("exclusions", {"trial": "Example trial"}).intervention
+    'the intervention'
+    >>> report_subject("exclusions", {"intervention": "the programme"}).intervention
+    'the programme'
+    """
+    trial = trial if trial is not None else meta.get("trial")
+    name = intervention if intervention is not None else meta.get("intervention")
+    if name is None:
+        name = "SWIS" if trial == PUBLISHED_TRIAL else "the intervention"
+    return Subject(primary=primary, intervention=str(name), trial=trial)
+
+
+__all__ = ["ReportRun", "make_report", "report_subject"]

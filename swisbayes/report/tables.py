@@ -12,6 +12,7 @@ from swisbayes._base.defaults import (
     SMALL_COUNT_SUPPRESS,
 )
 from swisbayes._base.provenance import library_versions, package_version, sha256_file
+from swisbayes._base.text import capitalise
 from swisbayes.data.io import SchoolData
 from swisbayes.data.schema import outcome_schema
 from swisbayes.decision.rule import (
@@ -35,7 +36,6 @@ from swisbayes.report.disclosure import ARMS, arm_counts
 from swisbayes.report.view import (
     NONE,
     POINTS,
-    PRIMARY,
     RATIO,
     VERDICT_CSS,
     Cell,
@@ -135,13 +135,13 @@ def outcome_decimals(outcome: OutcomeAnalysis) -> int | None:
     return difference_decimals(*summaries) if summaries else None
 
 
-def _group_note(outcome: OutcomeAnalysis) -> str:
+def _group_note(outcome: OutcomeAnalysis, intervention: str) -> str:
     spec = outcome.spec
     first = next(iter(outcome.results.values())).decision
     if isinstance(first, AttendanceDecision):
         places = outcome_decimals(outcome)
-        notes = [f"difference in absence, SWIS minus control, in percentage points (pp) of "
-                 f"sessions, from {first.control_absence_pct:.2f}% in control schools, to "
+        notes = [f"difference in absence, {intervention} minus control, in percentage points "
+                 f"(pp) of sessions, from {first.control_absence_pct:.2f}% in control schools, to "
                  f"{places} decimals (set by the narrowest interval); every probability in "
                  f"these rows is on that scale: a reduction is a fall in absence, MCID a fall "
                  f"of {first.mcid_pp:g} pp, harm a rise; averted = sessions missed"]
@@ -155,7 +155,7 @@ def _group_note(outcome: OutcomeAnalysis) -> str:
 
 
 def effect_groups(analyses: Sequence[OutcomeAnalysis], rule: DecisionRule,
-                  pupils_per_school: float) -> list[Group]:
+                  pupils_per_school: float, *, intervention: str = "SWIS") -> list[Group]:
     """One group per outcome, one row per prior (see :func:`effect_cells`); an outcome in
     points has one number of decimals for all its rows (:func:`outcome_decimals`)."""
     groups = []
@@ -165,7 +165,7 @@ def effect_groups(analyses: Sequence[OutcomeAnalysis], rule: DecisionRule,
                     effect_cells(pa.decision, rule, pupils_per_school, decimals=places),
                     pa.reliable, POINTS if places is not None else RATIO)
                 for name, pa in o.results.items()]
-        groups.append(Group(outcome_schema(o.outcome).label, _group_note(o), rows))
+        groups.append(Group(outcome_schema(o.outcome).label, _group_note(o, intervention), rows))
     return groups
 
 
@@ -208,8 +208,9 @@ def _sha256(text: str) -> str:
 
 def provenance_rows(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
                     economics: EconomicInputs, economics_file: Path | None,
-                    notes: Sequence[str] = ()) -> list[tuple[str, str]]:
-    """What produced the report: versions, data, specs, seeds, sampler and inputs."""
+                    notes: Sequence[str] = (), *, valued: bool = True) -> list[tuple[str, str]]:
+    """What produced the report: versions, data, specs, seeds, sampler and inputs (``valued``:
+    whether the economic inputs value the primary outcome, else only their rule is used)."""
     versions = library_versions()
     rows = [("swisbayes version", package_version()),
             ("generated", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")),
@@ -229,21 +230,24 @@ def provenance_rows(analyses: Sequence[OutcomeAnalysis], data: SchoolData,
                      f"{s.chains} chains x ({s.tune} tune + {s.draws} draws){changed}"))
     rows += [("adapted to the data", note) for note in notes]
     if economics_file is not None:
+        used = "" if valued else "; only its decision rule is used"
         rows.append(("economic inputs", f"{economics_file.name} (sha256 "
-                                        f"{sha256_file(economics_file)[:16]})"))
-    rows.append(("currency", f"{economics.currency}, {economics.price_year.value} prices"))
+                                        f"{sha256_file(economics_file)[:16]}){used}"))
+    if valued:
+        rows.append(("currency", f"{economics.currency}, {economics.price_year.value} prices"))
     return rows
 
 
-def assumption_rows(analyses: Sequence[OutcomeAnalysis], economics: EconomicInputs,
+def assumption_rows(analyses: Sequence[OutcomeAnalysis], economics: EconomicInputs | None,
                     synthetic: bool) -> list[tuple[str, str, str]]:
-    """Every input of the report that is an assumption rather than a published figure."""
+    """Every input of the report that is an assumption rather than a published figure
+    (``economics`` None when the report does not value the outcomes)."""
     rows: list[tuple[str, str, str]] = []
     if synthetic:
         rows.append(("data", "synthetic data",
-                     "Simulated (the bundled data: with the trial's published design); no real "
-                     "school is in it. Run the report with --data on the trial's data."))
-    for path, value, why in economics.assumptions():
+                     "Simulated with a trial's design; no real school is in it. Run the report "
+                     "with --data on the trial's data."))
+    for path, value, why in economics.assumptions() if economics is not None else ():
         rows.append((path, _plain_number(path, value), why))
     for o in analyses:
         d = o.spec.decision
@@ -254,7 +258,8 @@ def assumption_rows(analyses: Sequence[OutcomeAnalysis], economics: EconomicInpu
             rows.append((f"{o.spec.name}: MCID", value, d.mcid_rationale or ""))
     planned = analyses[0].spec.priors.effect.planned_irr
     rows.append(("planned IRR (calibrates the sceptical and enthusiastic priors)", f"{planned:g}",
-                 "The protocol's target effect was not available."))
+                 "The specs' assumed target effect (priors.effect.planned_irr): the trial's "
+                 "planned effect was not available to the analysis."))
     for o in analyses:
         if PILOT_PRIOR in o.results:
             rows += _pilot_assumptions(o.spec)
@@ -282,14 +287,17 @@ def _plain_number(path: str, value: float) -> str:
 
 
 def count_table(data: SchoolData, analyses: Sequence[OutcomeAnalysis],
-                threshold: int = SMALL_COUNT_SUPPRESS) -> tuple[list[str], list[tuple[str, list]]]:
-    """The disclosure-controlled counts per arm (see :func:`disclosure.arm_counts`)."""
+                threshold: int = SMALL_COUNT_SUPPRESS, *,
+                intervention: str = "SWIS") -> tuple[list[str], list[tuple[str, list]]]:
+    """The disclosure-controlled counts per arm (see :func:`disclosure.arm_counts`), the
+    intervention arm headed by its name."""
     table = arm_counts(data, [o.outcome for o in analyses], threshold)
-    return list(ARMS), [(label, list(row)) for label, row in table.iterrows()]
+    return ([capitalise(intervention), *ARMS[1:]],
+            [(label, list(row)) for label, row in table.iterrows()])
 
 
 def economics_rows(per_prior: Sequence[PriorEconomics], economics: EconomicInputs,
-                   rule: DecisionRule) -> tuple[list[str], list[Row]]:
+                   rule: DecisionRule, primary: str) -> tuple[list[str], list[Row]]:
     """The value-for-money table: one row per prior, then the published evaluation."""
     published = economics.willingness_to_pay.published
     marks = list(published.wtp) if published is not None else []
@@ -311,20 +319,22 @@ def economics_rows(per_prior: Sequence[PriorEconomics], economics: EconomicInput
                   for w in marks]
         cells.append(Cell("verdict", e.verdict.verdict, e.verdict.verdict,
                           VERDICT_CSS[e.verdict.verdict]))
-        rows.append(Row(PRIMARY, e.prior, cells, e.reliable))
+        rows.append(Row(primary, e.prior, cells, e.reliable))
     if published is not None:
         cells = [Cell(k, None, NONE) for k in ("nmb_mean", "nmb_ci", "prob_nmb_positive",
                                                "evpi_per_school_year", "population_evpi")]
         cells += [Cell(f"ceac_{w:g}", p, pct(p))
                   for w, p in zip(published.wtp, published.prob_cost_effective, strict=True)]
         cells.append(Cell("verdict", None, NONE))
-        rows.append(Row(PRIMARY, "published economic evaluation", cells))
+        rows.append(Row(primary, "published economic evaluation", cells))
     return columns, rows
 
 
-def evsi_rows(values: dict[str, FurtherTrialValue]) -> tuple[list[str], list[list[Cell]]]:
+def evsi_rows(values: dict[str, FurtherTrialValue],
+              phrase: str) -> tuple[list[str], list[list[Cell]]]:
     """Rows by trial size: its cost and its expected value (EVSI for the roll-out) per prior,
-    then perfect information (:func:`~swisbayes.economics.voi.evsi_table`)."""
+    then perfect information on the effect on ``phrase`` (the primary outcome in a sentence;
+    :func:`~swisbayes.economics.voi.evsi_table`)."""
     table = evsi_table(values)
     columns = ["schools per arm", "cost of the trial",
                *[f"worth at most ({name})" for name in values]]
@@ -336,7 +346,7 @@ def evsi_rows(values: dict[str, FurtherTrialValue]) -> tuple[list[str], list[lis
         cells += [Cell(f"population_evsi.{name}", float(row[name]), format_money(row[name]),
                        "invest" if row[name] > cost else "") for name in values]
         rows.append(cells)
-    ceiling = [Cell("n_per_arm", None, "perfect information on the S47 effect"),
+    ceiling = [Cell("n_per_arm", None, f"perfect information on the effect on {phrase}"),
                Cell("trial_cost", None, NONE)]
     ceiling += [Cell(f"population_evpi.{name}", float(table[name].iloc[-1]),
                      format_money(table[name].iloc[-1])) for name in values]
@@ -349,11 +359,12 @@ REANALYSIS_COLUMNS = ["prior", "ratio (95% interval)", "P(any reduction)",
 
 
 def reanalysis_rows(primary: OutcomeAnalysis, rule: DecisionRule) -> list[Row]:
-    """The published S47 estimate under each of the report's priors (exact posterior)."""
+    """The published estimate of the primary outcome under each of the report's priors (exact
+    posterior)."""
     rows = []
     mcid = primary.spec.decision.mcid
     for name, pa in primary.results.items():
-        e = reanalyse(prior=pa.prior, outcome=PRIMARY, mcid=mcid).effect
+        e = reanalyse(prior=pa.prior, outcome=primary.outcome, mcid=mcid).effect
         cells = [Cell("irr_median", e.median, ratio_text(e)),
                  Cell("prob_any_reduction", e.prob_any_reduction, pct(e.prob_any_reduction)),
                  Cell("prob_meaningful_reduction", e.prob_meaningful_reduction,
@@ -361,7 +372,7 @@ def reanalysis_rows(primary: OutcomeAnalysis, rule: DecisionRule) -> list[Row]:
                       _traffic(rule, e.prob_meaningful_reduction)),
                  Cell("prob_harm", e.prob_harm, pct(e.prob_harm)),
                  Cell("prob_rope", e.prob_rope, pct(e.prob_rope))]
-        rows.append(Row(PRIMARY, name, cells))
+        rows.append(Row(primary.outcome, name, cells))
     return rows
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from swisbayes._base.text import format_estimate, format_probability
+from swisbayes.data.schema import outcome_phrase, outcome_schema
 from swisbayes.decision.summaries import (
     DifferenceSummary,
     RatioSummary,
@@ -57,12 +58,13 @@ class Row:
 
 
 RATIO = "ratio"
-"""Scale of a row whose effect is a ratio (SWIS vs control) and whose MCID is a fraction."""
+"""Scale of a row whose effect is a ratio (intervention vs control) and whose MCID is a
+fraction."""
 
 
 POINTS = "percentage points"
-"""Scale of attendance's rows: the difference in absence, SWIS minus control, with the MCID in
-percentage points (``mcid_pp``) and every probability of the row on that scale."""
+"""Scale of attendance's rows: the difference in absence, intervention minus control, with the
+MCID in percentage points (``mcid_pp``) and every probability of the row on that scale."""
 
 
 @dataclass(frozen=True)
@@ -138,16 +140,44 @@ def points_text(s: DifferenceSummary, decimals: int) -> str:
             f"{signed(s.ci[1], decimals)})")
 
 
-PRIMARY = "s47"
-"""The primary outcome: the verdict and the value of information are about it."""
+@dataclass(frozen=True)
+class Subject:
+    """What a report is about: the outcome its verdict reads and what is being decided on.
+
+    Parameters
+    ----------
+    primary : str, default "s47"
+        The primary outcome: the verdict, the value for money and the value of further trials
+        are about it.
+    intervention : str, default "SWIS"
+        The intervention as sentences name it (``"SWIS"``, ``"the intervention"``).
+    trial : str or None
+        The trial the data declare they come from (``"SWIS"``), None when undeclared.
+    """
+
+    primary: str = "s47"
+    intervention: str = "SWIS"
+    trial: str | None = None
+
+    @property
+    def phrase(self) -> str:
+        """The primary outcome inside a sentence (``"S47 enquiries"``)."""
+        return outcome_phrase(self.primary)
+
+    @property
+    def label(self) -> str:
+        """The primary outcome's label (``"Section 47 child-protection enquiries"``)."""
+        return outcome_schema(self.primary).label
 
 
-def primary_analysis(analyses: Sequence[OutcomeAnalysis]) -> OutcomeAnalysis:
-    """The analysis of the primary outcome (:data:`PRIMARY`), which the verdict is about.
+def primary_analysis(analyses: Sequence[OutcomeAnalysis], primary: str) -> OutcomeAnalysis:
+    """The analysis of the primary outcome, which the verdict is about.
 
     Parameters
     ----------
     analyses : sequence of OutcomeAnalysis
+    primary : str
+        Its outcome (:attr:`Subject.primary`).
 
     Returns
     -------
@@ -158,17 +188,17 @@ def primary_analysis(analyses: Sequence[OutcomeAnalysis]) -> OutcomeAnalysis:
     SpecError
         If there is none.
     """
-    return find_outcome(analyses, PRIMARY)
+    return find_outcome(analyses, primary)
 
 
 __all__ = [
     "POINTS",
-    "PRIMARY",
     "RATIO",
     "Cell",
     "Figure",
     "Group",
     "Row",
+    "Subject",
     "pct",
     "points_text",
     "ratio_text"

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from swisbayes._base.config import PositiveFloat, Strict, read_toml, validated
+from swisbayes._base.errors import SpecError
 from swisbayes._base.files import find_spec_file
 from swisbayes.data.schema import (
     DECLARATION_TABLE,
@@ -65,6 +66,9 @@ class OutcomeDeclaration(Strict):
         Column of sessions possible: required for ``sessions``, not allowed otherwise.
     unit : str, optional
         What one unit of the follow-up is, in the plural (``"exclusions"``).
+    phrase : str, optional
+        The outcome inside a sentence (``"exclusions"``); the label with a lower-case first
+        letter when not given.
 
     Examples
     --------
@@ -86,6 +90,7 @@ class OutcomeDeclaration(Strict):
     baseline: Annotated[str, Field(min_length=1)] | None = None
     denominator: Annotated[str, Field(min_length=1)] | None = None
     unit: str | None = None
+    phrase: Annotated[str, Field(min_length=1)] | None = None
 
     @model_validator(mode="after")
     def _columns(self) -> OutcomeDeclaration:
@@ -97,13 +102,14 @@ class OutcomeDeclaration(Strict):
     def schema(self, name: str) -> OutcomeSchema:
         """The outcome's :class:`~swisbayes.data.schema.OutcomeSchema`, named ``name``."""
         return OutcomeSchema(name, self.label, self.kind, self.followup, self.baseline,
-                             denominator=self.denominator, unit=self.unit)
+                             denominator=self.denominator, unit=self.unit, phrase=self.phrase)
 
     @classmethod
     def of(cls, schema: OutcomeSchema) -> OutcomeDeclaration:
         """The declaration of ``schema`` (its name aside)."""
         return cls(label=schema.label, kind=schema.kind, followup=schema.followup,
-                   baseline=schema.baseline, denominator=schema.denominator, unit=schema.unit)
+                   baseline=schema.baseline, denominator=schema.denominator, unit=schema.unit,
+                   phrase=schema.phrase)
 
 
 class Hierarchy(Strict):
@@ -636,6 +642,32 @@ def _fill_missing(raw: dict, defaults: dict) -> dict:
         elif isinstance(value, dict) and isinstance(filled[key], dict):
             filled[key] = _fill_missing(filled[key], value)
     return filled
+
+
+def analysis_spec_files(directory: str | Path) -> list[Path]:
+    """The analysis specs of a directory: its TOML files with a top-level ``outcome`` key (not
+    its economic inputs, pilots or prior grids), by name.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path
+
+    Returns
+    -------
+    list of pathlib.Path
+
+    Raises
+    ------
+    SpecError
+        If ``directory`` is not a directory or has no analysis spec.
+    """
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise SpecError(f"{folder} is not a directory (expected a folder of analysis specs)")
+    found = [p for p in sorted(folder.glob("*.toml")) if "outcome" in read_toml(p, "spec")]
+    if not found:
+        raise SpecError(f"no analysis specs (TOML files with an 'outcome') in {folder}")
+    return found
 
 
 def load_spec(path: str | Path) -> AnalysisSpec:

@@ -23,12 +23,12 @@ import pandas as pd
 
 from swisbayes._base.errors import DataError, SpecError, SwisbayesError
 from swisbayes.data.io import SchoolData, read_school_data, read_table, require_data
-from swisbayes.data.schema import outcome_schema
+from swisbayes.data.schema import outcome_phrase, outcome_schema
 from swisbayes.evidence.resolver import named_prior
 from swisbayes.inference.criticism import LooResult, PpcResult
 from swisbayes.inference.fitting import FitResult, PriorAnalysis, fit
 from swisbayes.priors.library import PILOT_PRIOR, MixturePrior
-from swisbayes.spec.analysis import FAMILIES, AnalysisSpec, load_spec
+from swisbayes.spec.analysis import FAMILIES, AnalysisSpec, analysis_spec_files, load_spec
 from swisbayes.spec.grid import Reweighting
 from swisbayes.workflows.engine import Batch, Task, cell_hash, run_batch
 from swisbayes.workflows.store import ROW_FORMAT
@@ -159,12 +159,20 @@ def analyse_outcome(spec: AnalysisSpec, data: SchoolData,
     return OutcomeAnalysis(spec, {n: results[n] for n in names}, unavailable, check_model(base))
 
 
-def report_specs(spec_dir: str | Path) -> list[AnalysisSpec]:
-    """The report's analyses from a spec directory (:data:`REPORT_SPECS` that exist in it).
+def report_specs(spec_dir: str | Path, primary: str | None = None) -> list[AnalysisSpec]:
+    """The report's analyses from a spec directory, the primary one first.
+
+    A directory with ``s47_primary.toml`` (the shipped specs, or a copy) gives the SWIS
+    analyses of :data:`REPORT_SPECS` it has; any other gives every analysis spec in it (its TOML
+    files with an ``outcome``), by file name.
 
     Parameters
     ----------
     spec_dir : path
+    primary : str, optional
+        The analysis the verdict is about: a spec's ``name``, file name (without ``.toml``) or
+        ``outcome``. By default ``s47_primary`` in a SWIS directory, else the first spec whose
+        file name ends in ``_primary``, else the first by file name.
 
     Returns
     -------
@@ -173,13 +181,26 @@ def report_specs(spec_dir: str | Path) -> list[AnalysisSpec]:
     Raises
     ------
     SpecError
-        If the directory has no primary analysis (``s47_primary.toml``).
+        If the directory has no analysis spec, or none matches ``primary`` (the message lists
+        them).
     """
     directory = Path(spec_dir)
-    if not (directory / REPORT_SPECS[0]).is_file():
-        raise SpecError(f"{directory}: no {REPORT_SPECS[0]}; the report needs the primary "
-                        f"analysis (expected the files {', '.join(REPORT_SPECS)})")
-    return [load_spec(directory / f) for f in REPORT_SPECS if (directory / f).is_file()]
+    if (directory / REPORT_SPECS[0]).is_file():
+        files = [directory / f for f in REPORT_SPECS if (directory / f).is_file()]
+    else:
+        files = analysis_spec_files(directory)
+        files.sort(key=lambda p: not p.stem.endswith("_primary"))  # stable: else by name
+    specs = [load_spec(f) for f in files]
+    if primary is None:
+        return specs
+    chosen = [i for i, (f, s) in enumerate(zip(files, specs, strict=True))
+              if primary in (s.name, f.stem, s.outcome)]
+    if not chosen:
+        raise SpecError(f"--primary {primary}: no analysis in {directory} is named so or is of "
+                        f"that outcome; the analyses are "
+                        f"{', '.join(f'{s.name} ({s.outcome})' for s in specs)}")
+    first = specs.pop(chosen[0])
+    return [first, *specs]
 
 
 def load_report_data(data: str | Path | pd.DataFrame | SchoolData,
@@ -246,10 +267,11 @@ def plan_report(specs: Sequence[AnalysisSpec], columns: Sequence[str], *,
         missing = [c for c in schema.columns if c not in present]
         if missing:
             if spec is specs[0]:
-                raise DataError(f"the report's verdict is about {schema.label.lower()} "
+                raise DataError(f"the report's verdict is about {outcome_phrase(spec.outcome)} "
                                 f"({spec.name}), but the data have no column "
                                 f"{', '.join(repr(c) for c in missing)}; expected the columns "
-                                f"{', '.join(repr(c) for c in schema.columns)}")
+                                f"{', '.join(repr(c) for c in schema.columns)}, or choose "
+                                "another primary analysis (--primary)")
             notes.append(f"{schema.label} ({spec.name}) is left out: the data have no column "
                          f"{', '.join(repr(c) for c in missing)}.")
             continue
@@ -282,15 +304,19 @@ def data_columns(data: str | Path | pd.DataFrame | SchoolData) -> list[str]:
 
 
 def data_metadata(data: str | Path | pd.DataFrame | SchoolData) -> dict:
-    """What the data say of themselves: a DataFrame's ``attrs["swisbayes"]``, or the sidecar
-    ``FILE.json`` that ``swisbayes simulate`` writes beside a file (empty when none)."""
+    """What the data say of themselves: a DataFrame's ``attrs["swisbayes"]``, or the JSON
+    sidecar beside a file: ``FILE.json`` (as ``swisbayes simulate`` writes it), else the file's
+    name with ``.json`` for its suffix (as the bundled files have it); empty when none."""
     if isinstance(data, pd.DataFrame):
         return dict(data.attrs.get("swisbayes", {}))
     if isinstance(data, SchoolData):
         return {}
-    sidecar = Path(f"{data}.json")
-    if not sidecar.is_file():
+    path = Path(data)
+    found = [p for p in (Path(f"{path}.json"), path.with_suffix(".json"))
+             if p != path and p.is_file()]
+    if not found:
         return {}
+    sidecar = found[0]
     try:
         meta = json.loads(sidecar.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

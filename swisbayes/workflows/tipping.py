@@ -202,7 +202,8 @@ def verdict_tipping(outcome: OutcomeAnalysis, verdict: Verdict, rule: DecisionRu
     def changes(lik: tuple[float, float], current: str) -> list[VerdictChange]:
         return [c for family in families
                 for c in verdict_changes(lik, rule, current, family, mcid=mcid, terms=terms,
-                                         outcome_label=label)]
+                                         outcome_label=label,
+                                         intervention=verdict.intervention)]
 
     fitted = tipping_points(likelihood, rule, verdict, families, mcid=mcid)
     if not published:

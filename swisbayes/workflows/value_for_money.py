@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from swisbayes._base.errors import SpecError
-from swisbayes.decision.rule import OUTCOME_PHRASES, Verdict, decide_verdict
+from swisbayes.data.schema import outcome_phrase
+from swisbayes.decision.rule import DecisionRule, Verdict, decide_verdict
 from swisbayes.decision.summaries import averted_per_1000
 from swisbayes.decision.verdict_changes import RuleTerms
 from swisbayes.economics.net_benefit import EconomicInputs, NetBenefitSummary, format_money
@@ -234,8 +235,8 @@ class PriorEconomics:
 
 
 def prior_economics(analyses: Sequence[OutcomeAnalysis], prior: str, inputs: EconomicInputs,
-                    pupils_per_school: float, *,
-                    outcome: str = PRIMARY_OUTCOME) -> PriorEconomics:
+                    pupils_per_school: float, *, outcome: str = PRIMARY_OUTCOME,
+                    intervention: str = "SWIS") -> PriorEconomics:
     """Net benefit, EVPI, acceptability curve, value of further trials and verdict under one
     prior.
 
@@ -249,6 +250,8 @@ def prior_economics(analyses: Sequence[OutcomeAnalysis], prior: str, inputs: Eco
     outcome : str, default "s47"
         The primary outcome: the verdict is about it and the acceptability curve per event of
         it.
+    intervention : str, default "SWIS"
+        What is being decided on, as the verdict's sentences name it.
 
     Returns
     -------
@@ -275,7 +278,7 @@ def prior_economics(analyses: Sequence[OutcomeAnalysis], prior: str, inputs: Eco
     mcse = pa.decision.effect.mcse
     verdict = decide_verdict(inputs.decision_rule, pa.decision.effect.prob_meaningful_reduction,
                              value.nmb.prob_positive, mcid=pa.decision.mcid,
-                             outcome_label=OUTCOME_PHRASES.get(outcome, outcome),
+                             outcome_label=outcome_phrase(outcome), intervention=intervention,
                              worth_more_evidence=further.worth_a_trial,
                              evidence_text=further.text,
                              prob_meaningful_mcse=None if mcse is None
@@ -284,6 +287,34 @@ def prior_economics(analyses: Sequence[OutcomeAnalysis], prior: str, inputs: Eco
     reliable = all(result_under(o, prior).reliable for o in analyses if o.outcome in values)
     return PriorEconomics(prior, value, verdict, reliable, paired.borrowed,
                           tuple(paired.averted), paired.missing, further)
+
+
+def effect_verdict(analysis: OutcomeAnalysis, prior: str, rule: DecisionRule, *,
+                   intervention: str = "SWIS") -> Verdict:
+    """The rule applied to the probability of a meaningful reduction alone: the verdict when
+    value for money is not assessed (no value per averted event of the outcome).
+
+    Parameters
+    ----------
+    analysis : OutcomeAnalysis
+        The primary outcome's analysis.
+    prior : str
+        One of its priors.
+    rule : DecisionRule
+    intervention : str, default "SWIS"
+        What is being decided on, as the verdict's sentences name it.
+
+    Returns
+    -------
+    Verdict
+    """
+    pa = analysis.results[prior]
+    mcse = pa.decision.effect.mcse
+    return decide_verdict(rule, pa.decision.effect.prob_meaningful_reduction,
+                          mcid=pa.decision.mcid, outcome_label=outcome_phrase(analysis.outcome),
+                          intervention=intervention,
+                          prob_meaningful_mcse=None if mcse is None
+                          else mcse.prob_meaningful_reduction)
 
 
 def value_sweep(analyses: Sequence[OutcomeAnalysis], inputs: EconomicInputs,
@@ -403,7 +434,7 @@ def rule_terms(analyses: Sequence[OutcomeAnalysis], inputs: EconomicInputs,
         outcomes' expected value), and a sentence when investing cannot pay whatever the effect.
     """
     nb = linear_net_benefit(analyses, "vague", inputs, pupils_per_school, outcome=outcome)
-    label = OUTCOME_PHRASES.get(outcome, outcome)
+    label = outcome_phrase(outcome)
     cost = format_money(inputs.cost_per_school_year.value, inputs.currency)
     cannot_pay = (None if nb.can_pay else f"even averting every one of the {label} would not "
                   f"pay for the programme at {cost} a school-year")
@@ -434,7 +465,7 @@ def trial_values(analyses: Sequence[OutcomeAnalysis], inputs: EconomicInputs,
 
 
 __all__ = ["PairedDraws", "PriorEconomics", "averted_per_school_year",
-           "control_events_per_school_year", "find_outcome", "linear_net_benefit",
+           "control_events_per_school_year", "effect_verdict", "find_outcome", "linear_net_benefit",
            "paired_draws", "prior_economics", "result_under", "rule_terms", "trial_value",
            "trial_values",
            "value_sweep"]
