@@ -553,7 +553,7 @@ CASES += [
          ("cost_per_school_year.value", "greater than or equal to 0", "found -37500")),
     Case("economics-unknown-outcome",
          _economics_case("e.toml", "[value_per_event.s17]", "[value_per_event.s18]"),
-         ("unknown outcome 's18' in value_per_event", "known outcomes: s47")),
+         ("value_per_event: unknown outcome 's18'", "known outcomes: s47")),
     Case("economics-unknown-key", _economics_case("e.toml", "[rule]", "[rule]\nbudget = 1"),
          ("unknown key 'budget' in rule", "allowed keys: invest_prob_meaningful")),
     Case("economics-contradictory-rule",

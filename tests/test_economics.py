@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import swisbayes
 from swisbayes._base.errors import SpecError
 from swisbayes.data.schema import OUTCOMES
 from swisbayes.decision.rule import DecisionRule
@@ -267,10 +268,20 @@ def test_rule_thresholds_build_the_decision_rule():
     assert rule == DecisionRule(invest=0.80, stop=0.10, invest_nmb=0.5)
 
 
+def test_another_trials_inputs_value_its_declared_outcome(tmp_path):
+    """A value per averted event of an outcome a spec declares, as another trial would give."""
+    swisbayes.load_spec(ROOT / "models" / "examples" / "other_trial" / "exclusions.toml")
+    text = (ROOT / "models" / "economics.toml").read_text(encoding="utf-8")
+    path = tmp_path / "economics.toml"
+    path.write_text(text.replace("[value_per_event.s47]", "[value_per_event.exclusions]"),
+                    encoding="utf-8")
+    assert load_economics(path).values["exclusions"] == load_economics().values["s47"]
+
+
 # Bad files: each edit of the bundled text and the error it must give (file and field path).
 BAD_EDITS = [
     pytest.param("[value_per_event.s47]", "[value_per_event.s48]",
-                 "unknown outcome 's48' in value_per_event; known outcomes: "
+                 "value_per_event: unknown outcome 's48'; known outcomes: "
                  + ", ".join(OUTCOMES), id="unknown-outcome"),
     pytest.param("value = 37500", "value = -37500",
                  "cost_per_school_year.value: Input should be greater than or equal to 0 "

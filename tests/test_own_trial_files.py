@@ -146,3 +146,28 @@ def test_another_trials_report_speaks_of_that_trial_only(tmp_path, monkeypatch):
     for word in ("S47", "Section 47", "enquiries", "Social Workers"):
         assert word not in html, word
     assert "The published result, re-analysed" not in html
+
+
+@pytest.mark.slow
+def test_another_trials_economic_inputs_value_its_outcome(tmp_path, monkeypatch):
+    """With a value per averted exclusion, the example trial's page has its value for money,
+    further trials and What if? panel, about the programme and its outcome."""
+    monkeypatch.chdir(tmp_path)
+    text = (ROOT / "models" / "economics.toml").read_text(encoding="utf-8")
+    economics = tmp_path / "economics.toml"
+    economics.write_text(text.replace("[value_per_event.s47]", "[value_per_event.exclusions]")
+                         .replace("[value_per_event.referrals]",
+                                  "[value_per_event.police_contacts]"), encoding="utf-8")
+    out = tmp_path / "valued.html"
+    data = ROOT / "swisbayes" / "data" / "files" / "other_trial_example.csv"
+    result = run("report", "--data", data, "--spec-dir", EXAMPLE_DIR, "--economics", economics,
+                 "--out", out, "--quiet", "--workers", "2", "--primary", "exclusions")
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert f"Economic inputs: {economics}" in html
+    assert 'id="economics"' in html
+    assert 'id="evsi"' in html
+    assert "perfect information on the effect on fixed-term exclusions" in html
+    assert "Probability that the programme is cost-effective" in html
+    assert 'id="whatif-data"' in html
+    assert "S47" not in html

@@ -152,6 +152,7 @@ def test_bad_arm_values(example):
     frame.loc[1, "arm"] = 2
     frame.loc[2, "arm"] = "SWIS"  # accepted, any case
     frame.loc[3, "arm"] = "Control"
+    frame.loc[4, "arm"] = "Intervention"  # another trial's word for the treated arm
     (issue,) = _checks(validate(frame))["bad_arm"]
     assert issue.rows == (1, 2)
     assert issue.found == ("treatment", 2)

@@ -237,13 +237,14 @@ def arm_codes(raw: pd.Series) -> pd.Series:
 
 
 def normalise_arm(frame: pd.DataFrame, report: ValidationReport) -> pd.Series:
-    """The arm column as 1 (SWIS) / 0 (control), reporting values that are neither."""
+    """The arm column as 1 (SWIS, the intervention) / 0 (control), reporting values that are
+    neither."""
     raw = frame[ARM_COLUMN]
     codes = arm_codes(raw)
     bad = codes.isna() & ~_blank(raw)
     if bad.any():
         report.add(Issue("error", "bad_arm", ARM_COLUMN, rows_where(bad), python_values(raw[bad]),
-                         "0 or 1, or 'control' or 'swis' (any case)"))
+                         "0 or 1, or 'control' or 'swis' (also 'intervention'), in any case"))
     return codes
 
 

@@ -18,8 +18,9 @@ ARM_COLUMN = "arm"
 EXPOSURE_COLUMN = "pupils"
 REQUIRED_COLUMNS = (*ID_COLUMNS, ARM_COLUMN, EXPOSURE_COLUMN)
 
-ARM_CODES: dict[str, int] = {"0": 0, "1": 1, "control": 0, "swis": 1}
-"""Accepted spellings of the arm (case-insensitive) and the code each maps to."""
+ARM_CODES: dict[str, int] = {"0": 0, "1": 1, "control": 0, "swis": 1, "intervention": 1}
+"""Accepted spellings of the arm (case-insensitive) and the code each maps to: SWIS's, and the
+generic name another trial's file may use."""
 
 PERCENT_COVARIATES = ("fsm_pct",)
 """Covariates that are percentages and must lie in [0, 100]."""

@@ -29,10 +29,11 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin
 
 import numpy as np
 from pydantic import (
+    AfterValidator,
     BaseModel,
     Field,
     ValidationError,
@@ -45,7 +46,7 @@ from swisbayes._base.config import Strict, describe_error, read_toml
 from swisbayes._base.defaults import validate_ci_prob
 from swisbayes._base.errors import SpecError
 from swisbayes._base.files import default_file
-from swisbayes.data.schema import OUTCOMES
+from swisbayes.data.schema import known_outcomes, unknown_outcome_message
 from swisbayes.decision.draws import (
     equal_tailed_interval,
     normalised_weights,
@@ -138,7 +139,16 @@ class Year(Sourced):
     value: Annotated[int, Field(ge=1900, le=2100)]
 
 
-OutcomeName = Literal[tuple(OUTCOMES)]  # type: ignore[valid-type]
+def _known_outcome(name: str) -> str:
+    """An outcome the schema knows: built in, or declared by a spec read before."""
+    if name not in known_outcomes():
+        raise ValueError(unknown_outcome_message(name, "expected one of"))
+    return name
+
+
+OutcomeName = Annotated[str, AfterValidator(_known_outcome)]
+"""A key of ``value_per_event``: a built-in outcome, or one a spec read in this process declares
+(so another trial's economic inputs can value its own outcomes)."""
 
 
 class Rollout(Strict):
@@ -463,8 +473,7 @@ def _describe_error(err: dict) -> str:
     loc = [str(p) for p in err["loc"]]
     section = ".".join(loc[:-1]) or "the top level"
     if loc and loc[-1] == "[key]":  # a dict key that is not an outcome
-        return (f"unknown outcome {err['input']!r} in {'.'.join(loc[:-2])}; known outcomes: "
-                f"{', '.join(OUTCOMES)}")
+        return f"{'.'.join(loc[:-2])}: {unknown_outcome_message(err['input'])}"
     if err["type"] == "extra_forbidden":
         owner = _owner(loc[:-1])
         allowed = ", ".join(owner.model_fields) if owner else "?"
@@ -586,9 +595,10 @@ def net_benefit(averted_per_school_year: Mapping[str, np.ndarray], values: Mappi
     ...             {"s47": 2000.0}, 30000.0)
     array([-10000.,  10000.])
     """
-    unknown = [k for k in (*averted_per_school_year, *values) if k not in OUTCOMES]
+    known = known_outcomes()
+    unknown = [k for k in (*averted_per_school_year, *values) if k not in known]
     if unknown:
-        raise SpecError(f"unknown outcome(s) {unknown}; known outcomes: {', '.join(OUTCOMES)}")
+        raise SpecError(unknown_outcome_message(unknown))
     valued = [k for k in averted_per_school_year if k in values]
     if not valued:
         raise SpecError(f"none of the outcomes {list(averted_per_school_year)} has a value per "
