@@ -258,3 +258,11 @@ def test_an_outcome_without_a_baseline_fits_and_answers_another_prior():
                                truth["police_contacts"])
     sceptical = fit.under("sceptical")
     assert sceptical.decision.effect.median > fit.decision.effect.median  # pulled towards 1
+
+
+def test_a_study_of_a_declared_outcome_is_refused_before_any_trial(tmp_path):
+    from swisbayes.workflows.study import run_study
+
+    with pytest.raises(SpecError, match=r"exclusions: the study simulates SWIS-shaped trials"):
+        run_study(load_spec(EXCLUSIONS), [1.0], 2, out=tmp_path / "study")
+    assert not (tmp_path / "study").exists()

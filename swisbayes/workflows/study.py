@@ -210,11 +210,17 @@ def run_study(spec: AnalysisSpec | str | Path, scenarios: Sequence[float], n_tri
     StudyResult
     """
     from swisbayes.data.schema import outcome_schema
+    from swisbayes.data.simulate import COUNT_OUTCOMES
 
     start = time.perf_counter()
     spec = spec if isinstance(spec, AnalysisSpec) else load_spec(spec)
     if outcome_schema(spec.outcome).kind != "count":
         raise SpecError(f"{spec.name}: the study supports count outcomes only")
+    if spec.outcome not in COUNT_OUTCOMES:  # before any cell: one message, not one per trial
+        raise SpecError(f"{spec.name}: the study simulates SWIS-shaped trials of "
+                        f"{', '.join(COUNT_OUTCOMES)}; the outcome {spec.outcome!r} is declared "
+                        "by its spec and has no simulator (study another trial's design with "
+                        "your own simulated files and swisbayes fit)")
     if not scenarios or any(s <= 0 for s in scenarios):
         raise SpecError("scenarios must be positive IRRs")
     spec = spec.with_prior(spec.effect_prior)  # resolve once, in the key and every cell
