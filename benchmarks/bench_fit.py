@@ -1,13 +1,16 @@
 """Time the primary fit from fresh processes, against Bambi, in one run.
 
 Measured, each from a fresh Python process to printed JSON, on the bundled data with the spec's
-sampler settings (4 chains x 1000 tuning + 1000 draws):
+sampler settings, the package defaults (4 chains x 1000 tuning + 1500 draws), for both:
 
 1. ``swisbayes fit --json`` on an empty pytensor/numba compile cache;
-2. the same again on the now-warm cache (the median of ``--repeats`` runs);
+2. the same again on the now-warm cache (the median of ``--repeats`` runs, interleaved with
+   Bambi's);
 3. a second fit with only the prior changed, inside one process (the second fit alone);
 4. the same model in Bambi (``bambi`` is a benchmark-only dependency, the ``bench`` extra),
-   once to warm its cache and then ``--repeats`` times.
+   with the same draws, chains, cores and seed, on its own cache directory: once empty, then
+   ``--repeats`` times warm. Both posterior medians of the IRR are printed (with swisbayes'
+   Monte Carlo SE): the same model should give the same answer.
 
 Timings are wall-clock and machines are noisy, so the ratios matter more than the seconds.
 
@@ -47,6 +50,7 @@ import json
 import numpy as np
 import bambi as bmb
 import swisbayes
+sampler = swisbayes.load_spec({spec!r}).sampler
 df = swisbayes.load_example()
 df["baseline_log_rate"] = np.log((df["s47_baseline"] + 0.5) / df["pupils"])
 df["log_pupils"] = np.log(df["pupils"])
@@ -54,9 +58,10 @@ for c in ("baseline_log_rate", "log_pupils", "fsm_pct"):
     df[c] = (df[c] - df[c].mean()) / df[c].std(ddof=0)
 model = bmb.Model("s47 ~ arm + baseline_log_rate + log_pupils + fsm_pct + (1 + arm | la_id)"
                   " + offset(np.log(pupils))", df, family="negativebinomial")
-idata = model.fit(draws=1000, tune=1000, chains=4, cores=2, random_seed=1, progressbar=False)
+idata = model.fit(draws=sampler.draws, tune=sampler.tune, chains=sampler.chains,
+                  cores=sampler.cores, random_seed=sampler.seed, progressbar=False)
 beta = idata.posterior["arm"].to_numpy().ravel()
-print(json.dumps({"irr_median": float(np.exp(np.median(beta)))}))
+print(json.dumps({{"irr_median": float(np.exp(np.median(beta)))}}))
 """
 
 
@@ -78,25 +83,38 @@ def main() -> None:
     parser.add_argument("--no-bambi", action="store_true")
     args = parser.parse_args()
 
-    cache = Path(tempfile.mkdtemp(prefix="swisbayes-bench-cache-"))
-    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={cache}",
-           "NUMBA_CACHE_DIR": str(cache / "numba")}
+    def fresh_cache() -> dict[str, str]:
+        cache = Path(tempfile.mkdtemp(prefix="swisbayes-bench-cache-"))
+        return {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={cache}",
+                "NUMBA_CACHE_DIR": str(cache / "numba")}
+
+    env = fresh_cache()
     fit_cmd = [sys.executable, "-m", "swisbayes", "fit", str(SPEC), "--json"]
+    bambi = None if args.no_bambi else [sys.executable, "-c", BAMBI.format(spec=str(SPEC))]
+    bambi_env = fresh_cache()  # its own, so that its cold run is cold too
     results: dict[str, object] = {}
 
     cold, payload = timed(fit_cmd, env)
     results["cold_cache_s"] = cold
     results["cold_ok"] = payload["diagnostics"]["ok"]
-    warm = [timed(fit_cmd, env)[0] for _ in range(args.repeats)]
+    results["irr_median"] = payload["irr_median"]
+    results["irr_median_mcse"] = payload["irr_median_mcse"]
+    if bambi:
+        bambi_cold, bambi_payload = timed(bambi, bambi_env)
+        results["bambi_irr_median"] = bambi_payload["irr_median"]
+    # interleaved, so that load on the machine hits both alike
+    warm, bambi_warm = [], []
+    for _ in range(args.repeats):
+        warm.append(timed(fit_cmd, env)[0])
+        if bambi:
+            bambi_warm.append(timed(bambi, bambi_env)[0])
     results["warm_cache_s"] = statistics.median(warm)
     results["warm_runs_s"] = warm
     refits = [timed([sys.executable, "-c", REFIT.format(spec=str(SPEC))], env)[1]
               for _ in range(args.repeats)]
     results["prior_refit_in_process_s"] = statistics.median(r["seconds"] for r in refits)
     results["refit_runs_s"] = [r["seconds"] for r in refits]
-    if not args.no_bambi:
-        bambi_cold, _ = timed([sys.executable, "-c", BAMBI], env)
-        bambi_warm = [timed([sys.executable, "-c", BAMBI], env)[0] for _ in range(args.repeats)]
+    if bambi:
         results["bambi_cold_cache_s"] = bambi_cold
         results["bambi_warm_cache_s"] = statistics.median(bambi_warm)
         results["bambi_runs_s"] = bambi_warm

@@ -1,4 +1,4 @@
-"""Compiled nutpie wrappers are cached on disk, reused by a later process, and exact."""
+"""Compiled models are cached on disk, reused by a later process, exact, and never stale."""
 
 from __future__ import annotations
 
@@ -15,11 +15,10 @@ from scipy import stats
 import swisbayes
 from swisbayes.data.io import read_school_data
 from swisbayes.families.registry import build_model
-from swisbayes.inference.compile_cache import compile_model
+from swisbayes.inference import compile_cache
+from swisbayes.inference.compile_cache import compile_model, graph_key
 
 from .conftest import PRIMARY_SPEC
-
-pytestmark = pytest.mark.slow
 
 _CHILD = """
 import ctypes, hashlib, json, sys
@@ -34,7 +33,7 @@ out = {}
 for family in ("negative_binomial", "poisson"):
     build = build_model(spec.model_copy(update={"family": family}), data)
     compiled, info = compile_model(build.model, initial_points=build.initial_values())
-    out[family] = dict(info)
+    out[family] = {**info, "hash_seed": sys.flags.hash_randomization}
     # Fingerprint of the compiled density: bit-level, at 50 random points.
     digest, rng, dbl = hashlib.sha256(), np.random.default_rng(0), ctypes.POINTER(ctypes.c_double)
     for _ in range(50):
@@ -60,23 +59,107 @@ def _logp(compiled, x):
     return float(logp), grad
 
 
-def test_a_second_process_loads_the_wrappers_from_disk(tmp_path):
+@pytest.mark.slow
+def test_a_second_process_loads_the_compiled_model_from_disk(tmp_path):
     env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path}"}
     cmd = [sys.executable, "-c", _CHILD, str(PRIMARY_SPEC)]
-    first, second = (json.loads(subprocess.run(cmd, env=env, capture_output=True, text=True,
-                                               check=True).stdout) for _ in range(2))
+    # Other hash seeds: the key must not depend on the order of sets or dicts of strings.
+    first, second = (json.loads(subprocess.run(cmd, env={**env, "PYTHONHASHSEED": seed},
+                                               capture_output=True, text=True,
+                                               check=True).stdout) for seed in ("1", "2"))
     for family in ("negative_binomial", "poisson"):
         assert first[family]["path"] == "cached-wrappers"
         assert first[family]["wrapper_cache_hits"] == 0
+        assert first[family]["record"].startswith("written")
+        # The second process skips PyTensor altogether: record and wrappers come from disk.
         assert second[family]["path"] == "cached-wrappers"
+        assert second[family]["record"] == "loaded"
         assert second[family]["wrapper_cache_hits"] == 2
+        assert second[family]["key"] == first[family]["key"]
         # Regression: with numba fast-math, freshly compiled code differed in the last bits from
         # the cached code, so the same seed gave other draws in the first process.
         assert first[family]["fingerprint"] == second[family]["fingerprint"]
     assert first["poisson"]["fingerprint"] != first["negative_binomial"]["fingerprint"]
+    assert first["poisson"]["key"] != first["negative_binomial"]["key"]
 
 
+def _primary_build(spec, **update):
+    data = read_school_data(swisbayes.load_example(), outcomes=["s47"],
+                            covariates=list(spec.covariates))
+    return build_model(spec.model_copy(update=update) if update else spec, data)
+
+
+def test_the_key_follows_the_graph_not_the_data_values(primary_spec):
+    key = graph_key(_primary_build(primary_spec).model).digest
+    assert graph_key(_primary_build(primary_spec).model).digest == key  # rebuilt: same
+    # Another prior or other data of the same shapes is the same compiled model ...
+    assert graph_key(_primary_build(primary_spec.with_effect_prior(-0.3, 0.2)).model
+                     ).digest == key
+    # ... and anything that changes the compiled code is another one.
+    changed = [_primary_build(primary_spec, family="poisson"),
+               _primary_build(primary_spec.with_covariates(())),
+               _primary_build(primary_spec, hierarchy=primary_spec.hierarchy.model_copy(
+                   update={"la_varying_effect": False}))]
+    data = read_school_data(swisbayes.load_example().iloc[:-3], outcomes=["s47"],
+                            covariates=["fsm_pct"])
+    changed.append(build_model(primary_spec, data))  # fewer schools: other shapes
+    keys = [graph_key(b.model).digest for b in changed]
+    assert key not in keys
+    assert len(set(keys)) == len(keys)
+
+
+def test_the_key_covers_bounds_checks_flags_and_versions(primary_spec, monkeypatch):
+    import pymc
+    import pytensor
+
+    model = _primary_build(primary_spec).model
+    key = graph_key(model).digest
+    model.check_bounds = not model.check_bounds
+    assert graph_key(model).digest != key
+    model.check_bounds = not model.check_bounds
+    with pytensor.config.change_flags(numba__fastmath=not pytensor.config.numba__fastmath):
+        assert graph_key(model).digest != key
+    monkeypatch.setattr(pymc, "__version__", "0.0.0")
+    assert graph_key(model).digest != key
+
+
+def test_a_changed_density_changes_the_key(primary_spec, monkeypatch):
+    # The key hashes the log-density graph PyMC derives, so editing a likelihood's code (here:
+    # one more term) changes it, although the model's variables and data are the same.
+    from swisbayes.families import likelihoods
+
+    key = graph_key(_primary_build(primary_spec).model).digest
+    original = likelihoods.nb_log_mean_logp
+    monkeypatch.setattr(likelihoods, "nb_log_mean_logp", lambda *args: original(*args) - 1e-3)
+    assert graph_key(_primary_build(primary_spec).model).digest != key
+
+
+@pytest.mark.slow
+def test_a_record_whose_wrappers_are_not_cached_is_compiled_again(primary_spec, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.setattr(compile_cache, "record_dir", lambda: tmp_path)
+    build = _primary_build(primary_spec)
+    first, info = compile_model(build.model, initial_points=build.initial_values())
+    assert info["record"].startswith("written")
+    (path,) = tmp_path.glob("*.json")
+    record = json.loads(path.read_text())
+    assert compile_model(build.model, initial_points=build.initial_values())[1]["record"] == \
+        "loaded"
+    # A wrapper missing from numba's cache (cleared, or another CPU) is never compiled from the
+    # record (it lacks the function it calls): the model is compiled from its graph again.
+    record["logp"]["cache_key"] = "swisbayes-" + "0" * 64
+    path.write_text(json.dumps(record))
+    again, info = compile_model(build.model, initial_points=build.initial_values())
+    assert info["record"].startswith("written (_NotCachedError")
+    x = np.random.default_rng(1).normal(0, 0.5, first.n_dim)
+    assert _logp(again, x)[0] == _logp(first, x)[0]
+    assert json.loads(path.read_text())["logp"]["cache_key"] != record["logp"]["cache_key"]
+
+
+@pytest.mark.slow
 def test_wrappers_match_pytensor_logp_and_gradient_after_a_data_swap(primary_spec):
+    from nutpie.compile_pymc import _make_functions
+
     data = read_school_data(swisbayes.load_example(), outcomes=["s47"], covariates=["fsm_pct"])
     build = build_model(primary_spec, data)
     compiled, info = compile_model(build.model, initial_points=build.initial_values())
@@ -84,11 +167,13 @@ def test_wrappers_match_pytensor_logp_and_gradient_after_a_data_swap(primary_spe
     swapped = build_model(primary_spec.with_effect_prior(-0.3, 0.2), data)
     compiled = compiled.with_data(**swapped.data_values)
     rng = np.random.default_rng(0)
-    logp_dlogp = compiled.logp_func  # the PyTensor function the wrapper calls
+    # The PyTensor function the wrapper calls, built by nutpie from the same model
+    logp_dlogp = _make_functions(build.model, mode="NUMBA", compute_grad=True,
+                                 join_expanded=True, pymc_initial_point_fn=lambda seed: {})[2]
+    by_name = {var.name: key for var, key in compiled.shared_var_keys.items()}
     for _ in range(3):
         x = rng.normal(0, 0.5, compiled.n_dim)
-        shared = [compiled.shared_data[compiled.shared_var_keys[v]]
-                  for v in logp_dlogp.get_shared()]
+        shared = [compiled.shared_data[by_name[v.name]] for v in logp_dlogp.get_shared()]
         want_logp, want_grad = logp_dlogp.vm.jit_fn(x, *shared)
         logp, grad = _logp(compiled, x)
         assert logp == pytest.approx(float(want_logp), rel=1e-12)
@@ -102,6 +187,7 @@ def test_wrappers_match_pytensor_logp_and_gradient_after_a_data_swap(primary_spe
     assert moved - base == pytest.approx(expected, rel=1e-10)
 
 
+@pytest.mark.slow
 def test_posterior_agrees_with_nutpies_own_compile(primary_spec):
     # Same density to 1e-12 (above) need not mean bit-identical draws (LLVM may order floating
     # point operations differently when it inlines), so compare posteriors within MC error.

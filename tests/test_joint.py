@@ -225,7 +225,8 @@ def test_lkj_prior_of_two_outcomes_has_the_beta_marginal(example):
     model = build_joint_model(specs, _school_data(example), lkj_eta=3.0).model
     value = model.rvs_to_values[model["corr_raw_school"]]
     potential = next(p for p in model.potentials if p.name == "corr_raw_school_prior")
-    f = pytensor.function([value], model.replace_rvs_by_values([potential])[0])
+    f = pytensor.function([value], model.replace_rvs_by_values([potential])[0],
+                          mode="FAST_COMPILE")  # a few points: no machine code needed
     grid = np.linspace(-2.5, 2.5, 11)
     r = grid / np.sqrt(1 + grid**2)  # PyMC's transform of the one off-diagonal entry
     jacobian = -1.5 * np.log1p(grid**2)  # log dr/dx
@@ -246,7 +247,7 @@ def test_model_has_outcome_dims_and_switched_off_levels_drop_out(example):
     assert build.coords["cell_noncentred"] == ["control:care_entry", "swis:care_entry"]
     start = make_initial_point_fn(model=model, overrides=build.initial_values(),
                                   return_transformed=True)(0)
-    assert np.isfinite(model.compile_logp()(start))
+    assert np.isfinite(model.compile_logp(mode="FAST_COMPILE")(start))
     flat = [s.model_copy(update={"hierarchy": s.hierarchy.model_copy(
         update={"la_intercepts": False, "la_varying_effect": False})}) for s in specs]
     lean = build_joint_model(flat, _school_data(example))

@@ -105,7 +105,8 @@ def test_reduced_and_row_level_log_densities_differ_by_a_constant(pupil_spec, re
     assert len(rows_data.cells) == 20_000
     cells = build_model(pupil_spec, reduced).model
     rows = build_model(pupil_spec, rows_data).model
-    logp_cells, logp_rows = cells.compile_logp(), rows.compile_logp()
+    # a few points each: evaluated without compiling the models to machine code
+    logp_cells, logp_rows = (m.compile_logp(mode="FAST_COMPILE") for m in (cells, rows))
     differences = [logp_rows(point) - logp_cells(point)
                    for point in jittered_points(cells, 5, seed=11)]
     # the constant is the split of each cell's count over its pupils: no parameter in it
@@ -125,9 +126,11 @@ def test_pupil_density_is_the_cell_by_cell_negative_multinomial(pupil_spec, redu
     names = ["intercept", "coef", "sigma_la", "z_la", "log_irr", "sigma_la_effect", "w_la",
              "inv_sqrt_dispersion"]
     params = model.compile_fn(model.replace_rvs_by_values([model[n] for n in names]),
-                              inputs=model.value_vars, on_unused_input="ignore")
+                              inputs=model.value_vars, on_unused_input="ignore",
+                              mode="FAST_COMPILE")
     density = model.compile_fn(model.logp(vars=[model["y_obs"]], sum=False)[0],
-                               inputs=model.value_vars, on_unused_input="ignore")
+                               inputs=model.value_vars, on_unused_input="ignore",
+                               mode="FAST_COMPILE")
     frame, cells = reduced.frame, reduced.cells
     school = frame["school_id"].searchsorted(cells["school_id"])
     la = np.unique(frame["la_id"], return_inverse=True)[1]
@@ -152,7 +155,7 @@ def test_pupil_density_is_the_cell_by_cell_negative_multinomial(pupil_spec, redu
 def test_pupil_model_with_pupil_coefficients_at_zero_is_the_school_model(pupil_spec, reduced):
     pupil = build_model(pupil_spec, reduced).model
     school = build_model(pupil_spec, as_school_totals(reduced)).model
-    logp_pupil, logp_school = pupil.compile_logp(), school.compile_logp()
+    logp_pupil, logp_school = (m.compile_logp(mode="FAST_COMPILE") for m in (pupil, school))
     n_school = len(school.coords["covariate"])
     differences = []
     for point in jittered_points(school, 5, seed=3):

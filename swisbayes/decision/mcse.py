@@ -3,10 +3,11 @@ interval bounds, for plain and importance-weighted draws alike.
 
 A probability ``p`` read as the share of draws in a region has MCSE ``sqrt(p (1 - p) / n)``,
 where ``n`` is the effective sample size of the region's indicator: its ESS across the chains
-(``arviz_stats``, method "mean"), and, for importance-weighted draws, that ESS scaled by the
-weights' relative efficiency (the importance ESS over the number of draws). A quantile's MCSE
-is half the spread of the quantiles one standard error either side of its probability
-(the construction ArviZ uses for quantiles, applied to weighted quantiles too).
+(ArviZ's "mean" ESS, :func:`swisbayes.stats.convergence.ess`), and, for importance-weighted
+draws, that ESS scaled by the weights' relative efficiency (the importance ESS over the number
+of draws). A quantile's MCSE is half the spread of the quantiles one standard error either side
+of its probability (the construction ArviZ uses for quantiles, applied to weighted quantiles
+too).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from arviz_stats.base import array_stats
+
+from swisbayes.stats.convergence import ess as chain_ess
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,7 @@ def effective_draws(mask: np.ndarray, chains: int, weights: np.ndarray | None) -
     if flat.min() == flat.max():
         ess = float(n)
     else:
-        ess = float(array_stats.ess(flat.reshape(chains, -1), chain_axis=0, draw_axis=1,
-                                    method="mean"))
+        ess = float(chain_ess(flat.reshape(chains, -1), "mean"))
         # too few draws to estimate autocorrelation: count them as one
         ess = ess if math.isfinite(ess) and ess >= 1 else 1.0
     if weights is None:

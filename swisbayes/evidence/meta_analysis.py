@@ -317,8 +317,9 @@ def map_prior(pilots: Sequence[PilotEstimate], *, outcome: str = "s47",
         \quad \mu \sim N(0, 1), \quad \tau \sim \text{HalfNormal}(\text{tau\_scale}),
 
     and the MAP prior is the predictive :math:`\theta_{new} = \mu + \tau z_{new}`. The model is
-    non-centred and fitted with PyMC's default sampler (nutpie), 4 chains, 2000 warm-up draws
-    per chain, seed ``seed``; each run passes the package's convergence gate
+    non-centred and fitted with nutpie (compiled through the package's compile cache), 4
+    chains, 2000 warm-up draws per chain, seed ``seed``; each run passes the package's
+    convergence gate
     (:func:`swisbayes.inference.diagnostics.compute_diagnostics`). For every posterior draw of
     :math:`(\mu, \tau)`, 4 values of :math:`z_{new}` (NumPy, seed ``seed``) give draws of
     :math:`\theta_{new}`. These are approximated by a mixture of 1 to 3 normals (EM with
@@ -438,23 +439,24 @@ def _predictive(idata, *, seed: int) -> np.ndarray:
 
 def _sample_meta(y: np.ndarray, se: np.ndarray, labels: list[str], *, tau_scale: float,
                  seed: int, draws: int):
-    """Sample the meta-analysis through :data:`MAP_ATTEMPTS` until a run passes the gate."""
-    import pymc as pm
+    """Sample the meta-analysis through :data:`MAP_ATTEMPTS` until a run passes the gate.
 
+    The model is compiled through the package's compile cache (loaded from disk after its first
+    compile on a machine, in any process) and sampled by nutpie, as every fit is.
+    """
+    from swisbayes.inference.compile_cache import compile_model, import_nutpie
     from swisbayes.inference.diagnostics import compute_diagnostics
 
+    nutpie = import_nutpie()
     model = _meta_model(y, se, labels, tau_scale=tau_scale)
+    compiled, _ = compile_model(model, initial_points={})
     per_chain = -(-draws // MAP_CHAINS)
     attempts = []
     for target_accept, factor in MAP_ATTEMPTS:
-        # Without numba fast-math, so a cold-cache process draws what later ones do.
-        from swisbayes.inference.compile_cache import deterministic_numba  # loads numba
-
-        with model, deterministic_numba():
-            idata = pm.sample(draws=per_chain * factor, tune=MAP_TUNE, chains=MAP_CHAINS,
-                              cores=min(MAP_CHAINS, os.cpu_count() or 1), random_seed=seed,
-                              target_accept=target_accept,
-                              progressbar=False, quiet=True, compute_convergence_checks=False)
+        idata = nutpie.sample(compiled, draws=per_chain * factor, tune=MAP_TUNE,
+                              chains=MAP_CHAINS, cores=min(MAP_CHAINS, os.cpu_count() or 1),
+                              seed=seed, target_accept=target_accept, save_warmup=False,
+                              progress_bar=False)
         diagnostics = compute_diagnostics(idata, rhat_max=RHAT_MAX)
         attempts.append({"target_accept": target_accept, "draws_per_chain": per_chain * factor,
                          "diagnostics": diagnostics})

@@ -13,6 +13,16 @@ source and the cache keys of the PyTensor functions it calls, so a different mod
 a wrong wrapper. The result is a regular nutpie ``CompiledPyMCModel``: ``with_data`` and
 ``nutpie.sample`` work on it unchanged.
 
+A later process need not even build the PyTensor functions. Rewriting the graph and generating
+their code took about 1 s of every fresh-process fit although the wrappers then came from disk.
+So the first compile also writes a small record (the wrappers' source and cache keys, and the
+sizes and names nutpie needs), keyed on the model's graph *before* PyTensor rewrites it
+(:func:`graph_key`): every operation with its full state, how they connect, the constants, the
+names, types and shapes of the data and variables, the model's bounds checking, the library
+versions, PyTensor's compile flags and this module's own source. Whatever could change the
+compiled code changes that key, so a record is never stale; a record whose wrappers are not in
+numba's cache (cleared, or another CPU) is ignored and the model is compiled again.
+
 This relies on nutpie internals (``_make_functions``, ``make_user_data``, the ``user_data``
 layout), which is why ``pyproject.toml`` pins nutpie below 0.17. :func:`compile_model` falls back
 to :func:`nutpie.compile_pymc_model` when they are missing, with a warning, and says which path
@@ -22,24 +32,90 @@ it took in the information it returns.
 from __future__ import annotations
 
 import hashlib
+import json
 import pickle
+import platform
+import sys
 import threading
+import types as pytypes
 import warnings
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from functools import wraps
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
+from numba.core.ccallback import CFunc
 
 if TYPE_CHECKING:
     import pymc as pm
     from nutpie.compile_pymc import CompiledPyMCModel
+    from pytensor.compile.sharedvalue import SharedVariable
 
 _WRAPPER_FORMAT = "2"  # bump when the generated source or its environment changes
 
+_RECORD_FORMAT = "1"  # bump when the record's fields change
+
+_KEY_FLAGS = ("floatX", "cast_policy", "optimizer", "optimizer_including", "optimizer_excluding",
+              "optimizer_requiring", "numba__fastmath", "numba__cache", "on_opt_error")
+"""PyTensor flags that change the rewritten graph or its numba code, part of :func:`graph_key`."""
+
+_SOURCE_DIGEST = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+"""This module's source: a changed wrapper template or key never loads an older record."""
+
+
+class _ArvizForNutpie(pytypes.ModuleType):
+    """What ``nutpie`` sees as ``arviz``: ``arviz_base``'s two converters, or the real ArviZ.
+
+    ``nutpie.sample`` imports the whole of ArviZ at import time (its plots with matplotlib, its
+    statistics with scipy.stats: over 1 s of each fresh-process fit) to call ``from_dict`` and
+    ``dict_to_dataset``, which ArviZ re-exports from ``arviz_base``. This stand-in serves those
+    two from ``arviz_base`` (the same functions) and anything else from the real ArviZ,
+    imported on first use.
+    """
+
+    _FROM_BASE = frozenset({"from_dict", "dict_to_dataset"})
+
+    def __getattr__(self, name: str):
+        if name in self._FROM_BASE:
+            import arviz_base
+
+            return getattr(arviz_base, name)
+        if sys.modules.get("arviz") is self:  # asked while nutpie is being imported
+            del sys.modules["arviz"]
+        import arviz
+
+        return getattr(arviz, name)
+
+
+def import_nutpie() -> pytypes.ModuleType:
+    """Import ``nutpie`` without importing all of ArviZ (see :class:`_ArvizForNutpie`).
+
+    The stand-in is in ``sys.modules`` only while nutpie is imported, so any other ``import
+    arviz`` gets the real one. When ArviZ is already imported, nutpie simply uses it.
+
+    Returns
+    -------
+    module
+        ``nutpie``.
+    """
+    if "nutpie" in sys.modules or "arviz" in sys.modules:
+        import nutpie
+
+        return nutpie
+    stand_in = _ArvizForNutpie("arviz")
+    sys.modules["arviz"] = stand_in
+    try:
+        import nutpie
+    finally:
+        if sys.modules.get("arviz") is stand_in:
+            del sys.modules["arviz"]
+    return nutpie
 
 
 @numba.extending.intrinsic
@@ -112,8 +188,14 @@ def _array_lines(shared_vars, key_order: list, shared_data: dict,
     return "\n".join(lines), "".join(args), offset
 
 
+def _wrapper_env(inner) -> dict:
+    # __name__ lets numba rebuild the function's environment when it loads it from the cache.
+    return {"__name__": __name__, "np": np, "carray": numba.carray,
+            "void_pointer": _void_pointer, "inner": inner}
+
+
 def _cached_cfunc(template: str, name: str, signature, inner, shared_vars, key_order,
-                  shared_data, keys, **fmt):
+                  shared_data, keys, **fmt) -> tuple[CFunc, dict[str, str]]:
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
 
     inner_key = CACHED_SRC_FUNCTIONS.get(getattr(inner, "py_func", None))
@@ -125,11 +207,38 @@ def _cached_cfunc(template: str, name: str, signature, inner, shared_vars, key_o
     # that module, so code moved to another module must never load an entry made before.
     key = hashlib.sha256("\n".join([_WRAPPER_FORMAT, src, inner_key, numba.__version__,
                                     __name__]).encode()).hexdigest()
-    # __name__ lets numba rebuild the function's environment when it loads it from the cache.
-    env = {"__name__": __name__, "np": np, "carray": numba.carray, "void_pointer": _void_pointer,
-           "inner": inner}
-    py_func = compile_numba_function_src(src, name, global_env=env, cache_key=f"swisbayes-{key}")
-    return numba.cfunc(signature, cache=True)(py_func)
+    cache_key = f"swisbayes-{key}"
+    py_func = compile_numba_function_src(src, name, global_env=_wrapper_env(inner),
+                                         cache_key=cache_key)
+    return numba.cfunc(signature, cache=True)(py_func), {"src": src, "cache_key": cache_key}
+
+
+class _NotCachedError(LookupError):
+    """A wrapper recorded on disk is not in numba's cache."""
+
+
+class _CacheOnlyCFunc(CFunc):
+    """A C callback that is only ever loaded from numba's cache, never compiled.
+
+    A recorded wrapper is rebuilt without the PyTensor function it calls, so compiling it
+    could never give the right code: a cache miss raises instead.
+    """
+
+    def _compile_uncached(self):
+        raise _NotCachedError(f"{self.__name__} is not in numba's cache")
+
+
+def _load_cfunc(entry: dict[str, str], name: str, signature) -> CFunc:
+    from numba.core import sigutils
+    from pytensor.link.numba.cache import compile_numba_function_src
+
+    py_func = compile_numba_function_src(entry["src"], name, global_env=_wrapper_env(None),
+                                         cache_key=entry["cache_key"])
+    cfunc = _CacheOnlyCFunc(py_func, sigutils.normalize_signature(signature), locals={},
+                            options={})
+    cfunc.enable_caching()
+    cfunc.compile()
+    return cfunc
 
 
 _LOGP_SIG = types.int64(types.uint64, types.CPointer(types.double), types.CPointer(types.double),
@@ -163,51 +272,354 @@ def _with_lock(func):
     return locked
 
 
-def _compile_cached(model, initial_points: dict):
-    from nutpie.compile_pymc import (
-        CompiledPyMCModel,
-        _make_functions,
-        _prepare_dims_and_coords,
-        make_user_data,
-    )
+class _UnkeyableError(ValueError):
+    """A graph that :func:`graph_key` cannot describe exactly (its model is compiled anyway)."""
+
+
+@dataclass(frozen=True)
+class GraphKey:
+    """What identifies a model's compiled form, and the model's data by name.
+
+    Parameters
+    ----------
+    digest : str
+        SHA-256 (hex) of everything that determines the compiled code (see :func:`graph_key`).
+    shared : dict of str to SharedVariable
+        The model's shared variables (its ``pm.Data``) by name, whose values a compiled model
+        reads at call time.
+    """
+
+    digest: str
+    shared: dict[str, SharedVariable]
+
+
+_LIBRARIES = ("pytensor.", "pymc.", "numpy.", "scipy.", "numba.", "builtins.")
+"""Modules whose functions are named, not hashed, in a key: their versions are in it."""
+
+_TRANSIENT_STATE = frozenset({"_lop_op_cache", "_rop_op_cache", "_frozen_lop", "_frozen_rop",
+                              "_connection_pattern", "_inner_shape_template",
+                              "_inner_shape_frozen", "ufunc", "nfunc"})
+"""Attributes of an op that cache what its other state determines (filled on first use)."""
+
+
+def _constant_digest(data) -> str:
+    array = np.ascontiguousarray(data)
+    if array.dtype.hasobject:
+        raise _UnkeyableError(f"constant of object dtype: {data!r}")
+    return hashlib.sha256(f"{array.dtype.str}{array.shape}".encode()
+                          + array.tobytes()).hexdigest()
+
+
+class _Describer:
+    """Text that identifies a graph, or a value in an op's state, the same in every process.
+
+    Ops are described by their class and their whole state (less caches), recursively; the
+    variables of a graph by where they are computed, never by their automatic names (which
+    count the variables made before them in the process) or their memory addresses.
+    """
+
+    def __init__(self) -> None:
+        self.shared: dict[str, SharedVariable] = {}
+        self._memo: dict[int, tuple[object, str]] = {}
+
+    def value(self, value, depth: int = 0) -> str:
+        if id(value) in self._memo:
+            return self._memo[id(value)][1]
+        if depth > 30:
+            raise _UnkeyableError("state nested too deeply")
+        text = self._value(value, depth + 1)
+        self._memo[id(value)] = (value, text)  # keeps it alive, so its id is not reused
+        return text
+
+    def _value(self, value, depth: int) -> str:
+        from pytensor.graph.basic import Apply, Variable
+        from pytensor.graph.fg import AbstractFunctionGraph
+
+        if value is None or isinstance(value, bool | int | float | complex | str | bytes):
+            return repr(value)
+        if isinstance(value, np.dtype):
+            return f"dtype:{value.str}"
+        if isinstance(value, np.ndarray | np.generic):
+            return f"array:{_constant_digest(value)}"
+        if value is Ellipsis:
+            return "..."
+        if isinstance(value, slice):
+            return f"slice[{self.value((value.start, value.stop, value.step), depth)}]"
+        if isinstance(value, tuple | list):
+            items = ",".join(self.value(v, depth) for v in value)
+            return f"{type(value).__name__}[{items}]"
+        if isinstance(value, set | frozenset):
+            return "set[" + ",".join(sorted(self.value(v, depth) for v in value)) + "]"
+        if isinstance(value, Mapping):
+            return "map[" + ",".join(sorted(f"{self.value(k, depth)}:{self.value(v, depth)}"
+                                            for k, v in value.items())) + "]"
+        if isinstance(value, type | pytypes.BuiltinFunctionType | np.ufunc):
+            return f"name:{_qualified_name(value)}"
+        if isinstance(value, pytypes.FunctionType):
+            return self._function(value)
+        if isinstance(value, AbstractFunctionGraph):
+            return "graph:" + self.graph(value.outputs, value.inputs)
+        if isinstance(value, Variable | Apply):
+            raise _UnkeyableError(f"a graph variable in an op's state: {value!r}")
+        if hasattr(value, "__dict__"):
+            state = ",".join(f"{k}={self.value(v, depth)}" for k, v in sorted(vars(value).items())
+                             if k not in _TRANSIENT_STATE)
+            return f"{_qualified_name(type(value))}({state})"
+        raise _UnkeyableError(f"cannot describe {type(value).__name__} {value!r}")
+
+    def _function(self, func) -> str:
+        name = _qualified_name(func)
+        if name.startswith(_LIBRARIES) and "<" not in name:
+            return f"name:{name}"
+        # Code outside the versioned libraries (or a closure) is identified by its bytecode,
+        # constants and defaults as well as its name.
+        if func.__closure__:
+            raise _UnkeyableError(f"a closure in an op's state: {name}")
+        code = func.__code__
+        return (f"function:{name}:{hashlib.sha256(code.co_code).hexdigest()}:"
+                + self.value((code.co_consts, code.co_names, func.__defaults__)))
+
+    def _root(self, var) -> str:
+        """A graph input: a constant's value, a shared variable's name, type and shape (and
+        value, for an integer scalar: a dim length), or an input's name and type."""
+        from pytensor.compile.sharedvalue import SharedVariable
+        from pytensor.graph.basic import Constant
+
+        kind = self.value(var.type)
+        if isinstance(var, Constant):
+            return f"constant:{kind}:{_constant_digest(var.data)}"
+        if isinstance(var, SharedVariable):
+            if var.name is None or self.shared.setdefault(var.name, var) is not var:
+                raise _UnkeyableError(f"shared variable {var.name!r} is unnamed or not unique")
+            value = np.asarray(var.get_value(borrow=True))
+            size = int(value) if value.ndim == 0 and value.dtype.kind in "iub" else None
+            return f"shared:{var.name}:{kind}:{value.shape}:{size}"
+        return f"input:{var.name}:{kind}"
+
+    def graph(self, outputs, inputs=None) -> str:
+        """Digest of the graph computing ``outputs``; ``inputs`` are described by their
+        position (an op's inner graph) instead of their names."""
+        from pytensor.graph.traversal import toposort
+
+        digest = hashlib.sha256()
+        where: dict = {var: f"arg{i}:{self.value(var.type)}"
+                       for i, var in enumerate(inputs or ())}
+        for index, node in enumerate(toposort(outputs)):
+            for var in node.inputs:
+                if var not in where:  # a root: everything else is some node's output
+                    where[var] = self._root(var)
+            digest.update(repr((self.value(node.op), [where[v] for v in node.inputs],
+                                [self.value(out.type) for out in node.outputs])).encode())
+            for j, out in enumerate(node.outputs):
+                where[out] = f"node{index}.{j}"
+        for var in outputs:  # an output that is a root itself (an untransformed value)
+            if var not in where:
+                where[var] = self._root(var)
+        digest.update(repr([(where[var], var.name) for var in outputs]).encode())
+        return digest.hexdigest()
+
+
+def _qualified_name(obj) -> str:
+    return f"{getattr(obj, '__module__', None)}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
+def graph_key(model: pm.Model) -> GraphKey:
+    """The key of a model's compiled form, from its graph before PyTensor rewrites it.
+
+    It hashes the graphs nutpie compiles from (the joint log density and the variables stored
+    in the trace) node by node: each operation's class and whole state (an inner graph
+    structurally), which inputs it reads, the types of its outputs; every constant's value;
+    every data container's name, type and shape (but not its values, which a compiled model
+    reads at call time); the free variables in order; the model's bounds checking; PyTensor's
+    compile flags; the versions of Python, PyTensor, PyMC, numba, llvmlite, NumPy and nutpie;
+    and this module's source.
+
+    Parameters
+    ----------
+    model : pymc.Model
+
+    Returns
+    -------
+    GraphKey
+
+    Raises
+    ------
+    ValueError
+        When the graph holds something that cannot be described exactly (say, an object
+        without state to describe, or an unnamed or duplicated data container).
+    """
+    import llvmlite
+    import nutpie
+    import pymc
+    import pytensor
+
+    describer = _Describer()
+    graph = describer.graph([model.logp(), *model.unobserved_value_vars])
+    versions = (sys.version, platform.machine(), pytensor.__version__, pymc.__version__,
+                numba.__version__, llvmlite.__version__, np.__version__, nutpie.__version__)
+    flags = tuple((flag, str(getattr(pytensor.config, flag, None))) for flag in _KEY_FLAGS)
+    key = (_RECORD_FORMAT, _SOURCE_DIGEST, versions, flags, bool(model.check_bounds),
+           [model.rvs_to_values[rv].name for rv in model.free_RVs], graph)
+    return GraphKey(hashlib.sha256(repr(key).encode()).hexdigest(), describer.shared)
+
+
+def record_dir() -> Path:
+    """Where records of compiled models are kept: beside numba's cache in PyTensor's
+    ``base_compiledir``, so that clearing that directory clears both."""
+    import pytensor
+
+    return Path(pytensor.config.base_compiledir) / "swisbayes-models"
+
+
+def _initial_point_fn(model, initial_points: dict, names: list[str], shapes: list[tuple]):
+    """nutpie's flat initial-point function: the starting values, jittered in U(-1, 1) on the
+    unconstrained scale as nutpie's own compile does."""
+    from nutpie.compile_pymc import _rv_dict_to_flat_array_wrapper
     from pymc.initial_point import make_initial_point_fn
 
     pymc_initial = _with_lock(make_initial_point_fn(
         model=model, overrides=initial_points, default_strategy="support_point",
         jitter_rvs=set(model.free_RVs), return_transformed=True))
-    (n_dim, n_expanded, logp_pt, expand_pt, initial_point_fn, shape_info,
+    n_free = len(model.free_RVs)
+    return _rv_dict_to_flat_array_wrapper(pymc_initial, names=names[:n_free],
+                                          shapes=shapes[:n_free])
+
+
+def _assemble(model, initial_points: dict, *, n_dim: int, n_expanded: int, shape_info,
+              reparameterized: list[str], keys: dict, shared_data: dict, logp_cfunc, expand_cfunc,
+              logp_pt=None, expand_pt=None):
+    from nutpie.compile_pymc import (
+        CompiledPyMCModel,
+        _prepare_dims_and_coords,
+        make_user_data,
+    )
+
+    names, _, shapes = shape_info
+    dims, coords = _prepare_dims_and_coords(model, shape_info, reparameterized)
+    return CompiledPyMCModel(
+        _n_dim=n_dim, dims=dims, _coords=coords,
+        _shapes={name: tuple(shape) for name, shape in zip(names, shapes, strict=True)},
+        compiled_logp_func=logp_cfunc, compiled_expand_func=expand_cfunc,
+        initial_point_func=_initial_point_fn(model, initial_points, names, shapes),
+        shared_data=shared_data, shared_var_keys=keys,
+        user_data=make_user_data(keys, shared_data), n_expanded=n_expanded,
+        shape_info=shape_info, logp_func=logp_pt, expand_func=expand_pt,
+        reparameterized_names=reparameterized)
+
+
+def _frozen_copy(var) -> np.ndarray:
+    value = np.array(var.get_value(), order="C", copy=True)
+    value.flags.writeable = False
+    return value
+
+
+def _compile_cached(model, initial_points: dict):
+    """Build the PyTensor functions and their wrappers (loaded from numba's cache when there).
+
+    Returns the compiled model, the number of wrappers loaded from the cache, and the record
+    that lets a later process skip this.
+    """
+    from nutpie.compile_pymc import _make_functions
+
+    (n_dim, n_expanded, logp_pt, expand_pt, _, shape_info,
      reparameterized) = _make_functions(model, mode="NUMBA", compute_grad=True,
-                                        join_expanded=True, pymc_initial_point_fn=pymc_initial)
+                                        join_expanded=True,
+                                        pymc_initial_point_fn=lambda seed: {})
     keys: dict = {}
     shared_data: dict = {}
     for var in [*logp_pt.get_shared(), *expand_pt.get_shared()]:
         if var not in keys:
             keys[var] = f"k{len(keys)}"
-            value = np.array(var.get_value(), order="C", copy=True)
-            value.flags.writeable = False
-            shared_data[keys[var]] = value
+            shared_data[keys[var]] = _frozen_copy(var)
     key_order = list(shared_data)
-    user_data = make_user_data(keys, shared_data)
-    logp_cfunc = _cached_cfunc(_LOGP_TEMPLATE, "logp_wrapper", _LOGP_SIG, logp_pt.vm.jit_fn,
-                               logp_pt.get_shared(), key_order, shared_data, keys, n_dim=n_dim)
-    expand_cfunc = _cached_cfunc(_EXPAND_TEMPLATE, "expand_wrapper", _EXPAND_SIG,
-                                 expand_pt.vm.jit_fn, expand_pt.get_shared(), key_order,
-                                 shared_data, keys, n_dim=n_dim, n_expanded=n_expanded)
+    logp_cfunc, logp_entry = _cached_cfunc(
+        _LOGP_TEMPLATE, "logp_wrapper", _LOGP_SIG, logp_pt.vm.jit_fn, logp_pt.get_shared(),
+        key_order, shared_data, keys, n_dim=n_dim)
+    expand_cfunc, expand_entry = _cached_cfunc(
+        _EXPAND_TEMPLATE, "expand_wrapper", _EXPAND_SIG, expand_pt.vm.jit_fn,
+        expand_pt.get_shared(), key_order, shared_data, keys, n_dim=n_dim,
+        n_expanded=n_expanded)
     hits = logp_cfunc.cache_hits + expand_cfunc.cache_hits
-    dims, coords = _prepare_dims_and_coords(model, shape_info, reparameterized)
-    compiled = CompiledPyMCModel(
-        _n_dim=n_dim, dims=dims, _coords=coords,
-        _shapes={name: tuple(shape) for name, _, shape in zip(*shape_info, strict=True)},
-        compiled_logp_func=logp_cfunc, compiled_expand_func=expand_cfunc,
-        initial_point_func=initial_point_fn, shared_data=shared_data, shared_var_keys=keys,
-        user_data=user_data, n_expanded=n_expanded, shape_info=shape_info, logp_func=logp_pt,
-        expand_func=expand_pt, reparameterized_names=reparameterized)
-    return compiled, hits
+    names, slices, shapes = shape_info
+    shapes = [tuple(int(n) for n in shape) for shape in shapes]
+    shape_info = (names, slices, shapes)
+    compiled = _assemble(model, initial_points, n_dim=n_dim, n_expanded=n_expanded,
+                         shape_info=shape_info, reparameterized=reparameterized, keys=keys,
+                         shared_data=shared_data, logp_cfunc=logp_cfunc,
+                         expand_cfunc=expand_cfunc, logp_pt=logp_pt, expand_pt=expand_pt)
+    record = {"format": _RECORD_FORMAT, "n_dim": int(n_dim), "n_expanded": int(n_expanded),
+              "names": list(names), "slices": [[int(s.start), int(s.stop)] for s in slices],
+              "shapes": [list(shape) for shape in shapes],
+              "reparameterized": list(reparameterized),
+              "shared": [var.name for var in keys], "logp": logp_entry, "expand": expand_entry}
+    return compiled, hits, record
+
+
+def _load_recorded(model, initial_points: dict, key: GraphKey, record: dict):
+    """The compiled model from its record and numba's cache, without touching PyTensor's
+    rewriting or code generation."""
+    names = record["names"]
+    shape_info = (names, [slice(a, b) for a, b in record["slices"]],
+                  [tuple(shape) for shape in record["shapes"]])
+    keys = {key.shared[name]: f"k{i}" for i, name in enumerate(record["shared"])}
+    shared_data = {k: _frozen_copy(var) for var, k in keys.items()}
+    logp_cfunc = _load_cfunc(record["logp"], "logp_wrapper", _LOGP_SIG)
+    expand_cfunc = _load_cfunc(record["expand"], "expand_wrapper", _EXPAND_SIG)
+    return _assemble(model, initial_points, n_dim=record["n_dim"],
+                     n_expanded=record["n_expanded"], shape_info=shape_info,
+                     reparameterized=record["reparameterized"], keys=keys,
+                     shared_data=shared_data, logp_cfunc=logp_cfunc, expand_cfunc=expand_cfunc)
+
+
+def _read_record(path: Path) -> dict | None:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return None  # unreadable (e.g. a disk error): compile, and write it again
+    return record if record.get("format") == _RECORD_FORMAT else None
+
+
+def _compile(model, initial_points: dict) -> tuple[CompiledPyMCModel, dict[str, object]]:
+    from swisbayes._base.atomic import write_text_atomic
+
+    try:
+        key = graph_key(model)
+    except _UnkeyableError as exc:
+        compiled, hits, _ = _compile_cached(model, initial_points)
+        return compiled, {"path": "cached-wrappers", "wrapper_cache_hits": hits,
+                          "record": f"none ({exc})"}
+    path = record_dir() / f"{key.digest}.json"
+    record = _read_record(path)
+    if record is not None:
+        try:
+            compiled = _load_recorded(model, initial_points, key, record)
+        except (_NotCachedError, KeyError, ValueError, TypeError, OSError, EOFError,
+                pickle.UnpicklingError, numba.core.errors.NumbaError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"  # then compile, and record again
+        else:
+            return compiled, {"path": "cached-wrappers", "wrapper_cache_hits": 2,
+                              "record": "loaded", "key": key.digest}
+    else:
+        reason = "none on disk"
+    compiled, hits, record = _compile_cached(model, initial_points)
+    missing = set(record["shared"]) - set(key.shared)
+    if missing:  # the rewritten graph reads data the key did not see: never record it
+        return compiled, {"path": "cached-wrappers", "wrapper_cache_hits": hits,
+                          "record": f"none (data outside the keyed graph: {sorted(missing)})"}
+    write_text_atomic(path, json.dumps(record))
+    return compiled, {"path": "cached-wrappers", "wrapper_cache_hits": hits,
+                      "record": f"written ({reason})", "key": key.digest}
 
 
 def compile_model(model: pm.Model, *,
                   initial_points: dict) -> tuple[CompiledPyMCModel, dict[str, object]]:
-    """Compile ``model`` for ``nutpie.sample``, loading the C wrappers from disk when cached.
+    """Compile ``model`` for ``nutpie.sample``, loading it from disk when it is cached.
+
+    With a record of the model's graph on disk (:func:`graph_key`) and its wrappers in numba's
+    cache, nothing is rewritten or compiled; otherwise the PyTensor functions are built, their
+    wrappers loaded from numba's cache or compiled into it, and the record written.
 
     Parameters
     ----------
@@ -218,13 +630,17 @@ def compile_model(model: pm.Model, *,
     Returns
     -------
     compiled : nutpie.compile_pymc.CompiledPyMCModel
+        Its ``logp_func`` and ``expand_func`` (the PyTensor functions) are None when it was
+        loaded from its record.
     info : dict
-        ``{"path": "cached-wrappers", "wrapper_cache_hits": 0 | 2}``, or ``{"path": "nutpie",
-        "reason": ...}`` when nutpie's own compile was used.
+        ``{"path": "cached-wrappers", "wrapper_cache_hits": 0 | 1 | 2, "record": ...}`` with
+        ``record`` ``"loaded"``, ``"written (why)"`` or ``"none (why)"`` and ``key`` the graph
+        key; or ``{"path": "nutpie", "reason": ...}`` when nutpie's own compile was used.
     """
+    import_nutpie()
     try:
         with deterministic_numba():
-            compiled, hits = _compile_cached(model, initial_points)
+            return _compile(model, initial_points)
     except (ImportError, AttributeError, LookupError, TypeError, ValueError, OSError, EOFError,
             pickle.UnpicklingError, numba.core.errors.NumbaError) as exc:
         # nutpie internals changed, or a cache entry is unreadable: compile the standard way.
@@ -237,7 +653,7 @@ def compile_model(model: pm.Model, *,
         with deterministic_numba():
             compiled = nutpie.compile_pymc_model(model, initial_points=initial_points)
         return compiled, {"path": "nutpie", "reason": reason}
-    return compiled, {"path": "cached-wrappers", "wrapper_cache_hits": hits}
 
 
-__all__ = ["compile_model", "deterministic_numba"]
+__all__ = ["GraphKey", "compile_model", "deterministic_numba", "graph_key", "import_nutpie",
+           "record_dir"]

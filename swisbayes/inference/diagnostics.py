@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
-import arviz as az
 import numpy as np
 import xarray as xr
 
@@ -17,6 +16,7 @@ from swisbayes._base.defaults import (
     MAX_TREEDEPTH_SHARE,
     RHAT_MAX,
 )
+from swisbayes.stats import convergence
 
 TREEDEPTH_STATS = ("maxdepth_reached", "reached_max_treedepth")
 """Names of the "hit the maximum tree depth" sample stat: nutpie's, then PyMC's NUTS's."""
@@ -112,11 +112,33 @@ def _extreme(stat: xr.Dataset, pick: str) -> tuple[float, str]:
     return best_val, best_name
 
 
+def _per_element(posterior: xr.Dataset, statistic) -> xr.Dataset:
+    """``statistic`` (``(chain, draw, ...)`` draws to one value per element) of every
+    variable, keeping the variables' other dims and coordinates."""
+    out = {}
+    for name, da in posterior.data_vars.items():
+        da = da.transpose("chain", "draw", ...)
+        dims = da.dims[2:]
+        out[name] = xr.DataArray(statistic(da.to_numpy()), dims=dims,
+                                 coords={d: da[d] for d in dims if d in da.coords})
+    return xr.Dataset(out)
+
+
+def _tail_prob() -> float:
+    # The probability ArviZ's tail ESS puts between its two quantiles when none is given,
+    # its ``stats.ci_prob`` setting (0.89 unless changed): what the gate has always used.
+    from arviz_base import rcParams
+
+    return float(rcParams["stats.ci_prob"])
+
+
 def _bfmi(sample_stats: xr.Dataset) -> xr.DataArray | None:
-    """E-BFMI of each chain (``arviz_stats.bfmi``), or None without an ``energy`` stat."""
+    """E-BFMI of each chain, or None without an ``energy`` stat."""
     if "energy" not in sample_stats:
         return None
-    return az.bfmi(sample_stats["energy"])
+    energy = sample_stats["energy"].transpose("chain", "draw")
+    return xr.DataArray(convergence.bfmi(energy.to_numpy()), dims="chain",
+                        coords={"chain": energy["chain"]} if "chain" in energy.coords else {})
 
 
 def _treedepth_share(sample_stats: xr.Dataset) -> float | None:
@@ -157,9 +179,11 @@ def compute_diagnostics(idata: xr.DataTree, *, rhat_max: float = RHAT_MAX,
     """
     posterior = idata["posterior"].to_dataset()
     sample_stats = idata["sample_stats"].to_dataset()
-    rhat, rhat_name = _extreme(az.rhat(posterior), "max")
-    ess, ess_name = _extreme(az.ess(posterior, method="bulk"), "min")
-    tail, tail_name = _extreme(az.ess(posterior, method="tail"), "min")
+    rhat, rhat_name = _extreme(_per_element(posterior, convergence.rhat), "max")
+    ess, ess_name = _extreme(_per_element(posterior, convergence.ess), "min")
+    prob = _tail_prob()
+    tail, tail_name = _extreme(_per_element(
+        posterior, lambda draws: convergence.ess(draws, "tail", prob=prob)), "min")
     divergences = int(sample_stats["diverging"].sum())
     bfmi = _bfmi(sample_stats)
     bfmi_low = None if bfmi is None else float(bfmi.min(skipna=False))

@@ -34,7 +34,6 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 DEFAULT_RANKS = 99
 """Posterior draws each truth is ranked among (ranks 0..99: 100 values)."""
@@ -127,6 +126,8 @@ def _counts_below(ranks: np.ndarray, n_ranks: int) -> np.ndarray:
 @functools.lru_cache(maxsize=32)
 def _tail_table(n_replicates: int, n_ranks: int) -> np.ndarray:
     """Two-sided pointwise tail probability of every count 0..N at every point (L x (N + 1))."""
+    from scipy import stats  # imported here: every fit imports this module, few need the test
+
     c = np.arange(n_replicates + 1)[None, :]
     z = _partition(n_ranks)[:, None]
     lower = stats.binom.cdf(c, n_replicates, z)

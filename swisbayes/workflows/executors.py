@@ -15,8 +15,10 @@ calls in the order they were submitted.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import contextlib
+import gc
 import multiprocessing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -102,7 +104,8 @@ def open_executor(workers: int = 1, scheduler: object | None = None) -> Iterator
             yield Workers(client.get_executor(pure=False), None)
     elif workers > 1:
         pool = cf.ProcessPoolExecutor(max_workers=workers,
-                                      mp_context=multiprocessing.get_context("spawn"))
+                                      mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=_skip_final_collection)
         try:
             yield Workers(pool, None)
         finally:
@@ -111,6 +114,16 @@ def open_executor(workers: int = 1, scheduler: object | None = None) -> Iterator
         executor = InProcessExecutor()
         yield Workers(executor, 1)
         executor.shutdown()
+
+
+def _skip_final_collection() -> None:
+    """Run in each pool process: when it exits, skip the final garbage collection.
+
+    A worker's last act is to exit, and the pool's shutdown waits for it; walking every object
+    of its imported modules (0.25 s) only frees memory the OS takes back. Its results have
+    been returned by then.
+    """
+    atexit.register(gc.freeze)
 
 
 @contextlib.contextmanager
