@@ -52,9 +52,10 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; \
 	fi
 
-# The whole suite, slow statistical checks included, on both cores.
+# The whole suite, slow statistical checks included, on both cores; the 20 slowest tests are
+# listed at the end (where a fresh machine's time goes).
 test: $(STAMP) browser
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=20
 
 # Inner loop: everything but the MCMC-heavy statistical checks.
 test-fast: $(STAMP)

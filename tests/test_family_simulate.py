@@ -146,9 +146,10 @@ def test_negative_multinomial_split_keeps_every_count_of_huge_totals():
     np.testing.assert_array_equal(cells[:, [3, 4]].sum(axis=1), totals[:, 1])
 
 
-@pytest.mark.parametrize(("mu", "phi"), [(0.01, 0.5), (3.0, 2.0), (2.0, 1e12)])
+@pytest.mark.parametrize(("mu", "phi"), [(0.01, 0.5), (0.3, 1.0), (3.0, 2.0), (2.0, 1e12)])
 def test_zero_truncated_negative_binomial_draws_have_its_moments(mu, phi):
-    """Even where a zero is almost certain (mu = 0.01), which rejection could not draw."""
+    """By rejection (mu = 3), by inversion where a zero is almost certain (mu = 0.01), and by
+    both (mu = 0.3: 12% of draws are still zero after the rejection rounds)."""
     rng = np.random.default_rng(5)
     y = zero_truncated_nb_random(np.log(mu), phi, rng, size=(200_000,))
     assert y.min() >= 1
