@@ -358,16 +358,35 @@ def run_analyses(specs: Sequence[AnalysisSpec], data: SchoolData,
         If an outcome could not be analysed (every outcome's error is named).
     """
     here = workers == 1 and scheduler is None
-    plan = OutcomePlan([Task(_outcome_cell(s, data, priors), analyse_outcome_cell,
-                             (s, data, tuple(priors), reweighting, step if here else None))
-                        for s in specs])
+    cells = [_outcome_cell(s, data, priors) for s in specs]
+    plan = OutcomePlan([Task(cells[i], analyse_outcome_cell,
+                             (specs[i], data, tuple(priors), reweighting, step if here else None))
+                        for i in _distinct_models_first(specs)])
     batch = run_batch(plan, None, workers=workers, scheduler=scheduler,
                       progress=progress and not here)
     if batch.errors:
         names = {t.name: t.args[0].name for t in plan.tasks}
         raise SwisbayesError("the report's analyses failed: " + "; ".join(
             f"{names[cell]}: {message}" for cell, message in batch.errors.items()))
-    return [plan.analyses[t.name] for t in plan.tasks]
+    return [plan.analyses[cell] for cell in cells]
+
+
+def _distinct_models_first(specs: Sequence[AnalysisSpec]) -> list[int]:
+    """Positions of ``specs``, the first analysis of each model shape (family and number of
+    covariates) before the others.
+
+    Analyses of one shape share one compiled model (the compile cache keys on the graph, not
+    the outcome's values). On an empty cache, parallel workers then compile different models at
+    once, and the later analyses of a shape load its compiled model, instead of two workers
+    compiling the same one side by side.
+    """
+    seen: set[tuple[str, int]] = set()
+    first, later = [], []
+    for i, spec in enumerate(specs):
+        shape = (spec.family, len(spec.covariates))
+        (later if shape in seen else first).append(i)
+        seen.add(shape)
+    return first + later
 
 
 def _outcome_cell(spec: AnalysisSpec, data: SchoolData, priors: Sequence[str]) -> str:
@@ -407,7 +426,7 @@ class OutcomePlan:
     Parameters
     ----------
     tasks : list of Task
-        One per outcome, in report order.
+        One per outcome, in the order they are started.
     """
 
     tasks: list[Task]
