@@ -52,6 +52,12 @@ def bundled_report(tmp_path_factory):
                        workers=2), out
 
 
+JOINT_MODEL_GROUP = "joint_model"
+"""The tests that fit the joint model run on one worker (``xdist_group``): compiling it takes
+about two minutes on a fresh machine, once; the other tests load it from the compile cache
+instead of a second worker waiting for it."""
+
+
 def pytest_itemcollected(item):
     """Run every test of the bundled report on one worker, so it is built once (marked as it
     is collected: xdist reads the groups when the collection is modified)."""

@@ -32,7 +32,7 @@ from swisbayes.inference.fitting import FitResult
 from swisbayes.inference.joint import JointResult, fit_joint, independent_joint_probability
 from swisbayes.spec.joint import JointSpec, load_joint_spec
 
-from .conftest import ROOT
+from .conftest import JOINT_MODEL_GROUP, ROOT
 
 JOINT_SPEC = ROOT / "models" / "joint.toml"
 OUTCOMES = ("s47", "care_entry")
@@ -340,6 +340,7 @@ def correlated_fits():
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group(JOINT_MODEL_GROUP)
 def test_school_correlation_interval_covers_the_truth(correlated_fits):
     joint, _ = correlated_fits
     assert joint.ok, joint.diagnostics.reasons
@@ -349,6 +350,7 @@ def test_school_correlation_interval_covers_the_truth(correlated_fits):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group(JOINT_MODEL_GROUP)
 def test_correlated_outcomes_raise_the_joint_probability_above_independence(correlated_fits):
     joint, separate = correlated_fits
     outcomes = ("s47", "referrals")
@@ -373,6 +375,7 @@ def test_correlated_outcomes_raise_the_joint_probability_above_independence(corr
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group(JOINT_MODEL_GROUP)
 def test_bundled_data_joint_fit_passes_the_gate(tmp_path):
     result = fit_joint(data=swisbayes.load_example())
     assert result.ok, result.diagnostics.reasons

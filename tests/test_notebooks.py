@@ -11,13 +11,21 @@ from nbclient import NotebookClient
 
 import swisbayes
 
-from .conftest import ROOT
+from .conftest import JOINT_MODEL_GROUP, ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
+FITS_JOINT_MODEL = {"03_all_outcomes.ipynb"}
+
+
+def _executed(path):
+    """A notebook to execute; one that fits the joint model runs with the joint-model tests."""
+    marks = [pytest.mark.xdist_group(JOINT_MODEL_GROUP)] if path.name in FITS_JOINT_MODEL else []
+    return pytest.param(path, id=path.name, marks=marks)
+
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", [_executed(p) for p in NOTEBOOKS])
 def test_notebook_executes(path, monkeypatch):
     # Notebooks 01-04 fit with their specs' sampler settings. One that reads
     # SWISBAYES_NOTEBOOK_DRAWS (05) gets the specs' 1000 draws per chain: fewer would fail the

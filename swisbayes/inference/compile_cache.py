@@ -39,8 +39,8 @@ import sys
 import threading
 import types as pytypes
 import warnings
-from collections.abc import Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
@@ -581,6 +581,48 @@ def _read_record(path: Path) -> dict | None:
     return record if record.get("format") == _RECORD_FORMAT else None
 
 
+COMPILE_WAIT_S = 900.0
+"""Longest wait for another process compiling the same model before compiling it here too."""
+
+
+def _load(model, initial_points: dict, key: GraphKey, path: Path):
+    """The compiled model from its record on disk, or None and why not."""
+    record = _read_record(path)
+    if record is None:
+        return None, "none on disk"
+    try:
+        return _load_recorded(model, initial_points, key, record), None
+    except (_NotCachedError, KeyError, ValueError, TypeError, OSError, EOFError,
+            pickle.UnpicklingError, numba.core.errors.NumbaError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"  # then compile, and record again
+
+
+@contextmanager
+def _compiling(path: Path) -> Iterator[None]:
+    """Hold the lock of a model's record while compiling it.
+
+    Processes on one machine (a report's or a grid's workers, parallel tests) that need the
+    same model then compile it once: the others wait, and load the record it leaves. The OS
+    releases the lock of a process that dies; after :data:`COMPILE_WAIT_S` a waiting process
+    compiles the model itself.
+    """
+    from filelock import FileLock, Timeout
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(path.with_suffix(".lock"), timeout=COMPILE_WAIT_S)
+    try:
+        lock.acquire()
+    except Timeout:
+        acquired = False
+    else:
+        acquired = True
+    try:
+        yield
+    finally:
+        if acquired:
+            lock.release()
+
+
 def _compile(model, initial_points: dict) -> tuple[CompiledPyMCModel, dict[str, object]]:
     from swisbayes._base.atomic import write_text_atomic
 
@@ -591,24 +633,22 @@ def _compile(model, initial_points: dict) -> tuple[CompiledPyMCModel, dict[str, 
         return compiled, {"path": "cached-wrappers", "wrapper_cache_hits": hits,
                           "record": f"none ({exc})"}
     path = record_dir() / f"{key.digest}.json"
-    record = _read_record(path)
-    if record is not None:
-        try:
-            compiled = _load_recorded(model, initial_points, key, record)
-        except (_NotCachedError, KeyError, ValueError, TypeError, OSError, EOFError,
-                pickle.UnpicklingError, numba.core.errors.NumbaError) as exc:
-            reason = f"{type(exc).__name__}: {exc}"  # then compile, and record again
-        else:
-            return compiled, {"path": "cached-wrappers", "wrapper_cache_hits": 2,
-                              "record": "loaded", "key": key.digest}
-    else:
-        reason = "none on disk"
-    compiled, hits, record = _compile_cached(model, initial_points)
-    missing = set(record["shared"]) - set(key.shared)
-    if missing:  # the rewritten graph reads data the key did not see: never record it
-        return compiled, {"path": "cached-wrappers", "wrapper_cache_hits": hits,
-                          "record": f"none (data outside the keyed graph: {sorted(missing)})"}
-    write_text_atomic(path, json.dumps(record))
+    loaded = {"path": "cached-wrappers", "wrapper_cache_hits": 2, "record": "loaded",
+              "key": key.digest}
+    compiled, reason = _load(model, initial_points, key, path)
+    if compiled is not None:
+        return compiled, loaded
+    with _compiling(path):
+        if reason == "none on disk":  # another process may have compiled it meanwhile
+            compiled, reason = _load(model, initial_points, key, path)
+            if compiled is not None:
+                return compiled, loaded
+        compiled, hits, record = _compile_cached(model, initial_points)
+        missing = set(record["shared"]) - set(key.shared)
+        if missing:  # the rewritten graph reads data the key did not see: never record it
+            return compiled, {"path": "cached-wrappers", "wrapper_cache_hits": hits,
+                              "record": f"none (data outside the keyed graph: {sorted(missing)})"}
+        write_text_atomic(path, json.dumps(record))
     return compiled, {"path": "cached-wrappers", "wrapper_cache_hits": hits,
                       "record": f"written ({reason})", "key": key.digest}
 
