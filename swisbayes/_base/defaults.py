@@ -40,6 +40,9 @@ SMALL_COUNT_SUPPRESS = 5
 PLAUSIBLE_EVENTS_PER_PUPIL = 1.0
 """A follow-up count above this many events per pupil (more events than pupils) is flagged."""
 
+DEFAULT_INTERVENTION = "SWIS"
+"""The intervention as sentences name it when the caller does not say (the SWIS trial's)."""
+
 
 def validate_ci_prob(ci_prob: float | None) -> float:
     """Return ``ci_prob``, or :data:`CI_PROB` when it is None, after a range check.

@@ -21,6 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from swisbayes._base.defaults import DEFAULT_INTERVENTION
 from swisbayes._base.errors import SpecError
 from swisbayes._base.text import format_share
 from swisbayes.decision.rule import SCAN_POINTS
@@ -70,7 +71,7 @@ class PriorFamily(ABC):
 
     @abstractmethod
     def condition(self, value: float, *, above: bool, outcome_label: str,
-                  intervention: str = "SWIS") -> str:
+                  intervention: str = DEFAULT_INTERVENTION) -> str:
         """What one would have to believe: the parameter at or above (or below) ``value``."""
 
     @abstractmethod
@@ -239,7 +240,7 @@ class NormalCentreFamily(PriorFamily):
         return f"a prior centred on IRR {value:.2f} (SD {self.sd:.2f} on the log IRR)"
 
     def condition(self, value: float, *, above: bool, outcome_label: str,
-                  intervention: str = "SWIS") -> str:
+                  intervention: str = DEFAULT_INTERVENTION) -> str:
         """What one would have to believe beforehand, for centres at or beyond ``value``."""
         if value < 1:
             size = f"{'no more than' if above else 'at least'} {format_share(1 - value)}"
@@ -345,7 +346,7 @@ class NormalSDFamily(PriorFamily):
                 f"IRR ({self._interval(value)})")
 
     def condition(self, value: float, *, above: bool, outcome_label: str,
-                  intervention: str = "SWIS") -> str:
+                  intervention: str = DEFAULT_INTERVENTION) -> str:
         """What one would have to believe beforehand, for SDs at or beyond ``value``."""
         return (f"one held beforehand a prior centred on IRR {self.centre_irr:.2f} with an SD "
                 f"of {'at least' if above else 'at most'} {value:.3f} on the log IRR ("
@@ -513,7 +514,7 @@ class RobustWeightFamily(PriorFamily):
         return f"{format_share(value)} weight on {self.source} and the rest on the vague prior"
 
     def condition(self, value: float, *, above: bool, outcome_label: str,
-                  intervention: str = "SWIS") -> str:
+                  intervention: str = DEFAULT_INTERVENTION) -> str:
         """What weight one would have to put on the informative prior."""
         return (f"one put {'at least' if above else 'at most'} {format_share(value)} weight on "
                 f"{self.source} (the rest on the vague prior)")

@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Real
 
+from swisbayes._base.defaults import DEFAULT_INTERVENTION
 from swisbayes._base.errors import SpecError
 from swisbayes._base.text import capitalise, format_probability, format_threshold
 from swisbayes.priors.conjugate import normal_likelihood, posterior
@@ -256,7 +257,7 @@ class Verdict:
     evidence_text: str | None = None
     prob_meaningful_mcse: float | None = None
     prob_nmb_positive_mcse: float | None = None
-    intervention: str = "SWIS"
+    intervention: str = DEFAULT_INTERVENTION
 
     def __post_init__(self) -> None:
         expected = self.rule.verdict(self.prob_meaningful, self.prob_nmb_positive,
@@ -359,7 +360,7 @@ def decide_verdict(rule: DecisionRule | None, prob_meaningful: float,
                    outcome_label: str, worth_more_evidence: bool | None = None,
                    evidence_text: str | None = None, prob_meaningful_mcse: float | None = None,
                    prob_nmb_positive_mcse: float | None = None,
-                   intervention: str = "SWIS") -> Verdict:
+                   intervention: str = DEFAULT_INTERVENTION) -> Verdict:
     """Apply a decision rule and explain the result.
 
     Parameters

@@ -16,6 +16,7 @@ from numbers import Real
 import numpy as np
 from scipy import optimize
 
+from swisbayes._base.defaults import DEFAULT_INTERVENTION
 from swisbayes._base.errors import SpecError
 from swisbayes._base.text import capitalise, format_probability, format_threshold
 from swisbayes.data.published import published_estimate
@@ -111,7 +112,7 @@ class TippingPoint:
     increasing: bool | None
     change: tuple[str, str] | None = None
     outcome_label: str = "events"
-    intervention: str = "SWIS"
+    intervention: str = DEFAULT_INTERVENTION
 
     @property
     def text(self) -> str:
@@ -166,7 +167,8 @@ def _crossings(diff: np.ndarray) -> list[int]:
 def tipping_point(likelihood: tuple[float, float], family: PriorFamily, *, target: float,
                   mcid: float, bounds: tuple[float, float] | None = None,
                   change: tuple[str, str] | None = None,
-                  outcome_label: str = "events", intervention: str = "SWIS") -> TippingPoint:
+                  outcome_label: str = "events",
+                  intervention: str = DEFAULT_INTERVENTION) -> TippingPoint:
     """The prior of a family at which P(meaningful reduction) equals a threshold.
 
     Parameters

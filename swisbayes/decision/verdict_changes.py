@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
+from swisbayes._base.defaults import DEFAULT_INTERVENTION
 from swisbayes._base.text import format_probability, format_threshold
 from swisbayes.decision.prior_families import PriorFamily
 from swisbayes.decision.rule import VERDICTS, DecisionRule, check_likelihood, check_mcid
@@ -158,7 +159,7 @@ class VerdictChange:
     bounds: tuple[float, float]
     mcid: float
     outcome_label: str
-    intervention: str = "SWIS"
+    intervention: str = DEFAULT_INTERVENTION
 
     @property
     def text(self) -> str:
@@ -184,7 +185,7 @@ class VerdictChange:
 
 def verdict_changes(likelihood: tuple[float, float], rule: DecisionRule, current: str,
                     family: PriorFamily, *, mcid: float, terms: RuleTerms,
-                    outcome_label: str = "events", intervention: str = "SWIS",
+                    outcome_label: str = "events", intervention: str = DEFAULT_INTERVENTION,
                     bounds: tuple[float, float] | None = None) -> list[VerdictChange]:
     """For each verdict other than ``current``: the priors of the family that give it.
 

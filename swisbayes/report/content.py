@@ -20,6 +20,7 @@ import pandas as pd
 
 from swisbayes._base.defaults import (
     BFMI_MIN,
+    DEFAULT_INTERVENTION,
     ESS_BULK_MIN,
     ESS_TAIL_MIN,
     MAX_TREEDEPTH_SHARE,
@@ -211,7 +212,7 @@ VERDICT_WORDS = {"invest": "Invest", "more evidence": "More evidence needed", "s
 
 
 def headline(verdicts: dict[str, Verdict], rule: DecisionRule,
-             intervention: str = "SWIS") -> tuple[str, str, str, str]:
+             intervention: str = DEFAULT_INTERVENTION) -> tuple[str, str, str, str]:
     """The verdict, its word, its CSS class and the headline sentence.
 
     Parameters

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from swisbayes._base.defaults import (
+    DEFAULT_INTERVENTION,
     SMALL_COUNT_SUPPRESS,
 )
 from swisbayes._base.provenance import library_versions, package_version, sha256_file
@@ -155,7 +156,8 @@ def _group_note(outcome: OutcomeAnalysis, intervention: str) -> str:
 
 
 def effect_groups(analyses: Sequence[OutcomeAnalysis], rule: DecisionRule,
-                  pupils_per_school: float, *, intervention: str = "SWIS") -> list[Group]:
+                  pupils_per_school: float, *,
+                  intervention: str = DEFAULT_INTERVENTION) -> list[Group]:
     """One group per outcome, one row per prior (see :func:`effect_cells`); an outcome in
     points has one number of decimals for all its rows (:func:`outcome_decimals`)."""
     groups = []
@@ -288,7 +290,8 @@ def _plain_number(path: str, value: float) -> str:
 
 def count_table(data: SchoolData, analyses: Sequence[OutcomeAnalysis],
                 threshold: int = SMALL_COUNT_SUPPRESS, *,
-                intervention: str = "SWIS") -> tuple[list[str], list[tuple[str, list]]]:
+                intervention: str = DEFAULT_INTERVENTION,
+                ) -> tuple[list[str], list[tuple[str, list]]]:
     """The disclosure-controlled counts per arm (see :func:`disclosure.arm_counts`), the
     intervention arm headed by its name."""
     table = arm_counts(data, [o.outcome for o in analyses], threshold)

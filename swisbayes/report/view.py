@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from swisbayes._base.defaults import DEFAULT_INTERVENTION
 from swisbayes._base.text import format_estimate, format_probability
 from swisbayes.data.schema import outcome_phrase, outcome_schema
 from swisbayes.decision.summaries import (
@@ -156,7 +157,7 @@ class Subject:
     """
 
     primary: str = "s47"
-    intervention: str = "SWIS"
+    intervention: str = DEFAULT_INTERVENTION
     trial: str | None = None
 
     @property

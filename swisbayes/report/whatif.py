@@ -578,23 +578,23 @@ def answer(payload: Mapping, settings: str | Mapping = "") -> dict:
                 w is None or o["reliable"])
         weights[k], trusted[k] = w, ok
         out |= {f"ess.{k}": ess, f"khat.{k}": khat, f"trusted.{k}": ok}
+        mcid = s["mcid"] if s["mcid"] is not None else o["mcid"]
+        ratio = (summarise_ratio(population_ratio(ds), mcid=mcid, ci_prob=ci_prob, weights=w,
+                                 chains=chains)
+                 if o["headline"] == "ratio" or k == payload["primary"] else None)
         if o["headline"] == "points":
             mcid_pp = s["mcid_pp"] if s["mcid_pp"] is not None else o["mcid_pp"]
             summary = summarise_difference(ds["diff_pp"].to_numpy(), mcid=mcid_pp,
                                            ci_prob=ci_prob, weights=w, chains=chains)
         else:
-            mcid = s["mcid"] if s["mcid"] is not None else o["mcid"]
-            summary = summarise_ratio(population_ratio(ds), mcid=mcid, ci_prob=ci_prob,
-                                      weights=w, chains=chains)
+            summary = ratio
         out |= {f"median.{k}": summary.median, f"ci_low.{k}": summary.ci[0],
                 f"ci_high.{k}": summary.ci[1], f"p_any.{k}": summary.prob_any_reduction,
                 f"p_meaningful.{k}": summary.prob_meaningful_reduction,
                 f"p_harm.{k}": summary.prob_harm}
         if k == payload["primary"]:
-            mcid = s["mcid"] if s["mcid"] is not None else o["mcid"]
             # the verdict reads the ratio, whatever the outcome's headline (as the report does)
-            primary_effect = (mcid, summarise_ratio(population_ratio(ds), mcid=mcid,
-                                                    ci_prob=ci_prob, weights=w, chains=chains))
+            primary_effect = (mcid, ratio)
     out |= _economics(payload, s, inputs, datasets, weights, priors, primary_effect)
     readers = {payload["primary"], *payload["valued"]}
     if not all(trusted[k] for k in readers):

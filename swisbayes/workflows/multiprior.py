@@ -375,7 +375,7 @@ def _distinct_models_first(specs: Sequence[AnalysisSpec]) -> list[int]:
     """Positions of ``specs``, the first analysis of each model shape (family and number of
     covariates) before the others.
 
-    Analyses of one shape share one compiled model (the compile cache keys on the graph, not
+    Analyses of one shape mostly share one compiled model (the compile cache keys on the graph, not
     the outcome's values). On an empty cache, parallel workers then compile different models at
     once, and the later analyses of a shape load its compiled model, instead of two workers
     compiling the same one side by side.

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from swisbayes._base.defaults import DEFAULT_INTERVENTION
 from swisbayes._base.errors import SpecError
 from swisbayes.data.schema import outcome_phrase
 from swisbayes.decision.rule import DecisionRule, Verdict, decide_verdict
@@ -236,7 +237,7 @@ class PriorEconomics:
 
 def prior_economics(analyses: Sequence[OutcomeAnalysis], prior: str, inputs: EconomicInputs,
                     pupils_per_school: float, *, outcome: str = PRIMARY_OUTCOME,
-                    intervention: str = "SWIS") -> PriorEconomics:
+                    intervention: str = DEFAULT_INTERVENTION) -> PriorEconomics:
     """Net benefit, EVPI, acceptability curve, value of further trials and verdict under one
     prior.
 
@@ -290,7 +291,7 @@ def prior_economics(analyses: Sequence[OutcomeAnalysis], prior: str, inputs: Eco
 
 
 def effect_verdict(analysis: OutcomeAnalysis, prior: str, rule: DecisionRule, *,
-                   intervention: str = "SWIS") -> Verdict:
+                   intervention: str = DEFAULT_INTERVENTION) -> Verdict:
     """The rule applied to the probability of a meaningful reduction alone: the verdict when
     value for money is not assessed (no value per averted event of the outcome).
 
