@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,14 +12,31 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+SOURCES = ("pyproject.toml", "README.md", "swisbayes", "models")
+"""What the wheel is built from (``swisbayes/specs`` links to ``models``)."""
+
+# both tests share one built wheel, so they run on one worker
+pytestmark = pytest.mark.xdist_group("wheel")
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The package built as a wheel and installed (not editable) into its own directory."""
     base = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(base / "dist"), str(ROOT)], check=True, capture_output=True)
+    # setuptools builds in the source tree (build/, *.egg-info): build from a copy, so the
+    # checkout is left as it was and no other process building from it gets in the way
+    source = base / "source"
+    source.mkdir()
+    skip = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, symlinks=True, ignore=skip)
+        else:
+            shutil.copy2(ROOT / name, source / name)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                            "--no-build-isolation", "-q", "-w", str(base / "dist"), str(source)],
+                           capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
     wheel = next((base / "dist").glob("swisbayes-*.whl"))
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
                     str(base / "site"), str(wheel)], check=True, capture_output=True)
