@@ -14,8 +14,11 @@ import dataclasses
 
 import numpy as np
 import pymc as pm
+import pytensor
+import pytensor.tensor as pt
 import pytest
 import xarray as xr
+from pytensor.scalar.math import Log1mexp, Softplus
 from scipy.special import expit
 
 import swisbayes
@@ -415,3 +418,18 @@ def test_school_data_are_kept_when_a_pupil_file_is_read_as_schools(pupil_spec, p
     schools_only = dataclasses.replace(pupil_data, cells=None, level="school", pupil_rows=None)
     tree = prior_predictive(pupil_spec, schools_only, draws=5, seed=11)
     assert "y_cell" not in tree["prior_predictive"]
+
+
+@pytest.mark.parametrize("op", [pt.softplus, pt.log1mexp])
+def test_uncompiled_forward_graphs_evaluate_softplus_and_log1mexp_as_pytensor_does(op):
+    # Every branch of each op and its edges; log1mexp is defined for x <= 0.
+    x = (np.array([-800.0, -37.5, -37.0, -5.0, np.log(0.5) - 1e-12, np.log(0.5), -0.3, -1e-20])
+         if op is pt.log1mexp else
+         np.array([-800.0, -37.0, -36.9, -1.0, 0.0, 17.99, 18.0, 25.0, 30.5, 33.29, 33.3, 50.0,
+                   800.0]))
+    v = pt.dvector("x")
+    rewritten = pytensor.function([v], op(v), mode=PREDICTIVE_COMPILE["mode"])
+    assert not any(isinstance(getattr(n.op, "scalar_op", None), Softplus | Log1mexp)
+                   for n in rewritten.maker.fgraph.apply_nodes), "the op was not rewritten"
+    scalar = op(v).owner.op.scalar_op  # what an uncompiled graph runs element by element
+    np.testing.assert_array_equal(rewritten(x), [scalar.impl(xi) for xi in x])

@@ -21,21 +21,50 @@ import pytensor.tensor as pt
 import xarray as xr
 from pymc.distributions.distribution import SymbolicRandomVariable
 from pytensor.compile.builders import OpFromGraph
+from pytensor.compile.mode import get_mode
 from pytensor.compile.rewriting import inline_ofg_node
 from pytensor.graph.basic import Apply
 from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.replace import clone_replace, vectorize_graph
 from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
+from pytensor.scalar.math import Log1mexp, Softplus
 from pytensor.tensor import TensorVariable
+from pytensor.tensor.elemwise import Elemwise
 
 from swisbayes.families.common import ModelBuild
 
-PREDICTIVE_COMPILE = {"mode": "FAST_COMPILE"}
+
+@node_rewriter([Elemwise])
+def _as_numpy_ufuncs(fgraph: FunctionGraph, node: Apply) -> list[TensorVariable] | None:
+    """``softplus`` and ``log1mexp`` as NumPy ufunc expressions, branch for branch.
+
+    Uncompiled, PyTensor runs these two scalar ops once per element in Python (1.6 million
+    calls, about 1 s, for the predictive checks of the days-in-care and attendance fits).
+    Each branch below is PyTensor's own formula, on arguments clipped to that branch, so the
+    values are the same and no branch overflows.
+    """
+    op = node.op.scalar_op
+    if not isinstance(op, Softplus | Log1mexp) or node.inputs[0].dtype != "float64":
+        return None
+    (x,) = node.inputs
+    if isinstance(op, Softplus):
+        low, high = pt.exp(pt.minimum(x, 18.0)), x + pt.exp(-pt.maximum(x, 18.0))
+        out = pt.switch(x < -37.0, low,
+                        pt.switch(x < 18.0, pt.log1p(low), pt.switch(x < 33.3, high, x)))
+    else:
+        half = np.log(0.5)
+        out = pt.switch(x < half, pt.log1p(-pt.exp(pt.minimum(x, half))),
+                        pt.log(-pt.expm1(pt.maximum(x, half))))
+    return [out]
+
+
+PREDICTIVE_COMPILE = {"mode": get_mode("FAST_COMPILE").register(
+    (dfs_rewriter(_as_numpy_ufuncs), 49.5))}
 """How the forward graphs are compiled: not at all. They are cheap (prior draws run once per
 draw, posterior draws once for all draws, on NumPy arrays), so compiling them to Numba cost
 more than it saved (2.2 s against 0.9 s for 500 prior draws of the primary model), and the
 NumPy generators of some likelihoods would run in Numba's object mode anyway, with a
-warning."""
+warning. Only the scalar ops that would run element by element in Python are rewritten."""
 
 SAMPLE_DIMS = ("chain", "draw")
 """Dims of the draws in every predictive group."""
