@@ -59,10 +59,24 @@ instead of a second worker waiting for it."""
 
 
 def pytest_itemcollected(item):
-    """Run every test of the bundled report on one worker, so it is built once (marked as it
-    is collected: xdist reads the groups when the collection is modified)."""
+    """Run the tests that share a fixture on one worker, so that it is built once.
+
+    Every test of the bundled report joins :data:`BUNDLED_REPORT_GROUP`; a test using a
+    module-scoped fixture of its own module (most are fits on simulated data) joins a group
+    named after the module. Otherwise xdist spreads such tests over both workers and each one
+    builds the fixture again. A group set on the test itself stays. Marked as the test is
+    collected: xdist reads the groups when the collection is modified.
+    """
+    if item.get_closest_marker("xdist_group") is not None:
+        return
     if BUNDLED_REPORT_GROUP in getattr(item, "fixturenames", ()):
         item.add_marker(pytest.mark.xdist_group(BUNDLED_REPORT_GROUP))
+        return
+    module = item.nodeid.split("::")[0]
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.values() if info is not None else ()
+    if any(d.scope == "module" and d.baseid == module for defs in definitions for d in defs):
+        item.add_marker(pytest.mark.xdist_group(module))
 
 
 def clearly_outside(draws, interval: tuple[float, float], truth: float) -> bool:
