@@ -38,11 +38,20 @@ EXTRA_KEYS = {
 
 
 @pytest.fixture(scope="module")
-def fitted():
-    payload = CliRunner().invoke(cli, ["fit", "--all", "--spec-dir", str(ROOT / "models"),
-                                       "--json"], catch_exceptions=False)
-    assert payload.exit_code == 0, payload.output
-    return {row["analysis"]: row for row in json.loads(payload.output)}
+def fit_all(tmp_path_factory) -> tuple[str, dict[str, dict]]:
+    """``swisbayes fit --all`` on the shipped specs, run once: its table, and each analysis's
+    JSON as ``--out`` wrote it (the rows ``--json`` prints)."""
+    out = tmp_path_factory.mktemp("fit_all")
+    result = CliRunner().invoke(cli, ["fit", "--all", "--spec-dir", str(ROOT / "models"),
+                                      "--out", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(path.read_text()) for path in sorted(out.glob("*.json"))]
+    return result.output, {row["analysis"]: row for row in rows}
+
+
+@pytest.fixture(scope="module")
+def fitted(fit_all) -> dict[str, dict]:
+    return fit_all[1]
 
 
 @pytest.mark.slow
@@ -99,15 +108,26 @@ def test_fit_json_of_one_non_count_spec(name, tmp_path):
 
 
 @pytest.mark.slow
-def test_fit_all_table_has_one_row_per_spec():
-    result = CliRunner().invoke(cli, ["fit", "--all", "--spec-dir", str(ROOT / "models")],
-                                catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    table, notes = result.output.strip().split("\n\n")
+def test_fit_all_table_has_one_row_per_spec(fit_all):
+    output, fitted = fit_all
+    assert set(fitted) == set(COUNT_SPECS + NON_COUNT_SPECS + CANDIDATE_SPECS)
+    table, notes = output.strip().split("\n\n")
     rows = table.splitlines()[1:]
     assert [r.split()[0] for r in rows] == sorted(COUNT_SPECS + NON_COUNT_SPECS + CANDIDATE_SPECS)
     assert all(r.endswith("ok") for r in rows)
     assert [n.split(":")[0] for n in notes.splitlines()] == ["attendance", "days_in_care"]
+
+
+@pytest.mark.slow
+def test_fit_all_json_is_a_list_of_the_analyses_payloads(fitted, tmp_path):
+    (tmp_path / "s47_primary.toml").write_bytes((ROOT / "models" / "s47_primary.toml").read_bytes())
+    result = CliRunner().invoke(cli, ["fit", "--all", "--spec-dir", str(tmp_path), "--json",
+                                      "--draws", "200", "--tune", "200"],
+                                catch_exceptions=False)
+    assert result.exit_code in (0, 3), result.output  # 3: fewer draws may fail the gate
+    (row,) = json.loads(result.stdout)  # stderr may hold the gate's message
+    assert row["analysis"] == "s47_primary"
+    assert set(row) == set(fitted["s47_primary"])  # the payload --out writes
 
 
 def test_fit_needs_exactly_one_of_spec_and_all(tmp_path):
