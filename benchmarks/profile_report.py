@@ -25,11 +25,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from bench_report import CLI, timed  # this directory is on the path of a script run from it
+
 ROOT = Path(__file__).resolve().parents[1]
-CLI = str(Path(sys.executable).with_name("swisbayes"))
 
 PHASES = """
 import json, time
@@ -60,15 +60,16 @@ import json, time
 import swisbayes as sb
 from swisbayes.data.io import read_school_data
 from swisbayes.families.registry import build_model
-from swisbayes.inference.compile_cache import import_nutpie
-from swisbayes.inference.fitting import _compiled_nutpie
+from swisbayes.inference.compile_cache import compile_model, import_nutpie
 from swisbayes.workflows.multiprior import report_specs
 
 nutpie = import_nutpie()
 data = read_school_data(sb.load_example())
 rows = []
 for spec in report_specs({spec_dir!r}):
-    compiled, _ = _compiled_nutpie(build_model(spec, data))
+    build = build_model(spec, data)
+    compiled, _ = compile_model(build.model, initial_points=build.initial_values())
+    compiled = compiled.with_data(**build.data_values)
     s = spec.sampler
     # the first chain of a compiled model also loads its code: not sampling
     nutpie.sample(compiled, draws=20, tune=20, chains=1, cores=1, progress_bar=False)
@@ -93,12 +94,8 @@ def _python(code: str, env: dict[str, str], cwd: Path) -> object:
 
 
 def _report_seconds(env: dict[str, str], cwd: Path, out: Path) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run([CLI, "report", "--spec-dir", str(ROOT / "models"), "--quiet",
-                           "--out", str(out)], env=env, cwd=cwd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(proc.stderr[-3000:])
-    return time.perf_counter() - start
+    return timed([CLI, "report", "--spec-dir", str(ROOT / "models"), "--quiet", "--out",
+                  str(out)], env, cwd)
 
 
 def main() -> None:
