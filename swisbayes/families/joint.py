@@ -13,7 +13,7 @@ independence". Every probability says which method produced it.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pymc as pm
@@ -23,7 +23,7 @@ from pymc.distributions.transforms import CholeskyCorrTransform
 
 from swisbayes._base.errors import SpecError
 from swisbayes.data.io import SchoolData
-from swisbayes.families import likelihoods
+from swisbayes.families import batched_linalg, likelihoods
 from swisbayes.families.common import DEFAULT_STARTS, ModelBuild, design_columns, prior_values
 from swisbayes.families.predictive import draw_posterior_predictive, draw_prior_predictive
 from swisbayes.priors.library import MAX_COMPONENTS
@@ -177,35 +177,13 @@ def _scale_factor(level: str, d: dict, k: int, generative: bool = False) -> pt.T
     return sigma[:, None] * chol
 
 
-def _batched_cholesky(a: pt.TensorVariable, n: int) -> dict[tuple[int, int], pt.TensorVariable]:
-    """Lower Cholesky factors of a batch of n x n matrices, entry by entry (batch first).
+def _mvn_logp(chol: pt.TensorVariable, x: pt.TensorVariable) -> pt.TensorVariable:
+    """Sum over the batch of the N(0, L L') log density of ``x`` (batch x n), up to a constant.
 
-    Each entry is one elementwise expression over the batch, which was faster than PyTensor's
-    batched ``cholesky`` (one LAPACK call per matrix) for 21 matrices of size 8.
+    ``chol`` is the batch of factors (batch x n x n).
     """
-    chol: dict[tuple[int, int], pt.TensorVariable] = {}
-    for i in range(n):
-        for j in range(i + 1):
-            rest = a[:, i, j] - sum((chol[i, m] * chol[j, m] for m in range(j)), start=0.0)
-            chol[i, j] = pt.sqrt(rest) if i == j else rest / chol[j, j]
-    return chol
-
-
-def _whiten(chol: Mapping[tuple[int, int], pt.TensorVariable], x: pt.TensorVariable,
-            n: int) -> list[pt.TensorVariable]:
-    """Columns of ``L^-1 x`` for each row of ``x`` (batch x n), by forward substitution."""
-    white: list[pt.TensorVariable] = []
-    for i in range(n):
-        partial = sum((chol[i, j] * white[j] for j in range(i)), start=0.0)
-        white.append((x[:, i] - partial) / chol[i, i])
-    return white
-
-
-def _mvn_logp(chol: Mapping[tuple[int, int], pt.TensorVariable], x: pt.TensorVariable,
-              n: int) -> pt.TensorVariable:
-    """Sum over the batch of the N(0, L L') log density of ``x`` (batch x n), up to a constant."""
-    white = _whiten(chol, x, n)
-    return -0.5 * sum(w**2 for w in white).sum() - sum(pt.log(chol[i, i]) for i in range(n)).sum()
+    diagonal = pt.diagonal(chol, axis1=-2, axis2=-1)
+    return -0.5 * pt.sum(batched_linalg.solve_lower(chol, x) ** 2) - pt.sum(pt.log(diagonal))
 
 
 def _cell_covariance(d: dict, school: pt.TensorVariable, la: pt.TensorVariable | None,
@@ -243,22 +221,22 @@ def _cell_effects(covariance: pt.TensorVariable, mean: pt.TensorVariable,
     first, the factor splits the density exactly into theirs and the rest's given them.
     """
     order = [i for i, c in enumerate(centred) if c] + [i for i, c in enumerate(centred) if not c]
-    n, n_centred = len(order), sum(centred)
-    chol = _batched_cholesky(covariance[:, order][:, :, order], n)
+    n_centred = sum(centred)
+    chol = batched_linalg.cholesky(covariance[:, order][:, :, order])
     mean = mean[:, order]
-    columns: list[pt.TensorVariable] = []
-    white: list[pt.TensorVariable] = []
+    cells: list[pt.TensorVariable] = []
     if n_centred:
         free = pm.Flat("cell_effect", dims=("la", "cell_centred"))
-        white = _whiten(chol, free - mean[:, :n_centred], n_centred)
-        pm.Potential("cell_effect_prior", _mvn_logp(chol, free - mean[:, :n_centred], n_centred))
-        columns = [free[:, i] for i in range(n_centred)]
-    if n_centred < n:
+        top = chol[:, :n_centred, :n_centred]  # the centred cells' own factor
+        pm.Potential("cell_effect_prior", _mvn_logp(top, free - mean[:, :n_centred]))
+        cells.append(free)
+    if n_centred < len(order):
         z = pm.Normal("z_cell", 0.0, 1.0, dims=("la", "cell_noncentred"))
-        white = white + [z[:, i] for i in range(n - n_centred)]
-        columns += [mean[:, i] + sum(chol[i, j] * white[j] for j in range(i + 1))
-                    for i in range(n_centred, n)]
-    return pt.stack([columns[order.index(i)] for i in range(n)], axis=-1)
+        white = z if not n_centred else pt.concatenate(
+            [batched_linalg.solve_lower(top, free - mean[:, :n_centred]), z], axis=1)
+        below = chol[:, n_centred:]  # rows of the non-centred cells
+        cells.append(mean[:, n_centred:] + pt.sum(below * white[:, None, :], axis=-1))
+    return pt.concatenate(cells, axis=1)[:, np.argsort(order)]
 
 
 def _random_effects(d: dict, k: int, hierarchy: Hierarchy, cell_mean: pt.TensorVariable,
