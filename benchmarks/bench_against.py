@@ -12,7 +12,9 @@ alternate between the two. Commands, on the bundled data:
 - ``reanalyse``: ``swisbayes reanalyse --prior all``;
 - ``report``: ``swisbayes report`` (six outcomes, four priors, the page);
 - ``pupils``: ``swisbayes fit`` of the S47 model from a CSV of ~279,000 simulated pupil rows
-  (pupil covariates ``fsm`` and ``sen``).
+  (pupil covariates ``fsm`` and ``sen``);
+- ``joint``: ``fit_joint()``, the joint model of the four count outcomes (fresh process, warm
+  cache).
 
 Each checkout runs its own ``models/`` specs. Printed: the median seconds of each and the ratio
 this/other (above 1: this checkout is slower).
@@ -47,6 +49,8 @@ swisbayes.fit(spec.with_effect_prior(0.0, 0.064, name="sceptical"), data)
 print(json.dumps({"seconds": time.perf_counter() - start}))
 """
 
+JOINT = "import swisbayes as sb; sb.fit_joint(data=sb.load_example())"
+
 PUPILS = """
 import sys
 from swisbayes.data.simulate import simulate_pupils
@@ -66,6 +70,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "report": [*cli, "report", "--out", str(tmp / "report-{tree}.html")],
         "pupils": [*cli, "fit", "models/s47_primary.toml", "--data", str(tmp / "pupils.csv"),
                    "--covariates", "fsm,sen", "--json"],
+        "joint": [sys.executable, "-c", JOINT],
     }
 
 

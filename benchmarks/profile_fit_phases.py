@@ -12,9 +12,10 @@ Each run is a fresh Python process fitting the primary spec to the bundled data,
 
 The first run has an empty PyTensor/numba cache, the second the cache the first one filled.
 The cold ``compile`` less the warm one is what numba and PyTensor cost a new machine; the warm
-``imports`` plus ``sampling`` is the floor of a fresh-process fit.
+``imports`` plus ``sampling`` is the floor of a fresh-process fit. ``--joint`` profiles the
+joint model of the four count outcomes (``models/joint.toml``, ``fit_joint``) instead.
 
-Usage: ``python benchmarks/profile_fit_phases.py [--spec models/s47_primary.toml]``
+Usage: ``python benchmarks/profile_fit_phases.py [--spec models/s47_primary.toml | --joint]``
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from swisbayes.inference.compile_cache import import_nutpie
 from swisbayes.families import registry  # noqa: F401
 import_nutpie()
 imported = time.perf_counter()
-result = sb.fit({spec!r}, sb.load_example())
+result = {fit}
 total = time.perf_counter() - imported
 compile_s = result.provenance["compile"]["seconds"]
 sampler_s = sum(a.seconds for a in result.attempts)
@@ -50,12 +51,15 @@ print(json.dumps({{"imports": imported - start, "compile": compile_s,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spec", default=str(ROOT / "models" / "s47_primary.toml"))
+    parser.add_argument("--joint", action="store_true", help="fit_joint() instead of a spec")
     args = parser.parse_args()
+    fit = ("sb.fit_joint(data=sb.load_example())" if args.joint
+           else f"sb.fit({args.spec!r}, sb.load_example())")
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={cache}",
                "NUMBA_CACHE_DIR": str(Path(cache) / "numba")}
         for run in ("empty cache", "warm cache"):
-            proc = subprocess.run([sys.executable, "-c", PHASES.format(spec=args.spec)],
+            proc = subprocess.run([sys.executable, "-c", PHASES.format(fit=fit)],
                                   env=env, capture_output=True, text=True, cwd=ROOT)
             if proc.returncode != 0:
                 sys.exit(proc.stderr[-3000:])

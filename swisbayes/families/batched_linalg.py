@@ -335,4 +335,4 @@ def _numba_solve_pullback(op, node=None, **kwargs):
     return pullback, _cache_key(op)
 
 
-__all__ = ["BatchedCholesky", "BatchedTriangularSolve", "cholesky", "solve_lower"]
+__all__ = ["cholesky", "solve_lower"]
