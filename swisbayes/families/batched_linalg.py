@@ -2,12 +2,12 @@
 
 The joint model factors one small covariance matrix per LA (21 matrices of size 8 for four
 outcomes) at every gradient evaluation. Built entry by entry from elementwise PyTensor ops,
-the factor and its gradient were about 500 graph nodes, each its own numba compile (84 s on
-an empty cache); PyTensor's batched ``cholesky`` runs its gradient's ``AllocDiag`` in numba's
-object mode (17x slower per evaluation). These ops are one node each, with plain loops as
-their numba implementation (compiled once, cached like any op) and NumPy as their Python one
-(predictive draws; two implementations that the tests hold to each other). Only first
-derivatives are defined: the sampler needs no more.
+the factor and its gradient made most of the model's 509 graph nodes after rewriting, each
+its own numba compile; PyTensor's batched ``cholesky`` runs its gradient's ``AllocDiag`` in
+numba's object mode (17 times slower per evaluation). These ops are one node each, with
+plain loops as their numba implementation (compiled once, cached like any op) and NumPy as
+their Python one (predictive draws; two implementations that the tests hold to each other).
+Only first derivatives are defined: the sampler needs no more.
 """
 
 from __future__ import annotations
@@ -65,12 +65,12 @@ def _solve(chol: np.ndarray, b: np.ndarray, transposed: bool, out: np.ndarray) -
 @njit
 def _cholesky_pullback(chol: np.ndarray, chol_bar: np.ndarray, work: np.ndarray,
                        out: np.ndarray) -> None:
-    """Gradient of ``cholesky(A)`` with respect to A's lower triangle (Murray 2016, eq. 10).
+    """Gradient of ``cholesky(A)`` with respect to A's lower triangle.
 
-    ``S = L^-T Phi(L' Lbar) L^-1`` with ``Phi`` the lower triangle, diagonal halved; the
-    result is ``tril(S + S') - diag(S)``, as PyTensor's own ``Cholesky`` gradient. ``work``
-    (n x n) holds ``Phi``, then ``Phi L^-1`` (lower triangular, as ``Phi``); ``out`` holds S
-    until its last loop.
+    Murray (2016), arXiv:1602.07527: ``S = L^-T Phi(L' Lbar) L^-1`` with ``Phi`` the lower
+    triangle, diagonal halved; the result is ``tril(S + S') - diag(S)``, as PyTensor's own
+    ``Cholesky`` gradient. ``work`` (n x n) holds ``Phi``, then ``Phi L^-1`` (lower
+    triangular, as ``Phi``); ``out`` holds S until its last loop.
     """
     n = chol.shape[0]
     inverse = np.empty(n)  # divisions are the loops' slowest operation: one per pivot
