@@ -30,6 +30,8 @@ def _cases():
         "odd draws": _ar1(rng, 4, 1001, 2),
         "one chain apart": _ar1(rng, 4, 300, 3) + np.array([0, 0, 0, 3.0])[:, None, None],
         "ties": rng.integers(0, 4, size=(4, 200, 3)).astype(float),
+        "ties in one element": np.concatenate(
+            [_ar1(rng, 4, 200, 2), rng.integers(0, 4, size=(4, 200, 1))], axis=2),
         "one chain": _ar1(rng, 1, 500, 2),
         "three draws": _ar1(rng, 4, 3, 2),
         "constant": np.ones((4, 50, 2)),
@@ -57,6 +59,10 @@ def test_rhat_and_ess_are_arviz_stats_own(name):
         got = convergence.ess(x, method, prob=0.89 if method == "tail" else None)
         assert got.shape == x.shape[2:]
         np.testing.assert_allclose(got, want, rtol=1e-10, equal_nan=True)
+    # the gate's one pass gives the same three numbers
+    for got, want in zip(convergence.gate_statistics(x, prob=0.89),
+                         (expected_rhat, expected["bulk"], expected["tail"]), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-10, equal_nan=True)
 
 
 def test_bfmi_is_arviz_stats_own():
@@ -72,6 +78,8 @@ def test_arguments_are_checked():
         convergence.ess(x, "tail")
     with pytest.raises(ValueError, match="chain, draw"):
         convergence.rhat(np.zeros(10))
+    with pytest.raises(ValueError, match="prob"):
+        convergence.gate_statistics(x, prob=1.0)
 
 
 def test_the_fit_path_imports_no_plotting_and_no_scipy_stats():

@@ -112,16 +112,18 @@ def _extreme(stat: xr.Dataset, pick: str) -> tuple[float, str]:
     return best_val, best_name
 
 
-def _per_element(posterior: xr.Dataset, statistic) -> xr.Dataset:
-    """``statistic`` (``(chain, draw, ...)`` draws to one value per element) of every
-    variable, keeping the variables' other dims and coordinates."""
-    out = {}
-    for name, da in posterior.data_vars.items():
+def _per_element(posterior: xr.Dataset, statistics,
+                 names: tuple[str, ...]) -> dict[str, xr.Dataset]:
+    """``statistics`` (``(chain, draw, ...)`` draws to one array per name, each with one value
+    per element) of every variable, by name, keeping the variables' other dims and coordinates."""
+    out: dict[str, dict[str, xr.DataArray]] = {name: {} for name in names}
+    for var, da in posterior.data_vars.items():
         da = da.transpose("chain", "draw", ...)
         dims = da.dims[2:]
-        out[name] = xr.DataArray(statistic(da.to_numpy()), dims=dims,
-                                 coords={d: da[d] for d in dims if d in da.coords})
-    return xr.Dataset(out)
+        coords = {d: da[d] for d in dims if d in da.coords}
+        for name, values in zip(names, statistics(da.to_numpy()), strict=True):
+            out[name][var] = xr.DataArray(values, dims=dims, coords=coords)
+    return {name: xr.Dataset(variables) for name, variables in out.items()}
 
 
 def _tail_prob() -> float:
@@ -179,11 +181,12 @@ def compute_diagnostics(idata: xr.DataTree, *, rhat_max: float = RHAT_MAX,
     """
     posterior = idata["posterior"].to_dataset()
     sample_stats = idata["sample_stats"].to_dataset()
-    rhat, rhat_name = _extreme(_per_element(posterior, convergence.rhat), "max")
-    ess, ess_name = _extreme(_per_element(posterior, convergence.ess), "min")
     prob = _tail_prob()
-    tail, tail_name = _extreme(_per_element(
-        posterior, lambda draws: convergence.ess(draws, "tail", prob=prob)), "min")
+    statistics = _per_element(posterior, lambda draws: convergence.gate_statistics(
+        draws, prob=prob), ("rhat", "ess_bulk", "ess_tail"))
+    rhat, rhat_name = _extreme(statistics["rhat"], "max")
+    ess, ess_name = _extreme(statistics["ess_bulk"], "min")
+    tail, tail_name = _extreme(statistics["ess_tail"], "min")
     divergences = int(sample_stats["diverging"].sum())
     bfmi = _bfmi(sample_stats)
     bfmi_low = None if bfmi is None else float(bfmi.min(skipna=False))

@@ -56,12 +56,18 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
     positions = np.broadcast_to(np.arange(n), (rows, n))
     starts = np.ones((rows, n), dtype=bool)
     starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    ends = np.ones((rows, n), dtype=bool)
-    ends[:, :-1] = starts[:, 1:]
-    first = np.maximum.accumulate(np.where(starts, positions, 0), axis=1)
-    last = np.minimum.accumulate(np.where(ends, positions, n)[:, ::-1], axis=1)[:, ::-1]
     ranks = np.empty((rows, n))
-    np.put_along_axis(ranks, order, (first + last) / 2.0 + 1.0, axis=1)
+    np.put_along_axis(ranks, order, positions + 1.0, axis=1)
+    tied = ~starts.all(axis=1)  # continuous draws rarely tie: only these rows need averaging
+    if tied.any():
+        starts, positions = starts[tied], positions[tied]
+        ends = np.ones(starts.shape, dtype=bool)
+        ends[:, :-1] = starts[:, 1:]
+        first = np.maximum.accumulate(np.where(starts, positions, 0), axis=1)
+        last = np.minimum.accumulate(np.where(ends, positions, n)[:, ::-1], axis=1)[:, ::-1]
+        averaged = np.empty(starts.shape)
+        np.put_along_axis(averaged, order[tied], (first + last) / 2.0 + 1.0, axis=1)
+        ranks[tied] = averaged
     return ranks
 
 
@@ -99,14 +105,22 @@ def rhat(draws: np.ndarray) -> np.ndarray:
         Shape ``shape``; NaN for an element with a NaN, fewer than 2 chains or 4 draws.
     """
     x, shape = _elements(draws)
+    return _rhat_of(x)[0].reshape(shape)
+
+
+def _rhat_of(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """R-hat of each element of ``x`` (element, chain, draw), and the rank-normalised split
+    chains of its valid elements (None if there are none), which the bulk ESS uses too."""
     out = np.full(x.shape[0], np.nan)
     ok = ~_invalid(x, min_chains=2)
-    if ok.any():
-        split = _split(x[ok])
-        folded = np.abs(split - np.median(split.reshape(split.shape[0], -1), axis=1)[:, None, None])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[ok] = np.maximum(_rhat_basic(_z_scale(split)), _rhat_basic(_z_scale(folded)))
-    return out.reshape(shape)
+    if not ok.any():
+        return out, None
+    split = _split(x[ok])
+    folded = np.abs(split - np.median(split.reshape(split.shape[0], -1), axis=1)[:, None, None])
+    z_split = _z_scale(split)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[ok] = np.maximum(_rhat_basic(z_split), _rhat_basic(_z_scale(folded)))
+    return out, z_split
 
 
 def _fast_length(n: int) -> int:
@@ -212,13 +226,20 @@ def ess(draws: np.ndarray, method: Literal["bulk", "tail", "mean"] = "bulk", *,
     if method == "tail" and (prob is None or not 0 < prob < 1):
         raise ValueError(f"a tail ESS needs 0 < prob < 1, got {prob!r}")
     x, shape = _elements(draws)
+    return _ess_of(x, method, prob).reshape(shape)
+
+
+def _ess_of(x: np.ndarray, method: str, prob: float | None,
+            z_split: np.ndarray | None = None) -> np.ndarray:
+    """:func:`ess` of each element of ``x`` (element, chain, draw); for "bulk", ``z_split``
+    may bring the rank-normalised split chains of the valid elements, already computed."""
     out = np.full(x.shape[0], np.nan)
     ok = ~_invalid(x, min_chains=1)
     if ok.any():
         x = x[ok]
         with np.errstate(invalid="ignore", divide="ignore"):
             if method == "bulk":
-                out[ok] = _ess_basic(_z_scale(_split(x)))
+                out[ok] = _ess_basic(_z_scale(_split(x)) if z_split is None else z_split)
             elif method == "mean":
                 out[ok] = _ess_basic(_split(x))
             else:
@@ -227,7 +248,37 @@ def ess(draws: np.ndarray, method: Literal["bulk", "tail", "mean"] = "bulk", *,
                 tails = [_ess_basic(_split((x <= np.quantile(flat, p, axis=1)[:, None, None])
                                           .astype(float))) for p in probs]
                 out[ok] = np.minimum(*tails)
-    return out.reshape(shape)
+    return out
+
+
+def gate_statistics(draws: np.ndarray, *, prob: float
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """R-hat, bulk ESS and tail ESS of each element, as :func:`rhat` and :func:`ess` give them.
+
+    One pass for the convergence gate: the draws are read and the split chains
+    rank-normalised once for both R-hat and the bulk ESS.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        Shape ``(chain, draw, *shape)``.
+    prob : float
+        For the tail ESS: the probability between its two quantiles.
+
+    Returns
+    -------
+    rhat, ess_bulk, ess_tail : numpy.ndarray
+        Each of shape ``shape``.
+    """
+    if not 0 < prob < 1:
+        raise ValueError(f"a tail ESS needs 0 < prob < 1, got {prob!r}")
+    x, shape = _elements(draws)
+    r_hat, z_split = _rhat_of(x)
+    # R-hat's valid elements (two or more chains) are the bulk ESS's whenever there are two
+    # chains; with one chain R-hat has none and the bulk ESS ranks its own.
+    bulk = _ess_of(x, "bulk", None, z_split if x.shape[1] >= 2 else None)
+    return (r_hat.reshape(shape), bulk.reshape(shape),
+            _ess_of(x, "tail", prob).reshape(shape))
 
 
 def bfmi(energy: np.ndarray) -> np.ndarray:
@@ -247,4 +298,4 @@ def bfmi(energy: np.ndarray) -> np.ndarray:
     return np.square(np.diff(energy, axis=1)).mean(axis=1) / np.var(energy, axis=1, ddof=1)
 
 
-__all__ = ["bfmi", "ess", "rhat"]
+__all__ = ["bfmi", "ess", "gate_statistics", "rhat"]
