@@ -57,17 +57,14 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
     starts = np.ones((rows, n), dtype=bool)
     starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
     ranks = np.empty((rows, n))
-    np.put_along_axis(ranks, order, positions + 1.0, axis=1)
-    tied = ~starts.all(axis=1)  # continuous draws rarely tie: only these rows need averaging
-    if tied.any():
-        starts, positions = starts[tied], positions[tied]
-        ends = np.ones(starts.shape, dtype=bool)
-        ends[:, :-1] = starts[:, 1:]
-        first = np.maximum.accumulate(np.where(starts, positions, 0), axis=1)
-        last = np.minimum.accumulate(np.where(ends, positions, n)[:, ::-1], axis=1)[:, ::-1]
-        averaged = np.empty(starts.shape)
-        np.put_along_axis(averaged, order[tied], (first + last) / 2.0 + 1.0, axis=1)
-        ranks[tied] = averaged
+    if starts.all():  # no ties (continuous draws): each value's rank is its position
+        np.put_along_axis(ranks, order, positions + 1.0, axis=1)
+        return ranks
+    ends = np.ones((rows, n), dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    first = np.maximum.accumulate(np.where(starts, positions, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends, positions, n)[:, ::-1], axis=1)[:, ::-1]
+    np.put_along_axis(ranks, order, (first + last) / 2.0 + 1.0, axis=1)
     return ranks
 
 
