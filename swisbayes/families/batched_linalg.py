@@ -198,9 +198,9 @@ class BatchedCholeskyPullback(_BatchedOp):
 
     def perform(self, node, inputs, outputs):
         chol, chol_bar = inputs
-        phi = np.tril(np.swapaxes(chol, -1, -2) @ chol_bar)
-        phi[..., range(phi.shape[-1]), range(phi.shape[-1])] /= 2
         upper = np.swapaxes(chol, -1, -2)
+        phi = np.tril(upper @ chol_bar)
+        phi[..., range(phi.shape[-1]), range(phi.shape[-1])] /= 2
         s = np.linalg.solve(upper, np.swapaxes(np.linalg.solve(upper, np.swapaxes(phi, -1, -2)),
                                                -1, -2))
         diagonal = np.diagonal(s, axis1=-2, axis2=-1)

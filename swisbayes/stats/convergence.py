@@ -271,9 +271,9 @@ def gate_statistics(draws: np.ndarray, *, prob: float
         raise ValueError(f"a tail ESS needs 0 < prob < 1, got {prob!r}")
     x, shape = _elements(draws)
     r_hat, z_split = _rhat_of(x)
-    # R-hat's valid elements (two or more chains) are the bulk ESS's whenever there are two
-    # chains; with one chain R-hat has none and the bulk ESS ranks its own.
-    bulk = _ess_of(x, "bulk", None, z_split if x.shape[1] >= 2 else None)
+    # With two or more chains R-hat's valid elements are the bulk ESS's; with one, R-hat has
+    # none (z_split is None) and the bulk ESS ranks its own.
+    bulk = _ess_of(x, "bulk", None, z_split)
     return (r_hat.reshape(shape), bulk.reshape(shape),
             _ess_of(x, "tail", prob).reshape(shape))
 
